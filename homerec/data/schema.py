@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The single spelling of every column, table and event-type name."""
+
+# Columns of the Personalize dataset layout (matched case-insensitively on import).
+USER_ID = "USER_ID"
+ITEM_ID = "ITEM_ID"
+TIMESTAMP = "TIMESTAMP"
+EVENT_TYPE = "EVENT_TYPE"
+EVENT_VALUE = "EVENT_VALUE"
+REQUIRED_INTERACTION_COLUMNS = (USER_ID, ITEM_ID, TIMESTAMP)
+OPTIONAL_INTERACTION_COLUMNS = (EVENT_TYPE, EVENT_VALUE)
+
+# Column names of in-memory frames (polars) and store tables.
+class Col:
+    """Lower-case column names used inside homerec (frames and SQL tables)."""
+
+    user_id = "user_id"
+    item_id = "item_id"
+    ts = "ts"
+    event_type = "event_type"
+    event_value = "event_value"
+    event_id = "event_id"
+    metadata = "metadata"
+
+
+INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
+
+# Table names.
+INTERACTIONS_TABLE = "interactions"
+ITEMS_TABLE = "items"
+USERS_TABLE = "users"
+REC_CACHE_TABLE = "rec_cache"
+
+# Cache namespaces.
+USER_RECS = "user"
+SIMILAR_ITEMS = "item"
+
+# Categorical fields may hold several values separated by this character.
+MULTI_VALUE_SEP = "|"
+
+DEFAULT_EVENT_TYPE = "purchase"
+
+# How much one event of a type counts in training; unknown types count 1.0.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "purchase": 1.0,
+    "order": 1.0,
+    "rating": 1.0,
+    "add-to-cart": 0.5,
+    "addtocart": 0.5,
+    "cart": 0.5,
+    "like": 0.5,
+    "click": 0.25,
+    "view": 0.1,
+    "watch": 0.5,
+}

@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Recommendation models; MODELS maps a model name to its class, load_model reads any artifact."""
+
+from pathlib import Path
+
+from homerec.errors import ConfigError
+from homerec.models.artifact import read_params
+from homerec.models.base import Recommender
+from homerec.models.popularity import Popularity, Trending
+
+MODELS: dict[str, type[Recommender]] = {
+    "popularity": Popularity,
+    "trending": Trending,
+}
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under `name`; ConfigError lists the known names otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}") from None
+
+
+def load_model(path: str | Path) -> Recommender:
+    """Load any saved model directory."""
+    return model_class(read_params(Path(path))["class"]).load(path)

@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Recommender: the base every model extends; subclasses write _fit and _score."""
+
+import dataclasses
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from homerec.data.features import ItemFeatures
+from homerec.data.ids import IdMap
+from homerec.data.interactions import Interactions
+from homerec.errors import NotFitted
+from homerec.models import artifact
+from homerec.models.topk import mask_rows, top_k
+from homerec.types import Recommendation
+
+FALLBACK_HALF_LIFE_DAYS = 30.0
+FALLBACK_REASON = "popularity fallback: no history"
+History = Sequence[str] | Mapping[str, float]
+
+
+def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
+    """Event weight per item decayed by age (relative to the latest event); inf half-life = counts."""
+    if not np.isfinite(half_life_days):
+        return data.item_counts()
+    age_days = (data.max_ts() - data.ts) / 86400.0
+    w = data.weight * np.exp2(-age_days / half_life_days)
+    return np.bincount(data.item_idx, weights=w, minlength=data.n_items).astype(np.float32)
+
+
+class Recommender(ABC):
+    """Base model: id translation, cold users, exclusions, top-k, calibration and artifacts.
+
+    Hyper-parameters are dataclass fields of the subclass; learned state (names ending in
+    ``_``) is set only by fit() or load().
+    """
+
+    name: ClassVar[str] = "base"
+    cold_items: ClassVar[bool] = False
+    """True when the model can score items that had no training events."""
+    needs_history: ClassVar[bool] = True
+    """True when a user with an empty history cannot be scored (gets the fallback)."""
+
+    # ---- the primitives subclasses write -------------------------------------------------
+    @abstractmethod
+    def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
+        """Learn from the user × item weight matrix."""
+
+    @abstractmethod
+    def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Scores (b, n_items) for users given by index (-1: unknown) and history rows."""
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        """Scores (b, n_items) of items similar to each item; default: score a one-item history."""
+        hist = sp.csr_matrix(
+            (np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
+            shape=(len(item_idx), len(self.items_)),
+        )
+        return self._score(np.full(len(item_idx), -1), hist)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Learned arrays of the subclass, for the artifact."""
+        return {}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore learned arrays of the subclass."""
+
+    # ---- fit ------------------------------------------------------------------------------
+    def fit(self, data: Interactions, features: ItemFeatures | None = None) -> Self:
+        """Learn from interactions (and item features, for models that use them)."""
+        started = time.perf_counter()
+        X = data.to_csr()
+        self.users_: IdMap = data.users
+        self.items_: IdMap = data.items
+        self.item_known_ = np.asarray(X.getnnz(axis=0) > 0)
+        self.fallback_ = trending_scores(data, FALLBACK_HALF_LIFE_DAYS) + 1e-6 * data.item_counts()
+        self._fit(X, data, features)
+        self.calibration_ = self._calibrate(X)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "items_"):
+            raise NotFitted(f"{self.name} model is not fitted; call fit() or load() first")
+
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters (the dataclass fields), as saved in the artifact."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+
+    # ---- batch scoring ------------------------------------------------------------------------
+    def score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Scores (b, n_items) float32; -inf where the model cannot score an item."""
+        self._check_fitted()
+        s = np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32)
+        if not self.cold_items:
+            s[:, ~self.item_known_] = -np.inf
+        return s
+
+    def is_cold(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Which rows this model cannot personalise (they get the fallback)."""
+        empty = np.diff(history.indptr) == 0
+        return empty & ((np.asarray(user_idx) < 0) | self.needs_history)
+
+    def recommend_batch(
+        self, user_idx: np.ndarray, history: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k item indices and raw scores per row, and the rows that got the fallback."""
+        scores = self.score(user_idx, history)
+        cold = self.is_cold(user_idx, history)
+        if cold.any():
+            scores[cold] = self.fallback_
+        mask_rows(scores, exclude)
+        idx, vals = top_k(scores, k)
+        return idx, vals, cold
+
+    # ---- one user -------------------------------------------------------------------------------
+    def history_row(self, history: History | None) -> sp.csr_matrix:
+        """A 1 × n_items row from item ids (or id → weight); items unknown to the model are dropped."""
+        self._check_fitted()
+        if not history:
+            return sp.csr_matrix((1, len(self.items_)), dtype=np.float32)
+        weights = dict(history) if isinstance(history, Mapping) else None
+        ids = list(weights) if weights is not None else list(history)
+        idx = self.items_.to_idx(ids, strict=False)
+        w = np.asarray([weights[i] for i in ids] if weights is not None else np.ones(len(ids)), np.float32)
+        keep = idx >= 0
+        row = sp.csr_matrix((w[keep], (np.zeros(keep.sum(), int), idx[keep])), shape=(1, len(self.items_)))
+        row.sum_duplicates()
+        return row
+
+    def recommend(
+        self, user_id: str | None, k: int = 10, exclude: Collection[str] = (),
+        history: History | None = None, exclude_seen: bool = True,
+    ) -> list[Recommendation]:
+        """Top-k for one user, scored from `history` (item ids) and what the model learned of the user."""
+        self._check_fitted()
+        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
+        row = self.history_row(history)
+        ex_ids = set(exclude) | (set(history) if exclude_seen and history else set())
+        ex_idx = self.items_.to_idx(list(ex_ids), strict=False)
+        ex_idx = ex_idx[ex_idx >= 0]
+        ex = sp.csr_matrix((np.ones(len(ex_idx)), (np.zeros(len(ex_idx), int), ex_idx)), shape=row.shape)
+        idx, vals, cold = self.recommend_batch(uidx, row, k, ex)
+        keep = idx[0] >= 0
+        return self._records(uidx[0], row, idx[0][keep], vals[0][keep], bool(cold[0]))
+
+    def similar_items(self, item_id: str, k: int = 10, exclude: Collection[str] = ()) -> list[Recommendation]:
+        """Top-k items similar to one item (never the item itself). Raises UnknownItem."""
+        self._check_fitted()
+        iidx = int(self.items_.to_idx(item_id))
+        s = np.asarray(self._similar(np.array([iidx])), dtype=np.float32)[0]
+        if not self.cold_items:
+            s[~self.item_known_] = -np.inf
+        s[iidx] = -np.inf
+        ex = self.items_.to_idx(list(exclude), strict=False)
+        s[ex[ex >= 0]] = -np.inf
+        idx, vals = top_k(s, k)
+        keep = idx >= 0
+        reason = f"{self.name}: similar to {item_id}"
+        return [Recommendation(i, float(v), self.score10(v), reason) for i, v in zip(self.items_.to_ids(idx[keep]), vals[keep])]
+
+    def rank(self, user_id: str | None, item_ids: Sequence[str], history: History | None = None) -> list[Recommendation]:
+        """Order the given items for a user; items the model cannot score come last."""
+        self._check_fitted()
+        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
+        row = self.history_row(history)
+        cold = bool(self.is_cold(uidx, row)[0])
+        scores = self.fallback_[None, :].copy() if cold else self.score(uidx, row)
+        idx = self.items_.to_idx(list(item_ids), strict=False)
+        raw = np.where(idx >= 0, scores[0][np.maximum(idx, 0)], -np.inf)
+        order = np.argsort(-raw, kind="stable")
+        out = []
+        for pos in order:
+            known = idx[pos] >= 0 and np.isfinite(raw[pos])
+            reason = (FALLBACK_REASON if cold else self.name) if known else "not scored: unknown to the model"
+            v = float(raw[pos]) if known else 0.0
+            out.append(Recommendation(str(item_ids[pos]), v, self.score10(v) if known else 0.0, reason))
+        return out
+
+    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
+        """Recommendation records for one user's top list; subclasses may give finer reasons."""
+        if cold:
+            top = float(self.fallback_.max()) or 1.0
+            return [Recommendation(i, float(v), round(10.0 * float(v) / top, 3), FALLBACK_REASON)
+                    for i, v in zip(self.items_.to_ids(idx), vals)]
+        return [Recommendation(i, float(v), self.score10(v), self.name) for i, v in zip(self.items_.to_ids(idx), vals)]
+
+    # ---- calibration ----------------------------------------------------------------------------
+    def _calibrate(self, X: sp.csr_matrix, n_users: int = 300, k: int = 10) -> np.ndarray:
+        """Quantiles of the model's top-k raw scores over a sample of users with history."""
+        users = np.flatnonzero(np.diff(X.indptr) > 0)
+        if len(users) == 0:
+            return np.linspace(0.0, 1.0, 51, dtype=np.float32)
+        sample = np.random.default_rng(0).choice(users, min(n_users, len(users)), replace=False)
+        sample.sort()
+        _, vals, _ = self.recommend_batch(sample, X[sample], k, exclude=X[sample])
+        vals = vals[np.isfinite(vals)]
+        if len(vals) == 0:
+            return np.linspace(0.0, 1.0, 51, dtype=np.float32)
+        return np.quantile(vals, np.linspace(0, 1, 51)).astype(np.float32)
+
+    def score10(self, raw: float) -> float:
+        """A raw score on the calibrated 0-10 scale (its percentile among typical top-10 scores)."""
+        q = self.calibration_
+        if not np.isfinite(raw):
+            return 0.0
+        return round(float(10.0 * np.interp(raw, q, np.linspace(0.0, 1.0, len(q)))), 3)
+
+    # ---- artifacts ------------------------------------------------------------------------------------
+    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+        """Write the model directory (params.json, arrays.npz, ids.npz); no pickle."""
+        self._check_fitted()
+        path = Path(path)
+        arrays = {"_item_known": self.item_known_, "_fallback": self.fallback_, "_calibration": self.calibration_}
+        arrays.update(self._arrays())
+        meta = {"fit_seconds": getattr(self, "fit_seconds_", None), **(meta or {})}
+        artifact.write_artifact(path, self.name, self.params(), arrays, self.users_, self.items_, meta)
+        self._save_extra(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Rebuild a fitted model from its directory."""
+        path = Path(path)
+        doc = artifact.read_params(path)
+        model = cls(**doc["params"])
+        arrays, model.users_, model.items_ = artifact.read_arrays(path)
+        model.item_known_ = arrays.pop("_item_known")
+        model.fallback_ = arrays.pop("_fallback")
+        model.calibration_ = arrays.pop("_calibration")
+        model.fit_seconds_ = doc["meta"].get("fit_seconds")
+        model._set_arrays(arrays)
+        model._load_extra(path)
+        return model
+
+    def _save_extra(self, path: Path) -> None:
+        """Hook for models with nested artifacts (the hybrid)."""
+
+    def _load_extra(self, path: Path) -> None:
+        """Hook for models with nested artifacts (the hybrid)."""

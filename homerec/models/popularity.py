@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Popularity and trending: the same list for everyone, by count or by recency-decayed count."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from homerec.data.features import ItemFeatures
+from homerec.data.interactions import Interactions
+from homerec.models.base import Recommender, trending_scores
+
+
+@dataclass
+class Popularity(Recommender):
+    """Items by how many distinct users interacted with them (all time)."""
+
+    name = "popularity"
+    needs_history = False
+
+    def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
+        self.pop_ = np.asarray((X > 0).sum(axis=0), dtype=np.float32).ravel()
+
+    def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.pop_, (len(user_idx), len(self.pop_))).copy()
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        return self._score(item_idx, sp.csr_matrix((len(item_idx), len(self.pop_))))
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"pop": self.pop_}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.pop_ = arrays["pop"]
+
+
+@dataclass
+class Trending(Popularity):
+    """Items by event weight decayed with a half-life (days) from the latest event.
+
+    A half-life of a few days to weeks favours what sells now; ``math.inf`` is plain counts.
+    """
+
+    name = "trending"
+    half_life_days: float = 14.0
+
+    def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
+        hl = self.half_life_days if self.half_life_days > 0 else math.inf
+        self.pop_ = trending_scores(data, hl)
