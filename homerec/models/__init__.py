@@ -6,11 +6,17 @@ from pathlib import Path
 from homerec.errors import ConfigError
 from homerec.models.artifact import read_params
 from homerec.models.base import Recommender
+from homerec.models.als import ALS
+from homerec.models.ease import EASE
+from homerec.models.hybrid import Hybrid
 from homerec.models.popularity import Popularity, Trending
 
 MODELS: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "trending": Trending,
+    "als": ALS,
+    "ease": EASE,
+    "hybrid": Hybrid,
 }
 
 

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Implicit-feedback matrix factorisation: ALS from the `implicit` library, plus fold-in."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from homerec.data.features import ItemFeatures
+from homerec.data.interactions import Interactions
+from homerec.models.base import Recommender
+
+
+@dataclass
+class ALS(Recommender):
+    """Hu, Koren & Volinsky (2008) ALS; confidence = alpha × log1p(weight) (or × weight).
+
+    A user seen in training is scored from their learned vector; any other history (a new
+    user, or a known user whose events changed) is folded in by solving their least-squares
+    problem against the fixed item factors, exactly as one ALS half-step would.
+    """
+
+    name = "als"
+    needs_history = False
+    factors: int = 64
+    iterations: int = 15
+    regularization: float = 0.05
+    alpha: float = 10.0
+    log_confidence: bool = True
+    num_threads: int = 2
+    random_state: int = 0
+
+    def _confidence(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        C = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        if self.log_confidence:
+            C.data = np.log1p(C.data)
+        C.data *= self.alpha
+        return C
+
+    def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        with threadpool_limits(1, "blas"):  # implicit runs its own threads; BLAS threads would fight them
+            model = AlternatingLeastSquares(
+                factors=self.factors, regularization=self.regularization, alpha=1.0,
+                iterations=self.iterations, num_threads=self.num_threads, random_state=self.random_state,
+                calculate_training_loss=False,
+            )
+            model.fit(self._confidence(X), show_progress=False)
+        self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self._yty = None
+
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """User vectors (b, factors) for history rows, against the fixed item factors."""
+        Y = self.item_factors_
+        if getattr(self, "_yty", None) is None:
+            self._yty = (Y.T.astype(np.float64) @ Y) + self.regularization * np.eye(Y.shape[1])
+        C = self._confidence(history)
+        A = np.repeat(self._yty[None], C.shape[0], axis=0)
+        b = np.zeros((C.shape[0], Y.shape[1]))
+        for r in range(C.shape[0]):
+            lo, hi = C.indptr[r], C.indptr[r + 1]
+            if lo == hi:
+                continue
+            yi = Y[C.indices[lo:hi]].astype(np.float64)
+            c = C.data[lo:hi].astype(np.float64)
+            A[r] += yi.T @ (yi * (c - 1.0)[:, None])
+            b[r] = c @ yi
+        return np.linalg.solve(A, b[..., None])[..., 0].astype(np.float32)
+
+    def user_vectors(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Learned vectors for known users, folded-in vectors for the rest."""
+        known = (user_idx >= 0) & (user_idx < len(self.user_factors_))
+        out = np.empty((len(user_idx), self.item_factors_.shape[1]), dtype=np.float32)
+        out[known] = self.user_factors_[user_idx[known]]
+        if (~known).any():
+            out[~known] = self.fold_in(history[np.flatnonzero(~known)])
+        return out
+
+    def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        return self.user_vectors(user_idx, history) @ self.item_factors_.T
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        Y = self.item_factors_
+        norms = np.linalg.norm(Y, axis=1) + 1e-9
+        return (Y[item_idx] / norms[item_idx, None]) @ (Y / norms[:, None]).T
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = arrays["user_factors"]
+        self.item_factors_ = arrays["item_factors"]
+        self._yty = None

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Hybrid: a weighted blend of fitted models' normalised scores, weights per history length."""
+
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from homerec.data.features import ItemFeatures
+from homerec.data.interactions import Interactions
+from homerec.errors import ConfigError
+from homerec.models.base import Recommender
+from homerec.types import Recommendation
+
+DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "content", "ease"]
+
+
+def normalize_scores(scores: np.ndarray) -> np.ndarray:
+    """Min-max scale each row over its finite entries to [0, 1]; -inf entries become NaN."""
+    s = np.array(scores, dtype=np.float32, copy=True)
+    finite = np.isfinite(s)
+    lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    s = (s - lo) / span
+    s[~finite] = np.nan
+    return s
+
+
+@dataclass
+class Hybrid(Recommender):
+    """Blend of several models (its parts), each scaled to [0, 1] per user, then weighted.
+
+    Weights depend on how much history a user has (``bucket_edges`` in distinct items), so
+    popularity can lead for short histories and collaborative parts for long ones. They are
+    tuned on a validation split by ``homerec.evaluation.blend``; untuned, all parts weigh 1.
+    A part that cannot fit (content without item metadata) steps aside with its reason in
+    ``skipped_``.
+    """
+
+    name = "hybrid"
+    cold_items = True
+    parts: list[str] = field(default_factory=lambda: list(DEFAULT_PARTS))
+    part_params: dict[str, dict] = field(default_factory=dict)
+    weights: dict[str, list[float]] = field(default_factory=dict)
+    bucket_edges: list[int] = field(default_factory=lambda: [3, 10])
+
+    # ---- fit --------------------------------------------------------------------------------
+    def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
+        from homerec.models import model_class  # the registry imports this module
+
+        self.models_: dict[str, Recommender] = {}
+        self.skipped_: dict[str, str] = {}
+        self.part_seconds_: dict[str, float] = {}
+        for name in self.parts:
+            if name == self.name:
+                raise ConfigError("a hybrid cannot contain itself")
+            cls = model_class(name)  # an unknown name is the caller's error, not a skipped part
+            started = time.perf_counter()
+            try:
+                self.models_[name] = cls(**self.part_params.get(name, {})).fit(data, features)
+            except ConfigError as err:
+                self.skipped_[name] = str(err)
+            self.part_seconds_[name] = time.perf_counter() - started
+        if not self.models_:
+            raise ConfigError(f"no hybrid part could be fitted: {self.skipped_}")
+
+    def weight_matrix(self) -> np.ndarray:
+        """Weights (n_buckets, n_fitted_parts) in the order of ``models_``."""
+        n_buckets = len(self.bucket_edges) + 1
+        cols = []
+        for name in self.models_:
+            w = self.weights.get(name, [1.0] * n_buckets)
+            cols.append(w if len(w) == n_buckets else [w[0]] * n_buckets)
+        return np.asarray(cols, dtype=np.float32).T
+
+    def bucket_of(self, history: sp.csr_matrix) -> np.ndarray:
+        """History-length bucket of each row."""
+        lengths = np.diff(history.indptr)
+        return np.searchsorted(np.asarray(self.bucket_edges), lengths, side="right")
+
+    # ---- scoring ------------------------------------------------------------------------------
+    def part_scores(self, user_idx: np.ndarray, history: sp.csr_matrix) -> dict[str, np.ndarray]:
+        """Each fitted part's normalised scores (NaN where the part cannot score)."""
+        return {name: normalize_scores(m.score(user_idx, history)) for name, m in self.models_.items()}
+
+    def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        w = self.weight_matrix()[self.bucket_of(history)]
+        total = np.zeros(history.shape, dtype=np.float32)
+        scored = np.zeros(history.shape, dtype=bool)
+        for j, (name, m) in enumerate(self.models_.items()):
+            if not w[:, j].any():
+                continue
+            s = normalize_scores(m.score(user_idx, history))
+            ok = ~np.isnan(s)
+            scored |= ok
+            total += w[:, j, None] * np.where(ok, s, 0.0)
+        total[~scored] = -np.inf
+        return total
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        w = self.weight_matrix()[0]
+        total = np.zeros((len(item_idx), len(self.items_)), dtype=np.float32)
+        scored = np.zeros(total.shape, dtype=bool)
+        for j, m in enumerate(self.models_.values()):
+            if w[j] == 0 or not m.needs_history:  # the same popular list for every item is no similarity
+                continue
+            s = normalize_scores(m._similar(item_idx))
+            if not m.cold_items:
+                s[:, ~m.item_known_] = np.nan
+            ok = ~np.isnan(s)
+            scored |= ok
+            total += w[j] * np.where(ok, s, 0.0)
+        total[~scored] = -np.inf
+        return total
+
+    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
+        """Records whose reason names the parts that contributed most to each item."""
+        if cold or len(idx) == 0:
+            return super()._records(uidx, row, idx, vals, cold)
+        w = self.weight_matrix()[self.bucket_of(row)[0]]
+        parts = self.part_scores(np.array([uidx]), row)
+        contrib = np.stack([w[j] * np.nan_to_num(parts[n][0, idx]) for j, n in enumerate(self.models_)])
+        names = list(self.models_)
+        out = []
+        for col, (item, v) in enumerate(zip(self.items_.to_ids(idx), vals)):
+            c = contrib[:, col]
+            share = c / c.sum() if c.sum() > 0 else c
+            top = [f"{names[j]} {share[j]:.0%}" for j in np.argsort(-c)[:2] if c[j] > 0] or [names[int(np.argmax(w))]]
+            out.append(Recommendation(item, float(v), self.score10(v), "hybrid: " + ", ".join(top)))
+        return out
+
+    # ---- artifacts -----------------------------------------------------------------------------
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"fitted_parts": np.asarray(list(self.models_), dtype=str),
+                "skipped": np.asarray([f"{k}\t{v}" for k, v in self.skipped_.items()], dtype=str)}
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self._fitted_names = arrays["fitted_parts"].tolist()
+        self.skipped_ = dict(s.split("\t", 1) for s in arrays["skipped"].tolist())
+
+    def _save_extra(self, path: Path) -> None:
+        for name, model in self.models_.items():
+            model.save(path / "parts" / name)
+
+    def _load_extra(self, path: Path) -> None:
+        from homerec.models import load_model
+
+        self.models_ = {name: load_model(path / "parts" / name) for name in self._fitted_names}
+
+
+def bucket_label(edges: list[int], b: int) -> str:
+    """Human label of history bucket b, e.g. '3-9 items'."""
+    lo = 0 if b == 0 else edges[b - 1]
+    return f">={lo} items" if b == len(edges) else f"{lo}-{edges[b] - 1} items"
+
+
+
