@@ -149,20 +149,26 @@ class Recommender(ABC):
         keep = idx[0] >= 0
         return self._records(uidx[0], row, idx[0][keep], vals[0][keep], bool(cold[0]))
 
+    def similar_batch(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k similar item indices and raw scores for each item (never the item itself)."""
+        self._check_fitted()
+        item_idx = np.asarray(item_idx, dtype=np.int64)
+        s = np.asarray(self._similar(item_idx), dtype=np.float32)
+        if not self.cold_items:
+            s[:, ~self.item_known_] = -np.inf
+        s[np.arange(len(item_idx)), item_idx] = -np.inf
+        return top_k(s, k)
+
     def similar_items(self, item_id: str, k: int = 10, exclude: Collection[str] = ()) -> list[Recommendation]:
         """Top-k items similar to one item (never the item itself). Raises UnknownItem."""
         self._check_fitted()
         iidx = int(self.items_.to_idx(item_id))
-        s = np.asarray(self._similar(np.array([iidx])), dtype=np.float32)[0]
-        if not self.cold_items:
-            s[~self.item_known_] = -np.inf
-        s[iidx] = -np.inf
         ex = self.items_.to_idx(list(exclude), strict=False)
-        s[ex[ex >= 0]] = -np.inf
-        idx, vals = top_k(s, k)
-        keep = idx >= 0
+        idx, vals = self.similar_batch(np.array([iidx]), k + int((ex >= 0).sum()))
+        keep = (idx[0] >= 0) & ~np.isin(idx[0], ex)
         reason = f"{self.name}: similar to {item_id}"
-        return [Recommendation(i, float(v), self.score10(v), reason) for i, v in zip(self.items_.to_ids(idx[keep]), vals[keep])]
+        ids = self.items_.to_ids(idx[0][keep][:k])
+        return [Recommendation(i, float(v), self.score10(v), reason) for i, v in zip(ids, vals[0][keep][:k])]
 
     def rank(self, user_id: str | None, item_ids: Sequence[str], history: History | None = None) -> list[Recommendation]:
         """Order the given items for a user; items the model cannot score come last."""

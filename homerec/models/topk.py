@@ -27,10 +27,12 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == 0:
         empty = np.zeros((s.shape[0], 0))
         return (empty[0].astype(np.int64), empty[0]) if one_row else (empty.astype(np.int64), empty)
-    part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (s.shape[0], 1))
-    part_scores = np.take_along_axis(s, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
+    # Ties go to the lower index: a nudge far below float32 resolution makes the order total.
+    key = s.astype(np.float64)
+    key -= np.arange(n) * (1e-13 * (1.0 + np.abs(key)))
+    part = np.argpartition(-key, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (s.shape[0], 1))
+    order = np.argsort(-np.take_along_axis(key, part, axis=1), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(part_scores, order, axis=1)
+    vals = np.take_along_axis(s, idx, axis=1)
     idx = np.where(np.isneginf(vals), -1, idx)
     return (idx[0], vals[0]) if one_row else (idx, vals)

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Write batch lists: AWS Personalize batch-inference JSON lines, CSV, and the store's cache."""
+
+import csv
+import json
+from typing import TextIO
+
+import numpy as np
+
+from homerec.batch.inference import Lists
+from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.storage.base import Store
+
+FORMATS = ("personalize", "csv")
+CSV_HEADER = ["kind", "id", "rank", "item_id", "score", "score10", "reason"]
+
+
+def _rows(model: Recommender, lists: Lists) -> list[tuple[str, list[str], list[float], list[float], str]]:
+    """(key, item ids, raw scores, 0-10 scores, reason) per row of a chunk."""
+    out = []
+    top = float(model.fallback_.max()) or 1.0
+    for r, key in enumerate(lists.keys):
+        keep = lists.idx[r] >= 0
+        raw = lists.scores[r][keep].tolist()
+        cold = bool(lists.cold[r])
+        s10 = [round(10.0 * v / top, 3) for v in raw] if cold else [model.score10(v) for v in raw]
+        out.append((key, model.items_.to_ids(lists.idx[r][keep]), raw, s10, FALLBACK_REASON if cold else model.name))
+    return out
+
+
+def write_personalize(fh: TextIO, model: Recommender, lists: Lists, kind: str) -> None:
+    """Personalize batch-inference output lines; scores are the 0-10 score divided by 10."""
+    key_name = "userId" if kind == "user" else "itemId"
+    for key, items, _raw, s10, _reason in _rows(model, lists):
+        doc = {"input": {key_name: key},
+               "output": {"recommendedItems": items, "scores": [round(s / 10.0, 4) for s in s10]},
+               "error": None}
+        fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
+
+
+def write_csv(writer: "csv._writer", model: Recommender, lists: Lists, kind: str) -> None:
+    """One CSV row per recommended item."""
+    for key, items, raw, s10, reason in _rows(model, lists):
+        for rank, (item, v, s) in enumerate(zip(items, raw, s10), start=1):
+            writer.writerow([kind, key, rank, item, f"{v:.6g}", s, reason])
+
+
+def write_cache(store: Store, model: Recommender, lists: Lists, namespace: str, version: str) -> int:
+    """Put each row's ranked (item, raw score) list in the store's recommendation cache."""
+    rows = []
+    for r, key in enumerate(lists.keys):
+        keep = lists.idx[r] >= 0
+        ids = model.items_.to_ids(lists.idx[r][keep])
+        rows.append((key, list(zip(ids, np.round(lists.scores[r][keep].astype(float), 6).tolist()))))
+    return store.put_recs(namespace, rows, version)

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `homerec` command: one sub-command per workflow; user errors print a message, not a traceback."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from homerec.cli import data_cmds, model_cmds
+from homerec.cli.common import console, say
+from homerec.errors import HomerecError
+
+app = typer.Typer(help="homerec: an on-premise recommendation engine that speaks AWS Personalize.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.command()(data_cmds.generate)
+app.command("import")(data_cmds.import_data)
+app.command("delete-user")(data_cmds.delete_user)
+app.command()(model_cmds.train)
+app.command()(model_cmds.evaluate)
+app.command()(model_cmds.batch)
+app.command()(model_cmds.recommend)
+app.command()(model_cmds.similar)
+app.add_typer(model_cmds.models_app, name="models")
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option(help="Working folder for the demo")] = Path("demo"),
+    scale: Annotated[float, typer.Option(help="Data size (1.0 = the reference workload)")] = 0.1,
+    seed: int = 0,
+) -> None:
+    """Generate data, import it into SQLite, train, evaluate and batch: the whole offline story."""
+    from homerec.pipeline.demo import run_demo
+
+    s = run_demo(folder, scale, seed, say)
+    table = Table("model", "NDCG@10", "HR@10", "Coverage@10", "fit s", title="offline evaluation (temporal 90/10)")
+    for name, m in s.evaluation.models.items():
+        table.add_row(name, f"{m.metrics['NDCG@10']:.4f}", f"{m.metrics['HR@10']:.4f}",
+                      f"{m.metrics['Coverage@10']:.3f}", f"{m.fit_seconds:.1f}")
+    console.print(table)
+    imported = sum(r.imported for r in s.imported)
+    console.print(f"data: {s.generated.n_interactions:,} interactions, {s.generated.n_users:,} users, "
+                  f"{s.generated.n_items:,} items; imported {imported:,} rows into {s.store_url}")
+    console.print(f"model: {s.trained.version} ({', '.join(s.trained.parts)}) trained in {s.trained.seconds:.1f}s")
+    console.print(f"batch: {s.batch.n_users:,} users and {s.batch.n_items:,} items in {s.batch.seconds:.1f}s "
+                  f"→ {s.batch.out}; report → {s.folder / 'evaluation.html'}")
+    console.print(f"sample for {s.sample_user}: " + ", ".join(f"{r.item_id} ({r.score10:.1f}, {r.reason})" for r in s.sample))
+    console.print(f"[green]demo done in {s.seconds:.0f}s[/]")
+
+
+def main() -> None:
+    """Entry point: run the app; a HomerecError becomes a one-line message and exit code 2."""
+    try:
+        app()
+    except HomerecError as err:
+        console.print(f"[red]error:[/] {err}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

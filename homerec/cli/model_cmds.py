@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: Apache-2.0
+"""homerec train | evaluate | batch | recommend | similar | models list/promote/rollback."""
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, progress_bar, say, settings
+
+from homerec.evaluation.report import format_table, write_html
+from homerec.models.registry import Registry
+from homerec.pipeline.batch import run_batch
+from homerec.pipeline.evaluate import run_evaluation
+from homerec.pipeline.train import train as train_models
+from homerec.storage import open_store
+
+models_app = typer.Typer(help="List, promote and roll back model versions.", no_args_is_help=True)
+
+
+def _names(models: str | None) -> list[str] | None:
+    return [m.strip() for m in models.split(",") if m.strip()] if models else None
+
+
+def train(
+    models: Annotated[Optional[str], typer.Option(help="Comma-separated parts (default: all); one name trains it alone")] = None,
+    tune: Annotated[bool, typer.Option(help="Also search each part's hyper-parameters on the validation split")] = False,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Train the hybrid and its parts on the store's data and register a new active version."""
+    s = settings(config, store, artifacts)
+    st = open_store(s.store_url)
+    try:
+        report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights, progress=say)
+    finally:
+        st.close()
+    console.print(f"[green]registered {report.version}[/] ({report.model}: {', '.join(report.parts)}) "
+                  f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
+    for name, reason in report.skipped.items():
+        console.print(f"[yellow]{name} skipped:[/] {reason}")
+    if report.validation_ndcg:
+        table = Table("model", "validation NDCG@10", "blend weights (by history length)")
+        for name, v in report.validation_ndcg.items():
+            table.add_row(name, f"{v:.4f}", ", ".join(f"{w:g}" for w in report.weights.get(name, [])))
+        console.print(table)
+
+
+def evaluate(
+    folder: Annotated[Path, typer.Argument(help="Personalize-layout folder")],
+    k: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all and the hybrid)")] = None,
+    tune: Annotated[bool, typer.Option(help="Search every model's hyper-parameters on validation")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write an HTML report with plots")] = None,
+) -> None:
+    """Run the shared offline protocol (temporal 90/10 split) for every model and the hybrid."""
+    result = run_evaluation(folder, k, _names(models), tune, progress=say)
+    rows = format_table(result)
+    table = Table(*rows[0], title=f"{result.dataset}: {result.n_eval_users:,} evaluation users")
+    for row in rows[1:]:
+        table.add_row(*row)
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(result.to_json(), indent=2))
+        console.print(f"wrote {json_out}")
+    if html:
+        write_html(result, html)
+        console.print(f"wrote {html}")
+
+
+def batch(
+    out: Annotated[Path, typer.Option(help="Output file")],
+    fmt: Annotated[str, typer.Option("--format", help="personalize (JSON lines) or csv")] = "personalize",
+    k: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
+    similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
+    include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists)")] = False,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Precompute top-k lists with the active model into a file and the store's cache."""
+    s = settings(config, store, artifacts)
+    st = open_store(s.store_url)
+    try:
+        with progress_bar() as bar:
+            tasks: dict[str, int] = {}
+
+            def tick(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
+                          s.batch_chunk, s.threads, s.event_weights, tick)
+    finally:
+        st.close()
+    console.print(f"wrote top-{k} for {r.n_users:,} users ({r.n_fallback_users:,} on the popularity fallback)"
+                  + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to {r.out} "
+                  f"and the cache in {r.seconds:.1f}s")
+
+
+def recommend(
+    user_id: Annotated[str, typer.Argument()],
+    k: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Show a user's recommendations from the active model and their stored history."""
+    s = settings(config, store, artifacts)
+    st = open_store(s.store_url)
+    try:
+        history = st.history(user_id)["item_id"].to_list()
+    finally:
+        st.close()
+    model = Registry(s.artifact_dir).load()
+    recs = model.recommend(user_id, k, history=history)
+    table = Table("rank", "item", "score", "0-10", "reason", title=f"{user_id} ({len(history)} events)")
+    for i, r in enumerate(recs, 1):
+        table.add_row(str(i), r.item_id, f"{r.score:.4f}", f"{r.score10:.1f}", r.reason)
+    console.print(table)
+
+
+def similar(
+    item_id: Annotated[str, typer.Argument()],
+    k: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Show the items most similar to one item according to the active model."""
+    model = Registry(settings(config, None, artifacts).artifact_dir).load()
+    table = Table("rank", "item", "score", "0-10", title=f"similar to {item_id}")
+    for i, r in enumerate(model.similar_items(item_id, k), 1):
+        table.add_row(str(i), r.item_id, f"{r.score:.4f}", f"{r.score10:.1f}")
+    console.print(table)
+
+
+@models_app.command("list")
+def list_models(artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
+    """Registered versions with their validation metrics; * marks the active one."""
+    reg = Registry(settings(config, None, artifacts).artifact_dir)
+    table = Table("", "version", "model", "created", "interactions", "validation NDCG@10", "train s")
+    import datetime as dt
+
+    for info in reg.list_versions():
+        m = info.meta
+        ndcg = (m.get("validation_ndcg") or {}).get("hybrid")
+        table.add_row("*" if info.active else "", info.version, m.get("model", "?"),
+                      dt.datetime.fromtimestamp(m.get("created_at", 0), dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                      f"{m.get('n_interactions', 0):,}", f"{ndcg:.4f}" if ndcg is not None else "",
+                      str(m.get("train_seconds", "")))
+    console.print(table)
+
+
+@models_app.command()
+def promote(version: str, artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
+    """Make VERSION the active model."""
+    Registry(settings(config, None, artifacts).artifact_dir).promote(version)
+    console.print(f"{version} is active")
+
+
+@models_app.command()
+def rollback(artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
+    """Re-activate the previously active version."""
+    version = Registry(settings(config, None, artifacts).artifact_dir).rollback()
+    console.print(f"rolled back: {version} is active")
+
+

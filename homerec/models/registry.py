@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Model registry: numbered versions on disk with metadata, one active version, rollback."""
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from homerec.errors import HomerecError
+from homerec.models.base import Recommender
+
+ACTIVE_FILE = "ACTIVE"
+HISTORY_FILE = "activations.json"
+META_FILE = "meta.json"
+MODEL_DIR = "model"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version and its metadata (params, validation metrics, data digest, time)."""
+
+    version: str
+    path: Path
+    meta: dict[str, Any]
+    active: bool
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Registry:
+    """Versions live in ``root/versions/vN``; ``root/ACTIVE`` names the one serving uses."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        (self.root / "versions").mkdir(parents=True, exist_ok=True)
+
+    def _dir(self, version: str) -> Path:
+        return self.root / "versions" / version
+
+    def versions(self) -> list[str]:
+        """Version names, oldest first."""
+        names = [p.name for p in (self.root / "versions").iterdir() if (p / META_FILE).exists()]
+        return sorted(names, key=lambda v: int(v[1:]) if v[1:].isdigit() else 0)
+
+    def register(self, model: Recommender, meta: dict[str, Any], activate: bool = True) -> str:
+        """Save a fitted model as the next version (and make it active unless told not to)."""
+        existing = self.versions()
+        version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
+        staging = self.root / "versions" / f".{version}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        model.save(staging / MODEL_DIR)
+        full = {"version": version, "model": model.name, "params": model.params(),
+                "created_at": int(time.time()), **meta}
+        (staging / META_FILE).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
+        os.replace(staging, self._dir(version))
+        if activate:
+            self.promote(version)
+        return version
+
+    def info(self, version: str) -> VersionInfo:
+        """Metadata of one version; HomerecError names the known versions otherwise."""
+        d = self._dir(version)
+        if not (d / META_FILE).exists():
+            known = ", ".join(self.versions()) or "none"
+            raise HomerecError(f"no model version {version!r} in {self.root} (known: {known})")
+        return VersionInfo(version, d, json.loads((d / META_FILE).read_text()), version == self.active())
+
+    def list_versions(self) -> list[VersionInfo]:
+        """Every version, oldest first."""
+        return [self.info(v) for v in self.versions()]
+
+    def active(self) -> str | None:
+        """The active version, or None before the first training."""
+        f = self.root / ACTIVE_FILE
+        return f.read_text().strip() or None if f.exists() else None
+
+    def _history(self) -> list[str]:
+        f = self.root / HISTORY_FILE
+        return json.loads(f.read_text()) if f.exists() else []
+
+    def promote(self, version: str) -> None:
+        """Make `version` the active one."""
+        self.info(version)
+        if version == self.active():
+            return
+        history = self._history() + [version]
+        _atomic_write(self.root / HISTORY_FILE, json.dumps(history))
+        _atomic_write(self.root / ACTIVE_FILE, version)
+
+    def rollback(self) -> str:
+        """Re-activate the version that was active before the current one."""
+        history = self._history()
+        if len(history) < 2:
+            raise HomerecError("nothing to roll back to: only one version was ever active")
+        history.pop()
+        _atomic_write(self.root / HISTORY_FILE, json.dumps(history))
+        _atomic_write(self.root / ACTIVE_FILE, history[-1])
+        return history[-1]
+
+    def load(self, version: str | None = None) -> Recommender:
+        """Load a version (default: the active one)."""
+        from homerec.models import load_model
+
+        version = version or self.active()
+        if version is None:
+            raise HomerecError(f"no trained model in {self.root}: run `homerec train` first")
+        return load_model(self.info(version).path / MODEL_DIR)

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+"""homerec evaluate: the shared protocol on a Personalize-layout folder, every model and the hybrid."""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from homerec.data.features import ItemFeatures
+from homerec.data.interactions import Interactions
+from homerec.errors import ConfigError, InputError
+from homerec.evaluation.blend import fit_tuned_hybrid
+from homerec.evaluation.dataset import item_features, read_folder
+from homerec.evaluation.evaluate import EvalResult, Fitter, evaluate
+from homerec.evaluation.grids import CHEAP, GRIDS
+from homerec.evaluation.split import temporal_split
+from homerec.evaluation.tuning import grid_search
+from homerec.models import MODELS, model_class
+from homerec.models.hybrid import DEFAULT_PARTS
+
+
+def _tuned_fitter(name: str, tune: bool, found: dict[str, dict], k: int) -> Fitter:
+    """Fit `name`, first searching its grid on the validation split when asked (params kept in `found`)."""
+    cls = model_class(name)
+
+    def fit(train: Interactions, features: ItemFeatures | None):
+        if tune and name in GRIDS:
+            make = lambda p: lambda d, f: cls(**p).fit(d, f)  # noqa: E731
+            try:
+                found[name], _ = grid_search(make, GRIDS[name], train, features, k)
+            except ConfigError:
+                pass
+        return cls(**found.get(name, {})).fit(train, features)
+
+    return fit
+
+
+def run_evaluation(
+    folder: str | Path, k: int = 10, models: Sequence[str] | None = None, tune: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> EvalResult:
+    """Evaluate each model (default: every part and the hybrid) on the folder's temporal split."""
+    names = list(models or [*DEFAULT_PARTS, "hybrid"])
+    for n in names:
+        model_class(n)
+    ds = read_folder(folder)
+    features = item_features(ds)
+    split = temporal_split(ds.interactions)
+    if len(split.test) == 0 or len(split.train) == 0:
+        raise InputError(f"{folder}: too few distinct timestamps for a temporal split")
+    found: dict[str, dict] = {}
+    fitters: dict[str, Fitter] = {}
+    for n in names:
+        if n == "content" and features is None:
+            if progress:
+                progress("content skipped: the folder has no items.csv with metadata")
+            continue
+        if n != "hybrid":
+            fitters[n] = _tuned_fitter(n, tune or n in CHEAP, found, k)
+    if "hybrid" in names:
+        parts = [n for n in DEFAULT_PARTS if n in MODELS]
+        fitters["hybrid"] = lambda tr, f: fit_tuned_hybrid(
+            tr, f, parts=parts, part_params=dict(found), k=k, tune_parts=tuple(GRIDS) if tune else CHEAP
+        )
+    return evaluate(fitters, split, features, k=k, dataset=ds.name, progress=progress)

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Settings: one object from a TOML file and HOMEREC_ environment variables; never built at import."""
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
+from homerec.errors import ConfigError
+
+CONFIG_ENV = "HOMEREC_CONFIG"
+DEFAULT_CONFIG_FILE = "homerec.toml"
+
+
+class Settings(BaseSettings):
+    """Every knob of homerec; environment variables are HOMEREC_<FIELD> (e.g. HOMEREC_STORE_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMEREC_", extra="forbid")
+
+    store_url: str = "sqlite:///homerec.db"
+    artifact_dir: Path = Path("artifacts")
+    k: int = Field(10, ge=1, le=500)
+    event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    batch_chunk: int = Field(2048, ge=1)
+    threads: int = Field(2, ge=1)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from (in rising priority) defaults, the TOML file, HOMEREC_ variables, overrides.
+
+    The file is `config_file`, else $HOMEREC_CONFIG, else ./homerec.toml when it exists.
+    """
+    path = config_file or os.environ.get(CONFIG_ENV)
+    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+        path = DEFAULT_CONFIG_FILE
+    from_file: dict = {}
+    if path is not None:
+        try:
+            from_file = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+    try:
+        from_env = Settings()
+        env_values = {name: getattr(from_env, name) for name in from_env.model_fields_set}
+        explicit = {k: v for k, v in overrides.items() if v is not None}
+        return Settings.model_validate({**from_file, **env_values, **explicit})
+    except ValidationError as err:
+        raise ConfigError(f"bad setting: {err}") from None
