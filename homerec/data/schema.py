@@ -21,6 +21,15 @@ class Col:
     event_value = "event_value"
     event_id = "event_id"
     metadata = "metadata"
+    updated_at = "updated_at"
+    # rec_cache
+    namespace = "namespace"
+    key = "key"
+    ranked = "items"
+    model_version = "model_version"
+    computed_at = "computed_at"
+    # schema_version
+    version = "version"
 
 
 INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
@@ -30,6 +39,7 @@ INTERACTIONS_TABLE = "interactions"
 ITEMS_TABLE = "items"
 USERS_TABLE = "users"
 REC_CACHE_TABLE = "rec_cache"
+SCHEMA_VERSION_TABLE = "schema_version"
 
 # Cache namespaces.
 USER_RECS = "user"

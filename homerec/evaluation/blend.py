@@ -91,11 +91,15 @@ def ndcg_per_user(c: Candidates, w: np.ndarray, rows: np.ndarray, k: int) -> np.
     return np.where(c.ideal[rows] > 0, dcg / np.maximum(c.ideal[rows], 1e-12), 0.0)
 
 
-def search_weights(c: Candidates, rows: np.ndarray, k: int, rounds: int = 3) -> tuple[np.ndarray, float]:
-    """Coordinate ascent over weights, started from the best of equal and one-part blends."""
+def search_weights(
+    c: Candidates, rows: np.ndarray, k: int, rounds: int = 3, start: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Coordinate ascent over weights, started from the best of equal, one-part and `start` blends."""
     n_parts = c.values.shape[0]
     score = lambda w: float(ndcg_per_user(c, w, rows, k).mean())  # noqa: E731
     starts = [np.ones(n_parts)] + [np.eye(n_parts)[j] for j in range(n_parts)]
+    if start is not None:
+        starts.insert(0, start)
     best_w = max(starts, key=score)
     best = score(best_w)
     for _ in range(rounds):
@@ -127,7 +131,7 @@ def tune_weights(hybrid: Hybrid, train_part: Interactions, split_users: np.ndarr
     for b in range(n_buckets):
         rows = np.flatnonzero(c.buckets == b)
         if len(rows) >= MIN_BUCKET_USERS:
-            per_bucket[b], _ = search_weights(c, rows, k)
+            per_bucket[b], _ = search_weights(c, rows, k, start=global_w)
     report = BlendReport({n: [round(float(x), 4) for x in per_bucket[:, j]] for j, n in enumerate(names)},
                          n_users=len(split_users))
     weights_by_row = per_bucket[c.buckets]

@@ -110,12 +110,23 @@ class Recommender(ABC):
         self, user_idx: np.ndarray, history: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-k item indices and raw scores per row, and the rows that got the fallback."""
-        scores = self.score(user_idx, history)
+        user_idx = np.asarray(user_idx)
         cold = self.is_cold(user_idx, history)
-        if cold.any():
-            scores[cold] = self.fallback_
-        mask_rows(scores, exclude)
-        idx, vals = top_k(scores, k)
+        n_excluded = np.diff(exclude.indptr) if exclude is not None else np.zeros(len(cold), int)
+        shared = cold & (n_excluded == 0)  # cold rows with nothing to exclude share one list
+        rest = np.flatnonzero(~shared)
+        idx = np.empty((len(cold), min(k, len(self.items_))), dtype=np.int64)
+        vals = np.empty(idx.shape, dtype=np.float32)
+        if shared.any():
+            idx[shared], vals[shared] = top_k(self.fallback_, k)
+        if len(rest):
+            scores = np.empty((len(rest), len(self.items_)), dtype=np.float32)
+            warm = ~cold[rest]
+            if warm.any():
+                scores[warm] = self.score(user_idx[rest[warm]], history[rest[warm]])
+            scores[~warm] = self.fallback_
+            mask_rows(scores, exclude[rest] if exclude is not None else None)
+            idx[rest], vals[rest] = top_k(scores, k)
         return idx, vals, cold
 
     # ---- one user -------------------------------------------------------------------------------

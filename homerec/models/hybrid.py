@@ -21,14 +21,26 @@ DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "conte
 def normalize_scores(scores: np.ndarray) -> np.ndarray:
     """Min-max scale each row over its finite entries to [0, 1]; -inf entries become NaN."""
     s = np.array(scores, dtype=np.float32, copy=True)
-    finite = np.isfinite(s)
-    lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True)
-    hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    lo = np.where(np.isfinite(lo), lo, 0.0)
-    s = (s - lo) / span
-    s[~finite] = np.nan
+    unscored = scale_rows_inplace(s)
+    s[unscored] = np.nan
     return s
+
+
+def scale_rows_inplace(s: np.ndarray) -> np.ndarray:
+    """Min-max scale each row of float32 `s` in place over finite entries; returns the -inf mask.
+
+    Masked entries are left at 0, so a weighted sum can add them without a second pass.
+    """
+    unscored = np.isneginf(s)
+    hi = s.max(axis=1)
+    np.copyto(s, np.inf, where=unscored)
+    lo = s.min(axis=1)
+    lo = np.where(np.isfinite(lo), lo, 0.0).astype(np.float32)
+    span = np.where(hi > lo, hi - lo, 1.0).astype(np.float32)
+    s -= lo[:, None]
+    s *= (1.0 / span)[:, None]
+    np.copyto(s, 0.0, where=unscored)
+    return unscored
 
 
 @dataclass
@@ -92,13 +104,20 @@ class Hybrid(Recommender):
         w = self.weight_matrix()[self.bucket_of(history)]
         total = np.zeros(history.shape, dtype=np.float32)
         scored = np.zeros(history.shape, dtype=bool)
-        for j, (name, m) in enumerate(self.models_.items()):
-            if not w[:, j].any():
+        for j, m in enumerate(self.models_.values()):
+            rows = np.flatnonzero(w[:, j])  # a part weighted 0 for a row is never computed for it
+            if len(rows) == 0:
                 continue
-            s = normalize_scores(m.score(user_idx, history))
-            ok = ~np.isnan(s)
-            scored |= ok
-            total += w[:, j, None] * np.where(ok, s, 0.0)
+            every = len(rows) == len(w)
+            s = m.score(user_idx if every else user_idx[rows], history if every else history[rows])
+            unscored = scale_rows_inplace(s)
+            s *= w[rows, j, None]
+            if every:
+                total += s
+                scored |= ~unscored
+            else:
+                total[rows] += s
+                scored[rows] |= ~unscored
         total[~scored] = -np.inf
         return total
 

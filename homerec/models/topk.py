@@ -27,12 +27,22 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == 0:
         empty = np.zeros((s.shape[0], 0))
         return (empty[0].astype(np.int64), empty[0]) if one_row else (empty.astype(np.int64), empty)
-    # Ties go to the lower index: a nudge far below float32 resolution makes the order total.
-    key = s.astype(np.float64)
-    key -= np.arange(n) * (1e-13 * (1.0 + np.abs(np.nan_to_num(key, neginf=0.0, posinf=0.0))))
-    part = np.argpartition(-key, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (s.shape[0], 1))
-    order = np.argsort(-np.take_along_axis(key, part, axis=1), axis=1)
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (s.shape[0], 1))
+    if k < n:
+        # Ties at the k-th score must go to the lower index, whatever argpartition picked.
+        kth = np.take_along_axis(s, part, axis=1).min(axis=1)
+        tied = np.flatnonzero(((s >= kth[:, None]).sum(axis=1) > k) & np.isfinite(kth))
+        if len(tied):
+            part[tied] = _lowest_index_top_k(s[tied], k)
+    order = np.lexsort((part, -np.take_along_axis(s, part, axis=1)), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
     vals = np.take_along_axis(s, idx, axis=1)
     idx = np.where(np.isneginf(vals), -1, idx)
     return (idx[0], vals[0]) if one_row else (idx, vals)
+
+
+def _lowest_index_top_k(s: np.ndarray, k: int) -> np.ndarray:
+    """Top-k per row with ties broken by lower index (a nudge far below float32 resolution)."""
+    key = s.astype(np.float64)
+    key -= np.arange(s.shape[1]) * (1e-13 * (1.0 + np.abs(np.nan_to_num(key, neginf=0.0, posinf=0.0))))
+    return np.argpartition(-key, k - 1, axis=1)[:, :k]

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The JSON text columns of the store: item/user metadata objects and cached ranked lists."""
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from homerec.data.schema import USER_RECS, Col
+from homerec.errors import InputError
+from homerec.types import Scored
+
+CHUNK_ROWS = 10_000
+"""Cached lists written per transaction by `put_recs`."""
+
+
+# -- metadata ----------------------------------------------------------------------------------
+def entity_rows(frame: pl.DataFrame, id_column: str, now: int) -> pl.DataFrame:
+    """Items or users in table layout: id, JSON object of the non-null metadata strings, `updated_at`.
+
+    The last row of an id wins; metadata keys keep their names and order from `frame`.
+
+    Raises:
+        InputError: `id_column` is missing or has nulls.
+    """
+    if id_column not in frame.columns:
+        raise InputError(f"the frame needs an {id_column} column (got {', '.join(frame.columns)})")
+    if nulls := frame[id_column].null_count():
+        raise InputError(f"{nulls} rows have no {id_column}")
+    frame = frame.unique(id_column, keep="last", maintain_order=True)
+    fields = [c for c in frame.columns if c != id_column]
+    values = frame.select(pl.col(fields).cast(pl.String)).rows() if fields else [()] * frame.height
+    metadata = [
+        json.dumps({k: v for k, v in zip(fields, row, strict=True) if v is not None}, ensure_ascii=False)
+        for row in values
+    ]
+    return pl.DataFrame(
+        {
+            id_column: frame[id_column].cast(pl.String),
+            Col.metadata: pl.Series(metadata, dtype=pl.String),
+            Col.updated_at: pl.Series([now] * frame.height, dtype=pl.Int64),
+        }
+    )
+
+
+def expand_metadata(rows: Sequence[tuple[str, str]], id_column: str) -> pl.DataFrame:
+    """(id, metadata JSON) rows back to a frame: the id, then one string column per metadata key."""
+    ids = pl.Series(id_column, [r[0] for r in rows], dtype=pl.String)
+    parsed = [json.loads(r[1]) for r in rows]
+    keys = list(dict.fromkeys(k for record in parsed for k in record))
+    columns = {k: pl.Series(k, [record.get(k) for record in parsed], dtype=pl.String) for k in keys}
+    return pl.DataFrame([ids, *columns.values()])
+
+
+# -- ranked lists ------------------------------------------------------------------------------
+def encode_ranked(items: Iterable[Scored]) -> str:
+    """A ranked list as JSON text: [[item_id, score], ...]."""
+    return json.dumps([[str(item), float(score)] for item, score in items], ensure_ascii=False)
+
+
+def decode_ranked(text: str) -> list[Scored]:
+    """The inverse of `encode_ranked`."""
+    return [(item, float(score)) for item, score in json.loads(text)]
+
+
+def list_chunks(
+    namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str, now: int
+) -> Iterator[pl.DataFrame]:
+    """Cache rows in table layout, `CHUNK_ROWS` at a time; a repeated key keeps its last list."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, CHUNK_ROWS)):
+        frame = pl.DataFrame(
+            {
+                Col.namespace: [namespace] * len(chunk),
+                Col.key: [str(key) for key, _ in chunk],
+                Col.ranked: [encode_ranked(items) for _, items in chunk],
+                Col.model_version: [model_version] * len(chunk),
+                Col.computed_at: [now] * len(chunk),
+            },
+            schema={
+                Col.namespace: pl.String,
+                Col.key: pl.String,
+                Col.ranked: pl.String,
+                Col.model_version: pl.String,
+                Col.computed_at: pl.Int64,
+            },
+        )
+        yield frame.unique(Col.key, keep="last", maintain_order=True)
+
+
+def user_namespaces(namespace: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Namespaces whose keys are user ids: `USER_RECS` itself and any `USER_RECS:<variant>`."""
+    return sa.or_(namespace == USER_RECS, namespace.startswith(f"{USER_RECS}:", autoescape=True))

@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`SqlStore`: the one `Store` implementation, for SQLite and PostgreSQL alike (SQLAlchemy Core)."""
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from homerec.data.schema import (
+    DEFAULT_EVENT_TYPE,
+    INTERACTIONS_TABLE,
+    REC_CACHE_TABLE,
+    USERS_TABLE,
+    Col,
+)
+from homerec.errors import InputError, StoreError
+from homerec.storage import cache, tables
+from homerec.storage.base import AddResult, CachedList, event_ids
+from homerec.storage.dialects import DBAPIConnection, Dialect
+from homerec.types import Scored
+
+INTERACTION_SCHEMA: dict[str, pl.DataType] = {
+    Col.user_id: pl.String(),
+    Col.item_id: pl.String(),
+    Col.ts: pl.Int64(),
+    Col.event_type: pl.String(),
+    Col.event_value: pl.Float64(),
+}
+"""Columns and types of the frames `interactions()` and `history()` return."""
+
+_EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
+CHUNK_ROWS = 200_000
+"""Events written per transaction by `add_interactions`: short enough for live writers to interleave."""
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's message on one line, without SQLAlchemy's statement dump and help links."""
+    inner = getattr(exc, "orig", None) or exc
+    return " ".join(line.strip() for line in str(inner).splitlines() if line.strip())
+
+
+def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """Events in table layout: types cast, event type defaulted, `event_id` filled in, unique ids.
+
+    Raises:
+        InputError: a required column is missing or holds nulls.
+    """
+    missing = [c for c in (Col.user_id, Col.item_id, Col.ts) if c not in frame.columns]
+    if missing:
+        raise InputError(f"interactions need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
+    events = frame.select(
+        pl.col(Col.user_id).cast(pl.String),
+        pl.col(Col.item_id).cast(pl.String),
+        pl.col(Col.ts).cast(pl.Int64),
+        (pl.col(Col.event_type).cast(pl.String) if Col.event_type in frame.columns else pl.lit(None, pl.String))
+        .fill_null(DEFAULT_EVENT_TYPE)
+        .alias(Col.event_type),
+        (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
+        .cast(pl.Float64)
+        .alias(Col.event_value),
+        (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
+    )
+    for name in (Col.user_id, Col.item_id, Col.ts):
+        if nulls := events[name].null_count():
+            raise InputError(f"interactions: {nulls} rows have no {name}")
+    if events[Col.event_id].null_count():
+        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
+        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
+    return events.select(_EVENT_COLUMNS)
+
+
+class SqlStore:
+    """A `Store` over one SQLAlchemy engine; open it with `homerec.storage.open_store(url)`."""
+
+    def __init__(self, url: URL, dialect: Dialect) -> None:
+        self.url = url.render_as_string(hide_password=True)
+        self._dialect = dialect
+        url, options = dialect.engine_options(url.set(drivername=f"{dialect.name}+{dialect.driver}"))
+        try:
+            self._engine = sa.create_engine(url, **options)
+        except ModuleNotFoundError as exc:
+            raise StoreError(f"the {dialect.name} driver is missing ({exc.name}): install homerec[postgres]") from None
+        if dialect.on_connect is not None:
+            sa.event.listen(self._engine, "connect", dialect.on_connect)
+        self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        with self._guard("open"):
+            tables.create_all(self._engine)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn database errors into StoreError with a one-line message naming the store."""
+        try:
+            yield
+        except (sa.exc.SQLAlchemyError, self._driver_error) as exc:
+            raise StoreError(f"cannot {action} the store at {self.url}: {_reason(exc)}") from None
+
+    @contextmanager
+    def _raw(self, action: str) -> Iterator[DBAPIConnection]:
+        """The driver connection inside one transaction (committed on success)."""
+        with self._guard(action), self._engine.begin() as conn:
+            yield conn.connection.dbapi_connection
+
+    def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str) -> int:
+        if frame.is_empty():
+            return 0
+        with self._raw(action) as conn:
+            return self._dialect.merge(conn, table.name, frame, conflict)
+
+    # -- events --------------------------------------------------------------------------------
+    def add_interactions(
+        self, frame: pl.DataFrame, progress: Callable[[int, int], None] | None = None
+    ) -> AddResult:
+        """See `Store.add_interactions`."""
+        events = prepare_events(frame)
+        if events[Col.event_id].n_unique() < events.height:
+            events = events.unique(Col.event_id, keep="first", maintain_order=True)
+        # In time order, derived ids (which start with the timestamp), the ts index and the
+        # (user_id, ts) index all grow at their ends: B-tree appends instead of random writes.
+        events = events.sort(Col.ts, maintain_order=True)
+        conflict = f"ON CONFLICT ({Col.event_id}) DO NOTHING"
+        inserted, total = 0, events.height
+        if progress:
+            progress(0, total)
+        for offset in range(0, total, CHUNK_ROWS):
+            chunk = events.slice(offset, CHUNK_ROWS)
+            inserted += self._merge("add interactions to", tables.interactions, chunk, conflict)
+            if progress:
+                progress(min(offset + CHUNK_ROWS, total), total)
+        return AddResult(inserted, frame.height - inserted)
+
+    def _read_events(self, action: str, condition: sa.ColumnElement[bool] | None, ordered: bool) -> pl.DataFrame:
+        t = tables.interactions
+        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA))
+        if condition is not None:
+            query = query.where(condition)
+        if ordered:
+            query = query.order_by(t.c[Col.ts], t.c[Col.event_id])
+        with self._guard(action), self._engine.connect() as conn:
+            return self._dialect.read(conn, query, INTERACTION_SCHEMA)
+
+    def interactions(self, since: int | None = None) -> pl.DataFrame:
+        """See `Store.interactions`."""
+        condition = None if since is None else tables.interactions.c[Col.ts] >= int(since)
+        # Sorting two million rows in polars is cheaper than asking the database to.
+        return self._read_events("read interactions from", condition, ordered=False).sort(Col.ts, maintain_order=True)
+
+    def history(self, user_id: str) -> pl.DataFrame:
+        """See `Store.history`."""
+        condition = tables.interactions.c[Col.user_id] == user_id
+        return self._read_events("read history from", condition, ordered=True)
+
+    # -- catalog and users ---------------------------------------------------------------------
+    def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:
+        rows = cache.entity_rows(frame, id_column, int(time.time()))
+        conflict = (
+            f"ON CONFLICT ({id_column}) DO UPDATE SET {Col.metadata} = excluded.{Col.metadata}, "
+            f"{Col.updated_at} = excluded.{Col.updated_at} "
+            f"WHERE {table.name}.{Col.metadata} <> excluded.{Col.metadata}"
+        )
+        return self._merge(f"write {table.name} to", table, rows, conflict)
+
+    def upsert_items(self, frame: pl.DataFrame) -> int:
+        """See `Store.upsert_items`."""
+        return self._upsert(tables.items, Col.item_id, frame)
+
+    def upsert_users(self, frame: pl.DataFrame) -> int:
+        """See `Store.upsert_users`."""
+        return self._upsert(tables.users, Col.user_id, frame)
+
+    def _entities(self, table: sa.Table, id_column: str) -> pl.DataFrame:
+        query = sa.select(table.c[id_column], table.c[Col.metadata]).order_by(table.c[id_column])
+        with self._guard(f"read {table.name} from"), self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return cache.expand_metadata(rows, id_column)
+
+    def items(self) -> pl.DataFrame:
+        """See `Store.items`."""
+        return self._entities(tables.items, Col.item_id)
+
+    def users(self) -> pl.DataFrame:
+        """See `Store.users`."""
+        return self._entities(tables.users, Col.user_id)
+
+    # -- recommendation cache ------------------------------------------------------------------
+    def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str) -> int:
+        """See `Store.put_recs`; rows are written in chunks, each its own transaction."""
+        written = 0
+        conflict = (
+            f"ON CONFLICT ({Col.namespace}, {Col.key}) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at))
+        )
+        for chunk in cache.list_chunks(namespace, rows, model_version, int(time.time())):
+            written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict)
+        return written
+
+    def get_recs(self, namespace: str, key: str) -> CachedList | None:
+        """See `Store.get_recs`."""
+        t = tables.rec_cache
+        query = sa.select(t.c[Col.ranked], t.c[Col.model_version], t.c[Col.computed_at]).where(
+            t.c[Col.namespace] == namespace, t.c[Col.key] == key
+        )
+        with self._guard("read recommendations from"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return CachedList(cache.decode_ranked(row[0]), row[1], int(row[2]))
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """See `Store.delete_user`: cached lists in `cache.user_namespaces` keyed by the user go too."""
+        i, u, r = tables.interactions, tables.users, tables.rec_cache
+        statements = {
+            INTERACTIONS_TABLE: sa.delete(i).where(i.c[Col.user_id] == user_id),
+            USERS_TABLE: sa.delete(u).where(u.c[Col.user_id] == user_id),
+            REC_CACHE_TABLE: sa.delete(r).where(r.c[Col.key] == user_id, cache.user_namespaces(r.c[Col.namespace])),
+        }
+        with self._guard("delete a user from"), self._engine.begin() as conn:
+            return {name: conn.execute(statement).rowcount for name, statement in statements.items()}
+
+    def counts(self) -> dict[str, int]:
+        """See `Store.counts`."""
+        query = sa.select(*(sa.select(sa.func.count()).select_from(t).scalar_subquery() for t in tables.DATA_TABLES))
+        with self._guard("count rows in"), self._engine.connect() as conn:
+            row = conn.execute(query).one()
+        return {t.name: int(n) for t, n in zip(tables.DATA_TABLES, row, strict=True)}
+
+    def close(self) -> None:
+        """See `Store.close`."""
+        self._engine.dispose()
+
+    def __enter__(self) -> "SqlStore":
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"

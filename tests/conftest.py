@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Fixtures shared by every test package."""
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# -- storage: a real PostgreSQL server ----------------------------------------------------------
+# HOMEREC_TEST_POSTGRES_URL names a server to use; otherwise one is started from the Debian
+# package's binaries for the test session (as the postgres user when running as root, which
+# PostgreSQL refuses) with trust auth, fsync off, a TCP port on 127.0.0.1 and its unix socket
+# in its own temporary directory.
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of an empty-able PostgreSQL database for the session (see the comment above)."""
+    if url := os.environ.get("HOMEREC_TEST_POSTGRES_URL"):
+        yield url
+        return
+    bindir = _postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin: apt-get install postgresql"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="homerec-pg-"))
+    if as_postgres:
+        shutil.chown(root, "postgres", "postgres")
+    data, log, port = root / "data", root / "server.log", _free_port()
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*as_postgres, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            log_text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            pytest.fail(f"{' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}{log_text}")
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# -- end of storage fixtures --------------------------------------------------------------------
