@@ -83,7 +83,9 @@ class StoreContract:
         assert store.interactions(since=0).height == 3
 
     def test_history_is_oldest_first(self, store: Store):
-        store.add_interactions(events(("u10", "i13", 300), ("u20", "i11", 50), ("u10", "i11", 100), ("u10", "i12", 200)))
+        store.add_interactions(
+            events(("u10", "i13", 300), ("u20", "i11", 50), ("u10", "i11", 100), ("u10", "i12", 200))
+        )
         history = store.history("u10")
         assert history.columns == list(INTERACTION_FRAME_COLUMNS)
         assert history[Col.item_id].to_list() == ["i11", "i12", "i13"]

@@ -15,7 +15,8 @@ from homerec.errors import ConfigError
 from homerec.evaluation.evaluate import Fitter
 from homerec.evaluation.grids import CHEAP, GRIDS
 from homerec.evaluation.tuning import grid_search, validation_split
-from homerec.models.hybrid import DEFAULT_PARTS, Hybrid, normalize_scores
+from homerec.models.hybrid import DEFAULT_PARTS, Hybrid
+from homerec.models.scaling import normalize_scores
 from homerec.models.topk import mask_rows, top_k
 
 CANDIDATES_PER_PART = 100

@@ -2,7 +2,8 @@
 """Hyper-parameter grids searched on the validation split (cheap ones always, the rest with --tune)."""
 
 GRIDS: dict[str, list[dict]] = {
-    "trending": [{"half_life_days": d} for d in (1.0, 3.0, 7.0, 14.0, 30.0, 60.0, 120.0)],
+    "trending": [{"half_life_days": d} for d in (3.0, 7.0, 14.0, 30.0, 60.0, 120.0)]
+    + [{"half_life_days": 0.0, "window_days": w} for w in (7.0, 14.0, 30.0, 60.0, 90.0)],
     "als": [
         {"factors": 64, "regularization": r, "alpha": a}
         for r in (0.1, 1.0, 10.0)

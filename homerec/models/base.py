@@ -16,6 +16,7 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.errors import NotFitted
 from homerec.models import artifact
+from homerec.models.scaling import scale_rows_inplace
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
 
@@ -33,18 +34,25 @@ def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
     return np.bincount(data.item_idx, weights=w, minlength=data.n_items).astype(np.float32)
 
 
+@dataclasses.dataclass
 class Recommender(ABC):
     """Base model: id translation, cold users, exclusions, top-k, calibration and artifacts.
 
     Hyper-parameters are dataclass fields of the subclass; learned state (names ending in
-    ``_``) is set only by fit() or load().
+    ``_``) is set only by fit() or load(). ``popularity_mix`` (shared by every model) blends
+    that share of the trending-popularity prior into the min-max scaled scores; it is tuned
+    on validation so that a model leans on popularity where its own signal is weak.
     """
+
+    popularity_mix: float = 0.0
 
     name: ClassVar[str] = "base"
     cold_items: ClassVar[bool] = False
     """True when the model can score items that had no training events."""
     needs_history: ClassVar[bool] = True
     """True when a user with an empty history cannot be scored (gets the fallback)."""
+    tie_break: ClassVar[bool] = True
+    """Break ties between equal scores by popularity (off for models that are popularity)."""
 
     # ---- the primitives subclasses write -------------------------------------------------
     @abstractmethod
@@ -90,16 +98,36 @@ class Recommender(ABC):
 
     def params(self) -> dict[str, Any]:
         """Hyper-parameters (the dataclass fields), as saved in the artifact."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     # ---- batch scoring ------------------------------------------------------------------------
     def score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Scores (b, n_items) float32; -inf where the model cannot score an item."""
         self._check_fitted()
         s = np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32)
+        if self.popularity_mix > 0:
+            unscored = scale_rows_inplace(s)
+            s *= 1.0 - self.popularity_mix
+            s += (self.popularity_mix / (float(self.fallback_.max()) or 1.0)) * self.fallback_
+            s[unscored] = -np.inf
+        else:
+            self._break_ties(s)
         if not self.cold_items:
             s[:, ~self.item_known_] = -np.inf
         return s
+
+    def _break_ties(self, s: np.ndarray) -> None:
+        """Order items the model scores equally (often all zero) by the fallback popularity, in place.
+
+        The nudge is 1e-4 of each row's largest absolute score, so it never reverses two
+        scores that differ by more than that.
+        """
+        if s.size == 0 or not self.tie_break:
+            return
+        scale = np.abs(np.where(np.isfinite(s), s, 0.0)).max(axis=1, keepdims=True)
+        scale[scale == 0] = 1.0
+        top = float(self.fallback_.max()) or 1.0
+        s += (1e-4 / top) * scale * self.fallback_
 
     def is_cold(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Which rows this model cannot personalise (they get the fallback)."""

@@ -13,34 +13,10 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
+from homerec.models.scaling import normalize_scores, scale_rows_inplace
 from homerec.types import Recommendation
 
 DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "content", "ease"]
-
-
-def normalize_scores(scores: np.ndarray) -> np.ndarray:
-    """Min-max scale each row over its finite entries to [0, 1]; -inf entries become NaN."""
-    s = np.array(scores, dtype=np.float32, copy=True)
-    unscored = scale_rows_inplace(s)
-    s[unscored] = np.nan
-    return s
-
-
-def scale_rows_inplace(s: np.ndarray) -> np.ndarray:
-    """Min-max scale each row of float32 `s` in place over finite entries; returns the -inf mask.
-
-    Masked entries are left at 0, so a weighted sum can add them without a second pass.
-    """
-    unscored = np.isneginf(s)
-    hi = s.max(axis=1)
-    np.copyto(s, np.inf, where=unscored)
-    lo = s.min(axis=1)
-    lo = np.where(np.isfinite(lo), lo, 0.0).astype(np.float32)
-    span = np.where(hi > lo, hi - lo, 1.0).astype(np.float32)
-    s -= lo[:, None]
-    s *= (1.0 / span)[:, None]
-    np.copyto(s, 0.0, where=unscored)
-    return unscored
 
 
 @dataclass
@@ -56,6 +32,7 @@ class Hybrid(Recommender):
 
     name = "hybrid"
     cold_items = True
+    tie_break = False  # its parts already break their ties
     parts: list[str] = field(default_factory=lambda: list(DEFAULT_PARTS))
     part_params: dict[str, dict] = field(default_factory=dict)
     weights: dict[str, list[float]] = field(default_factory=dict)

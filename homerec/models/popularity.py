@@ -18,6 +18,7 @@ class Popularity(Recommender):
 
     name = "popularity"
     needs_history = False
+    tie_break = False
 
     def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
         self.pop_ = np.asarray((X > 0).sum(axis=0), dtype=np.float32).ravel()
@@ -40,11 +41,17 @@ class Trending(Popularity):
     """Items by event weight decayed with a half-life (days) from the latest event.
 
     A half-life of a few days to weeks favours what sells now; ``math.inf`` is plain counts.
+    ``window_days`` > 0 also drops events older than that many days (a recent-sales window);
+    ties are broken by all-time counts.
     """
 
     name = "trending"
     half_life_days: float = 14.0
+    window_days: float = 0.0
 
     def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
         hl = self.half_life_days if self.half_life_days > 0 else math.inf
-        self.pop_ = trending_scores(data, hl)
+        recent = data
+        if self.window_days > 0:
+            recent = data.since(data.max_ts() - int(self.window_days * 86400))
+        self.pop_ = trending_scores(recent, hl) + 1e-6 * data.item_counts()

@@ -6,29 +6,24 @@ from pathlib import Path
 
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
-from homerec.errors import ConfigError, InputError
+from homerec.errors import InputError
 from homerec.evaluation.blend import fit_tuned_hybrid
 from homerec.evaluation.dataset import item_features, read_folder
 from homerec.evaluation.evaluate import EvalResult, Fitter, evaluate
 from homerec.evaluation.grids import CHEAP, GRIDS
 from homerec.evaluation.split import temporal_split
-from homerec.evaluation.tuning import grid_search
+from homerec.evaluation.autotune import fit_tuned
 from homerec.models import MODELS, model_class
 from homerec.models.hybrid import DEFAULT_PARTS
 
 
-def _tuned_fitter(name: str, tune: bool, found: dict[str, dict], k: int) -> Fitter:
-    """Fit `name`, first searching its grid on the validation split when asked (params kept in `found`)."""
-    cls = model_class(name)
+def _tuned_fitter(name: str, tune: bool, found: dict[str, dict], k: int, say) -> Fitter:
+    """Fit `name` tuned on the validation split; the chosen params are kept in `found` for the hybrid."""
 
     def fit(train: Interactions, features: ItemFeatures | None):
-        if tune and name in GRIDS:
-            make = lambda p: lambda d, f: cls(**p).fit(d, f)  # noqa: E731
-            try:
-                found[name], _ = grid_search(make, GRIDS[name], train, features, k)
-            except ConfigError:
-                pass
-        return cls(**found.get(name, {})).fit(train, features)
+        model = fit_tuned(name, train, features, k, search_grid=tune, say=say)
+        found[name] = {p: v for p, v in model.params().items() if p != "popularity_mix"}
+        return model
 
     return fit
 
@@ -54,7 +49,7 @@ def run_evaluation(
                 progress("content skipped: the folder has no items.csv with metadata")
             continue
         if n != "hybrid":
-            fitters[n] = _tuned_fitter(n, tune or n in CHEAP, found, k)
+            fitters[n] = _tuned_fitter(n, tune or n in CHEAP, found, k, progress)
     if "hybrid" in names:
         parts = [n for n in DEFAULT_PARTS if n in MODELS]
         fitters["hybrid"] = lambda tr, f: fit_tuned_hybrid(

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from homerec.evaluation.autotune import fit_tuned
 from homerec.evaluation.blend import fit_tuned_hybrid
 from homerec.evaluation.grids import CHEAP, GRIDS
 from homerec.models import model_class
@@ -53,7 +54,7 @@ def train(
     data = td.interactions
     say(f"{len(data):,} interactions, {data.n_users:,} users, {data.n_items:,} items")
     if len(names) == 1 and names[0] != "hybrid":
-        model = model_class(names[0])().fit(data, td.features)
+        model = fit_tuned(names[0], data, td.features, search_grid=tune, say=say)
         validation: dict[str, float] = {}
     else:
         parts = [n for n in names if n != "hybrid"] or list(DEFAULT_PARTS)

@@ -58,7 +58,7 @@ class Store(Protocol):
         ...
 
     def interactions(self, since: int | None = None) -> pl.DataFrame:
-        """All events (or those with `ts >= since`), ordered by `ts`."""
+        """All events (or those with `ts >= since`), ordered by `ts`; fast for millions of rows."""
         ...
 
     def history(self, user_id: str) -> pl.DataFrame:
@@ -74,7 +74,11 @@ class Store(Protocol):
         ...
 
     def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str) -> int:
-        """Write ranked lists under `(namespace, key)`, replacing existing keys; returns rows written."""
+        """Write ranked lists under `(namespace, key)`, replacing existing keys; returns rows written.
+
+        Lists keyed by user id live in `USER_RECS` or `f"{USER_RECS}:<variant>"` namespaces
+        (that is what `delete_user` clears); similar-item lists in `SIMILAR_ITEMS`.
+        """
         ...
 
     def get_recs(self, namespace: str, key: str) -> CachedList | None:
@@ -82,11 +86,14 @@ class Store(Protocol):
         ...
 
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Remove a user's events, user row and cached lists; returns rows removed per table."""
+        """Remove a user's events, user row and cached lists; returns rows removed per table.
+
+        The counts are keyed by table name (`interactions`, `users`, `rec_cache`).
+        """
         ...
 
     def counts(self) -> dict[str, int]:
-        """Rows per table."""
+        """Rows per table: `interactions`, `items`, `users`, `rec_cache`."""
         ...
 
     def close(self) -> None:

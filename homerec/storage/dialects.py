@@ -18,6 +18,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from homerec.errors import StoreError
+
 DBAPIConnection = Any
 """A driver connection (sqlite3.Connection or psycopg.Connection)."""
 
@@ -59,7 +61,11 @@ def _sqlite_options(url: URL) -> tuple[URL, dict[str, Any]]:
     if database in ("", ":memory:"):
         # One shared connection, or every pooled connection would see its own empty database.
         return url, {"poolclass": sa.pool.StaticPool, "connect_args": {"check_same_thread": False}}
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder {folder} for the SQLite store: {exc.strerror}") from None
     return url, {}
 
 
@@ -121,11 +127,11 @@ def _sqlite_read(conn: sa.Connection, query: sa.Select[Any], schema: dict[str, p
     conn.exec_driver_sql("BEGIN")  # pysqlite starts no transaction for SELECT on its own
     for offset in range(0, 1 << 62, READ_CHUNK_ROWS):
         chunk = query.limit(READ_CHUNK_ROWS).offset(offset).subquery()
-        arrays = [sa.func.json_group_array(chunk.c[name]) for name in schema]
+        arrays = [sa.cast(sa.func.json_group_array(chunk.c[name]), sa.LargeBinary) for name in schema]
         count, *texts = conn.execute(sa.select(sa.func.count(), *arrays)).one()
-        if count:
-            body = ",".join(f'"{name}":{text}' for name, text in zip(schema, texts, strict=True))
-            lists = pl.read_json(io.StringIO("{" + body + "}"), schema={k: pl.List(v) for k, v in schema.items()})
+        if count:  # {"user_id": [...], "item_id": [...], ...} as bytes, never decoded in Python
+            body = b",".join(b'"%s":%s' % (name.encode(), text) for name, text in zip(schema, texts, strict=True))
+            lists = pl.read_json(io.BytesIO(b"{" + body + b"}"), schema={k: pl.List(v) for k, v in schema.items()})
             frames.append(lists.explode(pl.all()))
         if count < READ_CHUNK_ROWS:
             break

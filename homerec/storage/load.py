@@ -124,7 +124,9 @@ def import_users(
 def _dataset_file(folder: Path, stem: str) -> Path | None:
     """The folder's `<stem>.csv` or `<stem>.parquet` (names matched case-insensitively)."""
     suffixes = (*CSV_SUFFIXES, *PARQUET_SUFFIXES)
-    found = sorted(p for p in folder.iterdir() if p.is_file() and p.stem.lower() == stem and p.suffix.lower() in suffixes)
+    found = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.stem.lower() == stem and p.suffix.lower() in suffixes
+    )
     if len(found) > 1:
         raise InputError(f"{folder}: several {stem} files ({', '.join(p.name for p in found)}); keep one")
     return found[0] if found else None

@@ -44,15 +44,29 @@ def _reason(exc: BaseException) -> str:
 
 
 def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
-    """Events in table layout: types cast, event type defaulted, `event_id` filled in, unique ids.
+    """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
 
     Raises:
-        InputError: a required column is missing or holds nulls.
+        InputError: a required column is missing, holds nulls or has values of the wrong type.
     """
     missing = [c for c in (Col.user_id, Col.item_id, Col.ts) if c not in frame.columns]
     if missing:
         raise InputError(f"interactions need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
-    events = frame.select(
+    try:
+        events = _typed_events(frame)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"interactions: {str(exc).splitlines()[0]}") from None
+    for name in (Col.user_id, Col.item_id, Col.ts):
+        if nulls := events[name].null_count():
+            raise InputError(f"interactions: {nulls} rows have no {name}")
+    if events[Col.event_id].null_count():
+        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
+        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
+    return events.select(_EVENT_COLUMNS)
+
+
+def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
         pl.col(Col.user_id).cast(pl.String),
         pl.col(Col.item_id).cast(pl.String),
         pl.col(Col.ts).cast(pl.Int64),
@@ -64,13 +78,6 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
         .alias(Col.event_value),
         (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
     )
-    for name in (Col.user_id, Col.item_id, Col.ts):
-        if nulls := events[name].null_count():
-            raise InputError(f"interactions: {nulls} rows have no {name}")
-    if events[Col.event_id].null_count():
-        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
-        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
-    return events.select(_EVENT_COLUMNS)
 
 
 class SqlStore:
@@ -152,7 +159,7 @@ class SqlStore:
     def history(self, user_id: str) -> pl.DataFrame:
         """See `Store.history`."""
         condition = tables.interactions.c[Col.user_id] == user_id
-        return self._read_events("read history from", condition, ordered=True)
+        return self._read_events("read history from", condition, ordered=True).sort(Col.ts, maintain_order=True)
 
     # -- catalog and users ---------------------------------------------------------------------
     def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:

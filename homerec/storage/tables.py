@@ -16,14 +16,18 @@ from homerec.errors import StoreError
 SCHEMA_VERSION = 1
 """Version of the table layout below; bump it (and migrate) on any change."""
 
+Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
+"""An opaque identifier: compared byte by byte (SQLite's BINARY, PostgreSQL's "C"), so ids
+sort the same on both backends and PostgreSQL skips slow locale-aware comparisons."""
+
 metadata = sa.MetaData()
 
 interactions = sa.Table(
     INTERACTIONS_TABLE,
     metadata,
-    sa.Column(Col.event_id, sa.String, primary_key=True),
-    sa.Column(Col.user_id, sa.String, nullable=False),
-    sa.Column(Col.item_id, sa.String, nullable=False),
+    sa.Column(Col.event_id, Id, primary_key=True),
+    sa.Column(Col.user_id, Id, nullable=False),
+    sa.Column(Col.item_id, Id, nullable=False),
     sa.Column(Col.ts, sa.BigInteger, nullable=False),
     sa.Column(Col.event_type, sa.String, nullable=False),
     sa.Column(Col.event_value, sa.Float, nullable=True),
@@ -38,7 +42,7 @@ def _entity_table(name: str, id_column: str) -> sa.Table:
     return sa.Table(
         name,
         metadata,
-        sa.Column(id_column, sa.String, primary_key=True),
+        sa.Column(id_column, Id, primary_key=True),
         sa.Column(Col.metadata, sa.Text, nullable=False),
         sa.Column(Col.updated_at, sa.BigInteger, nullable=False),
     )
@@ -50,8 +54,8 @@ users = _entity_table(USERS_TABLE, Col.user_id)
 rec_cache = sa.Table(
     REC_CACHE_TABLE,
     metadata,
-    sa.Column(Col.namespace, sa.String, primary_key=True),
-    sa.Column(Col.key, sa.String, primary_key=True),
+    sa.Column(Col.namespace, Id, primary_key=True),
+    sa.Column(Col.key, Id, primary_key=True),
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [[item_id, score], ...], best first
     sa.Column(Col.model_version, sa.String, nullable=False),
     sa.Column(Col.computed_at, sa.BigInteger, nullable=False),

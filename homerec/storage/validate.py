@@ -135,8 +135,8 @@ def _read_csv(path: Path) -> RawRows:
     extra[is_bad] = [row.text.count("\n") for row in invalid]
     lines = np.arange(2, total + 2) + np.concatenate([[0], np.cumsum(extra)[:-1]]).astype(np.int64)
     malformed = [
-        Reject(int(line), f"wrong number of fields: expected {row.expected_columns}, found {row.actual_columns}", row.text)
-        for line, row in zip(lines[is_bad], invalid, strict=True)
+        Reject(int(line), f"wrong number of fields: expected {r.expected_columns}, found {r.actual_columns}", r.text)
+        for line, r in zip(lines[is_bad], invalid, strict=True)
     ]
     blank = frame.select(pl.all_horizontal(pl.all() == "")).to_series().to_numpy() if frame.width else None
     keep = np.ones(frame.height, dtype=bool) if blank is None else ~blank

@@ -3,7 +3,8 @@
 
 import numpy as np
 
-from homerec.models.hybrid import Hybrid, normalize_scores
+from homerec.models.hybrid import Hybrid
+from homerec.models.scaling import normalize_scores
 from tests.models.conftest import GROUP_A
 from tests.models.contract import PersonalizedContract
 

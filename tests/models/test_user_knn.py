@@ -42,12 +42,12 @@ def test_a_user_is_not_their_own_neighbour():
     model = UserKNN(k_neighbors=5).fit(data)
     row = model.history_row(["x", "y"])
     z = data.items.get("z")
-    stranger = model.score(np.array([-1]), row)[0]
+    stranger = model._score(np.array([-1]), row)[0]
     assert stranger[z] > 0  # u1's row votes for z when the history is someone else's
-    itself = model.score(np.array([data.users.get("u1")]), row)[0]
+    itself = model._score(np.array([data.users.get("u1")]), row)[0]
     assert itself[z] == 0.0  # ... but not when the history is u1's own
     assert np.all(itself == 0.0)
-    u2 = model.score(np.array([data.users.get("u2")]), model.history_row(["a", "b"]))[0]
+    u2 = model._score(np.array([data.users.get("u2")]), model.history_row(["a", "b"]))[0]
     assert u2[data.items.get("c")] > 0  # u3 is u2's neighbour
 
 
@@ -63,8 +63,8 @@ def test_k_neighbors_bounds_the_voters(rng):
     few = UserKNN(k_neighbors=1).fit(data)
     many = UserKNN(k_neighbors=500).fit(data)
     hist = data.to_csr()[:20]
-    s_few = few.score(np.arange(20), hist)
-    s_many = many.score(np.arange(20), hist)
+    s_few = few._score(np.arange(20), hist)
+    s_many = many._score(np.arange(20), hist)
     assert ((s_few > 0).sum(axis=1) <= (s_many > 0).sum(axis=1)).all()
     assert ((s_few > 0).sum(axis=1) <= np.diff(data.to_csr().indptr).max()).all()
 

@@ -59,7 +59,7 @@ def write(path: Path, text: str) -> Path:
 def test_bad_rows_are_rejected_with_line_and_reason(store: Store, tmp_path: Path):
     source = write(tmp_path / "events.csv", BAD_CSV)
     report = import_interactions(store, source, rejects_path=tmp_path / "out" / "rejects.csv")
-    assert (report.kind, report.file, report.rows_read) == ("interactions", str(source), 13)  # the blank line is skipped
+    assert (report.kind, report.file, report.rows_read) == ("interactions", str(source), 13)  # blank line skipped
     assert (report.imported, report.rejected, report.duplicates) == (3, 10, 0)
     assert report.rejects_file == str(tmp_path / "out" / "rejects.csv")
     rejects = pl.read_csv(report.rejects_file, infer_schema=False)
@@ -164,7 +164,11 @@ def test_folder_import(store: Store, tmp_path: Path):
     write(data / "items.csv", "ITEM_ID,GENRES\ni11,a|b\ni12,c\n")
     pl.DataFrame({"USER_ID": ["u10"], "AGE": [42]}).write_parquet(data / "users.parquet")
     reports = import_folder(store, data, rejects_dir=tmp_path / "rejects")
-    assert [(r.kind, r.imported, r.rejected) for r in reports] == [("items", 2, 0), ("users", 1, 0), ("interactions", 2, 1)]
+    assert [(r.kind, r.imported, r.rejected) for r in reports] == [
+        ("items", 2, 0),
+        ("users", 1, 0),
+        ("interactions", 2, 1),
+    ]
     assert reports[2].rejects_file == str(tmp_path / "rejects" / "Interactions.rejects.csv")
     assert store.users().rows() == [("u10", "42")]
     assert store.counts() == {"interactions": 2, "items": 2, "users": 1, "rec_cache": 0}
