@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `homerec` command end to end, and its answers to bad input: a message, never a traceback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from homerec.synth.generate import generate
+
+
+def homerec(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "homerec.cli.main", *args], cwd=cwd,
+                         capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr
+    return run
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("cli")
+    generate(d / "data", scale=0.005, seed=1)
+    return d
+
+
+def test_the_whole_offline_story(workdir):
+    assert homerec("import", "data", cwd=workdir).returncode == 0
+    again = homerec("import", "data", cwd=workdir)
+    assert again.returncode == 0 and "duplicates" in again.stdout
+    run = homerec("train", cwd=workdir)
+    assert run.returncode == 0 and "registered v1" in run.stdout
+    assert homerec("train", "--models", "popularity", cwd=workdir).returncode == 0
+    listed = homerec("models", "list", cwd=workdir).stdout
+    assert "v1" in listed and "v2" in listed
+    assert homerec("models", "rollback", cwd=workdir).returncode == 0
+    assert "v1 is active" in homerec("models", "promote", "v1", cwd=workdir).stdout
+    run = homerec("evaluate", "data", "--json", "e.json", "--html", "e.html", "--models", "popularity,als,hybrid", cwd=workdir)
+    assert run.returncode == 0, run.stdout
+    doc = json.loads((workdir / "e.json").read_text())
+    assert set(doc["models"]) == {"popularity", "als", "hybrid"} and doc["n_eval_users"] > 0
+    assert {"HR@10", "NDCG@10", "MAP@10", "Coverage@10", "fit_seconds"} <= set(doc["models"]["hybrid"])
+    assert (workdir / "e.html").read_text().count("data:image/png;base64") >= 3
+    run = homerec("batch", "--out", "b.jsonl", "--similar-items", cwd=workdir)
+    assert run.returncode == 0 and (workdir / "b.jsonl").stat().st_size > 0
+    user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
+    assert "score" in homerec("recommend", user, cwd=workdir).stdout
+    gone = homerec("delete-user", user, cwd=workdir)
+    assert gone.returncode == 0 and "removed" in gone.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("import", "data", "--store", "mysql://x/y"), "unknown store URL scheme"),
+        (("import", "nowhere"), "nowhere"),
+        (("train", "--models", "svd", "--store", "sqlite:///t.db"), "unknown model 'svd'"),
+        (("train", "--store", "sqlite:///empty.db", "--artifacts", "empty"), "homerec import"),
+        (("similar", "no-such-item"), "no-such-item"),
+        (("models", "promote", "v99"), "v99"),
+        (("evaluate", "badcols"), "USER_ID"),
+        (("evaluate", "empty"), "empty"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_exit_code_2(workdir, args, message):
+    (workdir / "badcols").mkdir(exist_ok=True)
+    (workdir / "badcols" / "interactions.csv").write_text("user,item,when\nu1,i1,1\n")
+    (workdir / "empty").mkdir(exist_ok=True)
+    (workdir / "empty" / "interactions.csv").write_text("")
+    if args[0] == "similar" and not (workdir / "artifacts").exists():
+        homerec("import", "data", cwd=workdir)
+        homerec("train", "--models", "popularity", cwd=workdir)
+    run = homerec(*args, cwd=workdir)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert message in run.stdout + run.stderr
+
+
+def test_bad_rows_are_rejected_and_the_rest_imports(tmp_path):
+    (tmp_path / "interactions.csv").write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP\nu1,i1,1700000000\nu2,i2,yesterday\nu3,i3,1700000100\n"
+    )
+    run = homerec("import", ".", cwd=tmp_path)
+    assert run.returncode == 0
+    rejects = (tmp_path / "rejects").glob("*.csv")
+    text = "".join(p.read_text() for p in rejects)
+    assert "3" in text and "yesterday" in text

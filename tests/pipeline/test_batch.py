@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""homerec batch: Personalize JSON lines, CSV, user lists, buy-again lists and the cache."""
+
+import csv
+import json
+
+import pytest
+
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
+from homerec.errors import ConfigError, InputError
+from homerec.pipeline.batch import run_batch
+from homerec.storage import open_store
+
+
+@pytest.fixture
+def store(trained):
+    st = open_store(trained["store_url"])
+    yield st
+    st.close()
+
+
+def test_personalize_format_covers_every_user_and_item(trained, store, tmp_path):
+    out = tmp_path / "b.jsonl"
+    report = run_batch(store, trained["registry"], out, "personalize", k=5, similar_items=True)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    users = [d for d in lines if "userId" in d["input"]]
+    items = [d for d in lines if "itemId" in d["input"]]
+    assert len(users) == report.n_users == store.users().height
+    assert len(items) == report.n_items > 0
+    first = users[0]
+    assert set(first) == {"input", "output", "error"} and first["error"] is None
+    assert len(first["output"]["recommendedItems"]) == 5 == len(first["output"]["scores"])
+    assert all(0.0 <= s <= 1.0 for d in lines for s in d["output"]["scores"])
+    assert report.n_fallback_users > 0  # users.csv holds customers who never ordered
+
+
+def test_seen_items_are_left_out_unless_asked(trained, store, tmp_path):
+    frame = store.interactions()
+    user = frame.group_by("user_id").len().sort("len")["user_id"][-1]
+    seen = set(frame.filter(frame["user_id"] == user)["item_id"].to_list())
+    (tmp_path / "users.txt").write_text(f"{user}\n\n{user}\n")
+    run_batch(store, trained["registry"], tmp_path / "a.csv", "csv", k=10, users_file=tmp_path / "users.txt")
+    rows = list(csv.DictReader((tmp_path / "a.csv").open()))
+    assert len(rows) == 10 and not {r["item_id"] for r in rows} & seen
+    run_batch(store, trained["registry"], tmp_path / "b.csv", "csv", k=10, users_file=tmp_path / "users.txt",
+              include_seen=True)
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    assert {r["item_id"] for r in rows} & seen
+
+
+def test_batch_fills_the_cache_with_the_version(trained, store, tmp_path):
+    report = run_batch(store, trained["registry"], tmp_path / "c.jsonl", similar_items=True, k=3)
+    user = store.users()["user_id"][0]
+    cached = store.get_recs(USER_RECS, user)
+    assert cached is not None and cached.model_version == report.version and len(cached.items) == 3
+    item = store.items()["item_id"][0]
+    assert store.get_recs(SIMILAR_ITEMS, item) is not None
+
+
+def test_bad_batch_arguments(trained, store, tmp_path):
+    with pytest.raises(ConfigError, match="unknown format"):
+        run_batch(store, trained["registry"], tmp_path / "x", "xml")
+    with pytest.raises(InputError, match="does not exist"):
+        run_batch(store, trained["registry"], tmp_path / "x", users_file=tmp_path / "nope.txt")

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+"""homerec train: a registered, tuned hybrid whose artifact serves recommendations."""
+
+import pytest
+
+from homerec.errors import ConfigError, InputError
+from homerec.models.base import FALLBACK_REASON
+from homerec.models.registry import Registry
+from homerec.pipeline.train import train
+from homerec.storage import open_store
+
+
+def test_train_registers_an_active_tuned_hybrid(trained):
+    report, registry = trained["report"], trained["registry"]
+    assert registry.active() == report.version
+    meta = registry.info(report.version).meta
+    assert meta["model"] == "hybrid" and len(meta["data_digest"]) == 24
+    assert meta["n_interactions"] == report.n_interactions > 0
+    assert report.validation_ndcg["hybrid"] >= max(v for k, v in report.validation_ndcg.items() if k != "hybrid") - 1e-9
+    assert set(report.weights) == set(report.parts)
+
+
+def test_the_registered_model_personalises_and_falls_back(trained):
+    model = trained["registry"].load()
+    store = open_store(trained["store_url"])
+    frame = store.interactions()
+    store.close()
+    user = frame["user_id"][0]
+    history = frame.filter(frame["user_id"] == user)["item_id"].to_list()
+    recs = model.recommend(user, 5, history=history)
+    assert len(recs) == 5 and not {r.item_id for r in recs} & set(history)
+    assert all(r.reason.startswith("hybrid") for r in recs)
+    cold = model.recommend("someone-new", 5)
+    assert [r.reason for r in cold] == [FALLBACK_REASON] * 5
+
+
+def test_a_single_model_trains_alone(trained, tmp_path):
+    store = open_store(trained["store_url"])
+    try:
+        report = train(store, Registry(tmp_path), models=["item_knn"])
+    finally:
+        store.close()
+    assert report.model == "item_knn" and report.parts == ["item_knn"]
+
+
+def test_unknown_model_names_and_empty_stores_are_clear_errors(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with pytest.raises(ConfigError, match="unknown model 'svd'"):
+            train(store, Registry(tmp_path / "a"), models=["svd"])
+        with pytest.raises(InputError, match="homerec import"):
+            train(store, Registry(tmp_path / "a"))
+    finally:
+        store.close()
