@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 # -- storage: a real PostgreSQL server ----------------------------------------------------------
-# HOMEREC_TEST_POSTGRES_URL names a server to use; otherwise one is started from the Debian
+# HOMEREC_TEST_POSTGRES_URL names a database to use (a throwaway one: the store tests drop and
+# recreate its public schema before each test); otherwise a server is started from the Debian
 # package's binaries for the test session (as the postgres user when running as root, which
 # PostgreSQL refuses) with trust auth, fsync off, a TCP port on 127.0.0.1 and its unix socket
 # in its own temporary directory.
@@ -59,7 +60,8 @@ def postgres_url() -> Iterator[str]:
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
     run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        run(str(bindir / "createdb"), "-h", str(root), "-p", str(port), "-U", "postgres", "homerec_test")
+        yield f"postgresql://postgres@127.0.0.1:{port}/homerec_test"
     finally:
         subprocess.run(
             [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],

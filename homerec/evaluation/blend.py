@@ -20,7 +20,7 @@ from homerec.models.scaling import normalize_scores
 from homerec.models.topk import mask_rows, top_k
 
 CANDIDATES_PER_PART = 100
-MIN_BUCKET_USERS = 150
+MIN_BUCKET_USERS = 1000
 STEPS = (0.0, 0.25, 0.5, 2.0, 4.0)
 
 

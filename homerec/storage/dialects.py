@@ -145,8 +145,17 @@ def _postgres_options(url: URL) -> tuple[URL, dict[str, Any]]:
     return url, {"pool_pre_ping": True, "connect_args": connect_args}
 
 
+POSTGRES_COPY_ROWS = 1000
+"""From this many rows on, PostgreSQL merges go through COPY; fewer (live events) are plain INSERTs."""
+
+
 def _postgres_merge(conn: DBAPIConnection, table: str, frame: pl.DataFrame, conflict: str) -> int:
     stage, columns = f"_stage_{table}", _column_list(frame)
+    if frame.height < POSTGRES_COPY_ROWS:
+        marks = ", ".join(["%s"] * frame.width)
+        with conn.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}", frame.rows())
+            return cursor.rowcount
     with conn.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
         # CSV: an unquoted empty field is NULL, polars writes "" for an empty string.

@@ -56,17 +56,17 @@ def _as_path(path: str | Path) -> Path:
     return Path(path).expanduser()
 
 
-def _finish_rejects(rejects: list[Reject], source: Path, rejects_path: Path | None) -> str | None:
+def _finish_rejects(rejects: list[Reject], source: Path, rejects_path: str | Path | None) -> str | None:
     """Write the rejects file (default: ./rejects/<stem>.rejects.csv) when there are rejects."""
     if not rejects:
         return None
-    target = rejects_path or Path.cwd() / "rejects" / f"{source.stem}.rejects.csv"
+    target = _as_path(rejects_path) if rejects_path else Path.cwd() / "rejects" / f"{source.stem}.rejects.csv"
     write_rejects(rejects, target)
     return str(target)
 
 
 def import_interactions(
-    store: Store, path: str | Path, rejects_path: Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
 ) -> ImportReport:
     """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE; any case).
 
@@ -86,7 +86,7 @@ def import_interactions(
 
 
 def _import_entities(
-    store: Store, path: str | Path, id_name: str, rejects_path: Path | None, progress: Progress | None
+    store: Store, path: str | Path, id_name: str, rejects_path: str | Path | None, progress: Progress | None
 ) -> ImportReport:
     start, path = time.perf_counter(), _as_path(path)
     rows = read_rows(path)
@@ -105,7 +105,7 @@ def _import_entities(
 
 
 def import_items(
-    store: Store, path: str | Path, rejects_path: Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
 ) -> ImportReport:
     """Import the catalog: ITEM_ID (any case) and any metadata columns, kept as strings.
 
@@ -115,7 +115,7 @@ def import_items(
 
 
 def import_users(
-    store: Store, path: str | Path, rejects_path: Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
 ) -> ImportReport:
     """Import users: USER_ID (any case) and any metadata columns, kept as strings."""
     return _import_entities(store, path, USER_ID, rejects_path, progress)
@@ -133,7 +133,7 @@ def _dataset_file(folder: Path, stem: str) -> Path | None:
 
 
 def import_folder(
-    store: Store, folder: str | Path, rejects_dir: Path | None = None, progress: Progress | None = None
+    store: Store, folder: str | Path, rejects_dir: str | Path | None = None, progress: Progress | None = None
 ) -> list[ImportReport]:
     """Import a Personalize dataset folder: interactions (required), items and users (optional).
 
@@ -156,7 +156,7 @@ def import_folder(
     plan.append((interactions, import_interactions))
     reports = []
     for path, importer in plan:
-        rejects = rejects_dir / f"{path.stem}.rejects.csv" if rejects_dir is not None else None
+        rejects = _as_path(rejects_dir) / f"{path.stem}.rejects.csv" if rejects_dir is not None else None
         reports.append(importer(store, path, rejects, progress))
     return reports
 

@@ -152,7 +152,7 @@ def _read_parquet(path: Path) -> RawRows:
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if name.upper() == TIMESTAMP and isinstance(dtype, pl.Datetime | pl.Date):
-            column = column.cast(pl.Datetime("us")).dt.epoch("s")
+            column = column.dt.epoch("s")  # the instant in UTC, whatever the column's time zone
         elif isinstance(dtype, pl.List):
             column = column.list.eval(pl.element().cast(pl.String)).list.join(MULTI_VALUE_SEP)
         columns.append(column.cast(pl.String).alias(name))

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The store contract on a real PostgreSQL server (see the postgres_url fixture)."""
+"""The store contract on a real PostgreSQL server (see the postgres_url fixture), twice:
+with small writes as plain INSERTs, and with every write through COPY as bulk loads do."""
 
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from homerec.storage import Store, open_store
+from homerec.storage import Store, dialects, open_store
 from tests.contracts import StoreContract
 
 
@@ -22,6 +23,16 @@ def _reset(url: str) -> None:
 class TestPostgresStore(StoreContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[Store]:
+        _reset(postgres_url)
+        s = open_store(postgres_url)
+        yield s
+        s.close()
+
+
+class TestPostgresStoreThroughCopy(StoreContract):
+    @pytest.fixture
+    def store(self, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+        monkeypatch.setattr(dialects, "POSTGRES_COPY_ROWS", 0)
         _reset(postgres_url)
         s = open_store(postgres_url)
         yield s

@@ -88,3 +88,20 @@ def test_items_without_metadata(tmp_path: Path):
     with open_store(f"sqlite:///{tmp_path}/store.db") as s:
         s.upsert_items(pl.DataFrame({Col.item_id: ["i11", "i12"]}))
         assert s.items().rows() == [("i11",), ("i12",)]
+
+
+def test_a_few_thousand_rows_round_trip(tmp_path: Path):
+    """Large enough for the bulk paths (shared strings for repeated ids, the bigger page cache)."""
+    frame = pl.DataFrame(
+        {
+            Col.user_id: [f"u{n % 7}" for n in range(12_000)],
+            Col.item_id: [f"i{n % 301}" for n in range(12_000)],
+            Col.ts: list(range(12_000)),
+            Col.event_value: [None if n % 3 else n / 4 for n in range(12_000)],
+        }
+    )
+    with open_store(f"sqlite:///{tmp_path}/store.db") as s:
+        assert s.add_interactions(frame) == AddResult(12_000, 0)
+        got = s.interactions()
+        assert got.drop(Col.event_type).equals(frame)
+        assert s.history("u3")[Col.ts].to_list() == list(range(3, 12_000, 7))
