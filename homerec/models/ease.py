@@ -11,6 +11,22 @@ from homerec.data.interactions import Interactions
 from homerec.models.base import Recommender
 
 
+def spd_inverse(G: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive-definite matrix through Cholesky (LAPACK potrf/potri).
+
+    Same result as np.linalg.inv up to rounding, several times faster.
+    """
+    from scipy.linalg import lapack
+
+    c, info = lapack.dpotrf(G, lower=False, overwrite_a=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Cholesky failed (info={info}): G is not positive definite")
+    P, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed (info={info})")
+    return np.triu(P) + np.triu(P, 1).T
+
+
 @dataclass
 class EASE(Recommender):
     """B = I - P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, diag(B) = 0; score = x_u B.
@@ -43,7 +59,7 @@ class EASE(Recommender):
         Xs = X[:, self.columns_]
         G = (Xs.T @ Xs).toarray().astype(np.float64)
         G[np.diag_indices_from(G)] += self.regularization
-        P = np.linalg.inv(G)
+        P = spd_inverse(G)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
         self.B_ = B.astype(np.float32)

@@ -28,6 +28,32 @@ def _tuned_fitter(name: str, tune: bool, found: dict[str, dict], k: int, say) ->
     return fit
 
 
+def homerec_fitters(
+    names: Sequence[str], has_features: bool, tune: bool = False, k: int = 10,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Fitter]:
+    """Fitters for homerec's models as `homerec evaluate` tunes them (the bench uses the same).
+
+    Each part is tuned on the validation split (its grid with ``tune``, the cheap grids and the
+    popularity mix always); the hybrid reuses the parts' chosen hyper-parameters.
+    """
+    found: dict[str, dict] = {}
+    fitters: dict[str, Fitter] = {}
+    for n in names:
+        if n == "content" and not has_features:
+            if progress:
+                progress("content skipped: no items.csv with metadata")
+            continue
+        if n != "hybrid":
+            fitters[n] = _tuned_fitter(n, tune or n in CHEAP, found, k, progress)
+    if "hybrid" in names:
+        parts = [n for n in DEFAULT_PARTS if n in MODELS]
+        fitters["hybrid"] = lambda tr, f: fit_tuned_hybrid(
+            tr, f, parts=parts, part_params=dict(found), k=k, tune_parts=tuple(GRIDS) if tune else CHEAP
+        )
+    return fitters
+
+
 def run_evaluation(
     folder: str | Path, k: int = 10, models: Sequence[str] | None = None, tune: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -41,18 +67,5 @@ def run_evaluation(
     split = temporal_split(ds.interactions)
     if len(split.test) == 0 or len(split.train) == 0:
         raise InputError(f"{folder}: too few distinct timestamps for a temporal split")
-    found: dict[str, dict] = {}
-    fitters: dict[str, Fitter] = {}
-    for n in names:
-        if n == "content" and features is None:
-            if progress:
-                progress("content skipped: the folder has no items.csv with metadata")
-            continue
-        if n != "hybrid":
-            fitters[n] = _tuned_fitter(n, tune or n in CHEAP, found, k, progress)
-    if "hybrid" in names:
-        parts = [n for n in DEFAULT_PARTS if n in MODELS]
-        fitters["hybrid"] = lambda tr, f: fit_tuned_hybrid(
-            tr, f, parts=parts, part_params=dict(found), k=k, tune_parts=tuple(GRIDS) if tune else CHEAP
-        )
+    fitters = homerec_fitters(names, features is not None, tune, k, progress)
     return evaluate(fitters, split, features, k=k, dataset=ds.name, progress=progress)

@@ -87,7 +87,7 @@ class Population:
         if path.is_dir():
             path = path / POPULATION_FILE
         with open(path, "wb") as fh:  # a file object keeps np.savez from appending ".npz"
-            np.savez(fh, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+            np.savez_compressed(fh, **{k: getattr(self, k) for k in self.__dataclass_fields__})
         return path
 
     @classmethod

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run every benchmark and write BENCHMARKS.md (speed on generated data, quality on the shared data sets).
+# Needs ../shared/data (or HOMEREC_DATA_DIR) for the real data sets; LightFM is built for the peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+. .venv/bin/activate
+python -c "import lightfm" 2>/dev/null || bash bench/install_lightfm.sh
+python -m bench.speed --scale 1.0 --out bench/out/speed.json
+python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample,generated --out bench/out/quality.json
+python -m bench.report
