@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Settings: one object from a TOML file and HOMEREC_ environment variables; never built at import."""
 
+import json
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
@@ -26,6 +28,26 @@ class Settings(BaseSettings):
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
     batch_chunk: int = Field(2048, ge=1)
     threads: int = Field(2, ge=1)
+    # -- serving (`homerec serve`) --
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Keys accepted in the `x-api-key` header; when set, write and admin routes need one."""
+    read_requires_key: bool = False
+    reload_interval_s: float = Field(2.0, ge=0)
+    """How often the server checks the registry's active version (0: never; reload by hand)."""
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string (HOMEREC_API_KEYS=k1,k2)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [k.strip() for k in text.split(",") if k.strip()]
+        return value
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:

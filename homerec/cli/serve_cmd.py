@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: Apache-2.0
+"""homerec serve: the HTTP API on uvicorn (one process, or N workers through the app factory)."""
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console
+from homerec.settings import CONFIG_ENV, load_settings
+
+
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="Port (default 8000)")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default 1)")] = None,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Serve the active model version over HTTP (native API, /healthz, /readyz, /metrics)."""
+    import uvicorn  # the HTTP stack loads only for this command
+
+    s = load_settings(config, store_url=store, artifact_dir=artifacts, host=host, port=port, workers=workers)
+    console.print(f"serving {s.artifact_dir} over {s.store_url} on http://{s.host}:{s.port} "
+                  f"with {s.workers} worker{'s' if s.workers > 1 else ''}")
+    if s.workers == 1:
+        from homerec.serving.app import create_app
+
+        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info", access_log=False)
+        return
+    # Workers build their settings from the environment: hand the command line down that way.
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(Path(config).resolve())
+    os.environ["HOMEREC_STORE_URL"] = s.store_url
+    os.environ["HOMEREC_ARTIFACT_DIR"] = str(Path(s.artifact_dir).resolve())
+    uvicorn.run("homerec.serving.app:factory", factory=True, host=s.host, port=s.port, workers=s.workers,
+                log_level="info", access_log=False)

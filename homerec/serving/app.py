@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The app factory: `create_app(settings)`; the store and model are opened in the lifespan.
+
+    uvicorn.run(create_app(load_settings()))                       # one process
+    uvicorn.run("homerec.serving.app:factory", factory=True, workers=2)  # settings from HOMEREC_*
+"""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
+from homerec.models.registry import Registry
+from homerec.serving.metrics import Metrics, TimingMiddleware
+from homerec.serving.native import ROUTES
+from homerec.serving.service import NotReady, RecService
+from homerec.serving.state import ModelHolder
+from homerec.settings import Settings, load_settings
+from homerec.storage import open_store
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _homerec_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (UnknownItem, UnknownUser)):
+        return _error(404, str(exc))
+    if isinstance(exc, (InputError, ConfigError)):
+        return _error(422, str(exc))
+    if isinstance(exc, (NotReady, StoreError)):
+        return _error(503, str(exc))
+    log.warning("request failed: %s", exc)
+    return _error(503, str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, "internal error")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """A Starlette app serving the registry's active model over the configured store."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await run_in_threadpool(open_store, settings.store_url)
+        holder = ModelHolder(Registry(settings.artifact_dir))
+        try:
+            await run_in_threadpool(holder.refresh)
+        except HomerecError as err:  # serve (not ready) until a loadable version appears
+            log.error("no model loaded at start: %s", err)
+        app.state.service = RecService(store, holder)
+        watcher = holder.watch(settings.reload_interval_s) if settings.reload_interval_s > 0 else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            store.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(TimingMiddleware, metrics=metrics)],
+        exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    return app
+
+
+def factory() -> Starlette:
+    """The app from settings in the environment and config file (uvicorn's factory mode, workers > 1)."""
+    return create_app(load_settings())

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Prometheus metrics of one app, in its own CollectorRegistry, and the middleware that times requests."""
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The app's metrics; `render()` gives the text exposition format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.latency = Histogram("homerec_request_seconds", "Request latency by route template",
+                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self.answers = Counter("homerec_answers", "Ranked lists served, by source (cache, model, fallback)",
+                               ["endpoint", "source"], registry=r)
+        self.events = Counter("homerec_events_ingested", "Events committed to the store", registry=r)
+        self.duplicates = Counter("homerec_events_duplicate", "Events skipped as already stored", registry=r)
+        self.model = Gauge("homerec_model_info", "1 for the model version being served", ["version"], registry=r)
+        self.reloads = Counter("homerec_model_swaps", "Model versions swapped in", registry=r)
+        self._version: str | None = None
+
+    def set_version(self, version: str | None) -> None:
+        """Point the model-info gauge at the version being served."""
+        if version == self._version:
+            return
+        self.model.clear()
+        if version is not None:
+            self.model.labels(version=version).set(1)
+        self._version = version
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        return generate_latest(self.registry)
+
+
+class TimingMiddleware:
+    """Observes each HTTP request's latency under its route template (`/v1/users/{user_id}/…`)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.latency.labels(scope["method"], template, str(status)).observe(time.perf_counter() - started)

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The native /v1 API and the operational routes: thin translations over RecService."""
+
+import uuid
+
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from homerec.serving import deps
+from homerec.serving.schemas import (
+    EventsRequest,
+    EventsResponse,
+    Item,
+    Metadata,
+    RankRequest,
+    RecommendQuery,
+    RecommendResponse,
+    SimilarQuery,
+    dump,
+)
+from homerec.serving.service import Answer
+
+_metadata = TypeAdapter(Metadata)
+
+
+def _answer(request: Request, endpoint: str, answer: Answer) -> JSONResponse:
+    deps.metrics(request).answers.labels(endpoint, answer.source).inc()
+    body = RecommendResponse(
+        items=[Item(item_id=r.item_id, score=r.score, score10=r.score10, reason=r.reason) for r in answer.items],
+        source=answer.source, model_version=answer.model_version, recommendation_id=uuid.uuid4().hex,
+    )
+    return JSONResponse(dump(body))
+
+
+async def recommendations(request: Request) -> Response:
+    """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b"""
+    deps.require_key(request, write=False)
+    q = deps.parse(RecommendQuery, deps.query_params(request, lists=("exclude",)))
+    user_id = request.path_params["user_id"]
+    answer = await run_in_threadpool(deps.service(request).recommend, user_id, q.num_results, q.exclude, q.min_score)
+    return _answer(request, "recommendations", answer)
+
+
+async def similar(request: Request) -> Response:
+    """GET /v1/items/{item_id}/similar?num_results=&exclude="""
+    deps.require_key(request, write=False)
+    q = deps.parse(SimilarQuery, deps.query_params(request, lists=("exclude",)))
+    answer = await run_in_threadpool(deps.service(request).similar, request.path_params["item_id"], q.num_results, q.exclude)
+    return _answer(request, "similar", answer)
+
+
+async def ranking(request: Request) -> Response:
+    """POST /v1/users/{user_id}/ranking {"item_ids": [...], "context": {...}}"""
+    deps.require_key(request, write=False)
+    body = deps.parse(RankRequest, await deps.json_body(request))
+    answer = await run_in_threadpool(deps.service(request).rank, request.path_params["user_id"], body.item_ids)
+    return _answer(request, "ranking", answer)
+
+
+async def events(request: Request) -> Response:
+    """POST /v1/events {"events": [...]}: committed before the answer goes out."""
+    deps.require_key(request, write=True)
+    body = deps.parse(EventsRequest, await deps.json_body(request))
+    result = await run_in_threadpool(deps.service(request).add_events, [e.model_dump() for e in body.events])
+    m = deps.metrics(request)
+    m.events.inc(result.inserted)
+    m.duplicates.inc(result.duplicates)
+    return JSONResponse(dump(EventsResponse(accepted=result.inserted, duplicates=result.duplicates)))
+
+
+async def put_item(request: Request) -> Response:
+    """PUT /v1/items/{item_id} {field: value, ...}"""
+    deps.require_key(request, write=True)
+    meta = deps.parse_as(_metadata, await deps.json_body(request))
+    item_id = request.path_params["item_id"]
+    changed = await run_in_threadpool(deps.service(request).upsert_item, item_id, meta)
+    return JSONResponse({"item_id": item_id, "changed": bool(changed)})
+
+
+async def put_user(request: Request) -> Response:
+    """PUT /v1/users/{user_id} {field: value, ...}"""
+    deps.require_key(request, write=True)
+    meta = deps.parse_as(_metadata, await deps.json_body(request))
+    user_id = request.path_params["user_id"]
+    changed = await run_in_threadpool(deps.service(request).upsert_user, user_id, meta)
+    return JSONResponse({"user_id": user_id, "changed": bool(changed)})
+
+
+async def delete_user(request: Request) -> Response:
+    """DELETE /v1/users/{user_id}: events, user row and cached lists; says what went."""
+    deps.require_key(request, write=True)
+    user_id = request.path_params["user_id"]
+    removed = await run_in_threadpool(deps.service(request).delete_user, user_id)
+    return JSONResponse({"user_id": user_id, "removed": removed})
+
+
+async def reload(request: Request) -> Response:
+    """POST /v1/admin/reload: load the registry's active version and swap it in."""
+    deps.require_key(request, write=True)
+    svc = deps.service(request)
+    before = svc.holder.current.version if svc.holder.current else None
+    changed = await run_in_threadpool(svc.holder.refresh, before is None or _force(request))
+    after = svc.holder.current.version if svc.holder.current else None
+    if changed:
+        deps.metrics(request).reloads.inc()
+    return JSONResponse({"model_version": after, "previous": before, "changed": before != after})
+
+
+def _force(request: Request) -> bool:
+    return request.query_params.get("force", "").lower() in ("1", "true", "yes")
+
+
+async def healthz(request: Request) -> Response:
+    """GET /healthz: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """GET /readyz: 200 when a model is loaded and the store answers, else 503."""
+    svc = deps.service(request)
+    ok, why = await run_in_threadpool(svc.ready)
+    version = svc.holder.current.version if svc.holder.current else None
+    return JSONResponse({"status": "ok" if ok else "unavailable", "detail": why, "model_version": version},
+                        status_code=200 if ok else 503)
+
+
+async def metrics(request: Request) -> Response:
+    """GET /metrics in the Prometheus text format."""
+    deps.require_key(request, write=False)
+    m = deps.metrics(request)
+    current = deps.service(request).holder.current
+    m.set_version(current.version if current else None)
+    return Response(m.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/v1/users/{user_id}/recommendations", recommendations, methods=["GET"]),
+    Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
+    Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
+    Route("/v1/events", events, methods=["POST"]),
+    Route("/v1/items/{item_id}", put_item, methods=["PUT"]),
+    Route("/v1/users/{user_id}", put_user, methods=["PUT"]),
+    Route("/v1/users/{user_id}", delete_user, methods=["DELETE"]),
+    Route("/v1/admin/reload", reload, methods=["POST"]),
+]

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Request and response bodies of the native API (snake_case), validated by pydantic."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+from homerec.data.schema import DEFAULT_EVENT_TYPE
+
+MAX_RESULTS = 500
+MAX_EVENTS = 500
+MAX_RANK_ITEMS = 500
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+Scalar = StrictStr | StrictInt | StrictFloat | bool | None
+MetaValue = Scalar | list[StrictStr | StrictInt | StrictFloat]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendQuery(_Strict):
+    """Query string of GET recommendations and similar items."""
+
+    num_results: int = Field(10, ge=1, le=MAX_RESULTS)
+    min_score: float | None = Field(None, ge=0, le=10)
+    exclude: list[Id] = Field(default_factory=list, max_length=MAX_RESULTS)
+
+
+class SimilarQuery(_Strict):
+    """Query string of GET similar items."""
+
+    num_results: int = Field(10, ge=1, le=MAX_RESULTS)
+    exclude: list[Id] = Field(default_factory=list, max_length=MAX_RESULTS)
+
+
+class RankRequest(_Strict):
+    """Body of POST /v1/users/{user_id}/ranking."""
+
+    item_ids: list[Id] = Field(min_length=1, max_length=MAX_RANK_ITEMS)
+    context: dict[str, Scalar] | None = None
+
+
+class Event(_Strict):
+    """One interaction; `timestamp` is epoch seconds (default: now)."""
+
+    user_id: Id
+    item_id: Id
+    event_type: Annotated[StrictStr, Field(min_length=1, max_length=64)] = DEFAULT_EVENT_TYPE
+    timestamp: StrictInt | None = Field(None, ge=0, le=4_102_444_800)  # before 2100
+    event_value: StrictFloat | StrictInt | None = None
+    event_id: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
+
+
+class EventsRequest(_Strict):
+    """Body of POST /v1/events."""
+
+    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventsResponse(BaseModel):
+    """Events stored, and events skipped because their id was already known."""
+
+    accepted: int
+    duplicates: int
+
+
+Metadata = dict[Annotated[str, Field(min_length=1, max_length=128)], MetaValue]
+"""Body of PUT /v1/items/{id} and /v1/users/{id}: field → value (lists are multi-valued fields)."""
+
+
+class Item(BaseModel):
+    """One ranked item."""
+
+    item_id: str
+    score: float
+    score10: float
+    reason: str
+
+
+class RecommendResponse(BaseModel):
+    """A ranked list, where it came from and an id to echo back with events."""
+
+    items: list[Item]
+    source: str
+    model_version: str
+    recommendation_id: str
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready dict of a response model."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the API does, free of HTTP: cache → live model → popularity fallback, exclusions, events.
+
+Every answer says where it came from (`source`) and which model version produced it. The
+routes (native, and later the Personalize adapter) are thin translations over `RecService`.
+"""
+
+import logging
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
+from homerec.errors import HomerecError, InputError
+from homerec.models.base import FALLBACK_REASON
+from homerec.serving.state import Loaded, ModelHolder
+from homerec.storage.base import AddResult, Store
+from homerec.types import Recommendation
+
+log = logging.getLogger(__name__)
+
+CACHE = "cache"
+MODEL = "model"
+FALLBACK = "fallback"
+SOURCES = (CACHE, MODEL, FALLBACK)
+
+
+class NotReady(HomerecError):
+    """No model version is loaded yet (train one, or wait for the load to finish)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A ranked list and where it came from."""
+
+    items: list[Recommendation]
+    source: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class UserState:
+    """What the store knows of a user right now."""
+
+    item_ids: list[str]
+    last_ts: int | None
+
+
+class RecService:
+    """The serving logic over a store and the model holder."""
+
+    def __init__(self, store: Store, holder: ModelHolder) -> None:
+        self.store, self.holder = store, holder
+
+    def loaded(self) -> Loaded:
+        """The model snapshot to use for one request."""
+        current = self.holder.current
+        if current is None:
+            raise NotReady(self.holder.last_error or "no model is loaded: run `homerec train` first")
+        return current
+
+    def user_state(self, user_id: str) -> UserState:
+        """The user's stored history (item ids, oldest first) and newest event time."""
+        hist = self.store.history(user_id)
+        if hist.height == 0:
+            return UserState([], None)
+        return UserState(hist[Col.item_id].to_list(), int(hist[Col.ts].max()))
+
+    # -- reads --------------------------------------------------------------------------------
+    def recommend(
+        self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None
+    ) -> Answer:
+        """Top-k for a user, seen and excluded items removed; cache, then model, then fallback."""
+        loaded = self.loaded()
+        state = self.user_state(user_id)
+        banned = set(exclude) | set(state.item_ids)
+        answer = self._from_cache(loaded, user_id, state, banned, k) or self._from_model(loaded, user_id, state, banned, k)
+        if min_score is not None:
+            answer = Answer([r for r in answer.items if r.score10 >= min_score], answer.source, answer.model_version)
+        return answer
+
+    def _from_cache(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer | None:
+        cached = self.store.get_recs(USER_RECS, user_id)
+        if cached is None or cached.model_version != loaded.version:
+            return None
+        if state.last_ts is not None and state.last_ts >= cached.computed_at:
+            return None  # events since the batch ran: the list is stale
+        model = loaded.model
+        reason = f"{model.name} (precomputed)"
+        items = [Recommendation(i, float(s), model.score10(s), reason) for i, s in cached.items if i not in banned]
+        if len(items) < k:
+            return None  # the cached list is too short for this request
+        return Answer(items[:k], CACHE, loaded.version)
+
+    def _from_model(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer:
+        model = loaded.model
+        # Events after the training cut-off: fold the user in from the full stored history.
+        newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
+        try:
+            recs = model.recommend(None if newer else user_id, k, exclude=banned, history=state.item_ids)
+        except Exception:  # a scoring failure degrades to popularity, never to an error
+            log.exception("model %s failed for user %r; serving the fallback", loaded.version, user_id)
+            recs = model.recommend(None, k, exclude=banned, history=None)
+            return Answer(_as_fallback(recs), FALLBACK, loaded.version)
+        cold = bool(recs) and all(r.reason == FALLBACK_REASON for r in recs)
+        return Answer(recs, FALLBACK if cold or not recs else MODEL, loaded.version)
+
+    def similar(self, item_id: str, k: int, exclude: Collection[str] = ()) -> Answer:
+        """Items similar to one item. Raises UnknownItem when the model does not know it."""
+        loaded = self.loaded()
+        banned = set(exclude)
+        cached = self.store.get_recs(SIMILAR_ITEMS, item_id)
+        if cached is not None and cached.model_version == loaded.version:
+            reason = f"similar to {item_id} (precomputed)"
+            items = [Recommendation(i, float(s), loaded.model.score10(s), reason)
+                     for i, s in cached.items if i not in banned and i != item_id]
+            if len(items) >= k:
+                return Answer(items[:k], CACHE, loaded.version)
+        return Answer(loaded.model.similar_items(item_id, k, exclude=banned), MODEL, loaded.version)
+
+    def rank(self, user_id: str, item_ids: Sequence[str]) -> Answer:
+        """The given items ordered for the user (unknown items last, score 0)."""
+        loaded = self.loaded()
+        state = self.user_state(user_id)
+        newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
+        recs = loaded.model.rank(None if newer else user_id, list(item_ids), history=state.item_ids)
+        cold = any(r.reason == FALLBACK_REASON for r in recs)
+        return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
+
+    # -- writes -------------------------------------------------------------------------------
+    def add_events(self, events: Sequence[Mapping[str, Any]]) -> AddResult:
+        """Commit events (dicts with user_id, item_id, event_type, timestamp, event_value, event_id).
+
+        A missing `timestamp` means now; a missing `event_id` is derived from the event's
+        fields by the store, so a retried request does not count twice.
+        """
+        now = int(time.time())
+        frame = pl.DataFrame(
+            {
+                Col.user_id: [e["user_id"] for e in events],
+                Col.item_id: [e["item_id"] for e in events],
+                Col.ts: [int(e["timestamp"]) if e.get("timestamp") is not None else now for e in events],
+                Col.event_type: [e.get("event_type") for e in events],
+                Col.event_value: [e.get("event_value") for e in events],
+                Col.event_id: [e.get("event_id") for e in events],
+            },
+            schema={Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64, Col.event_type: pl.String,
+                    Col.event_value: pl.Float64, Col.event_id: pl.String},
+        )
+        return self.store.add_interactions(frame)
+
+    def upsert_item(self, item_id: str, metadata: Mapping[str, Any]) -> int:
+        """Insert or replace one item's metadata; returns 1 when something changed."""
+        return self.store.upsert_items(_entity_frame(Col.item_id, item_id, metadata))
+
+    def upsert_user(self, user_id: str, metadata: Mapping[str, Any]) -> int:
+        """Insert or replace one user's metadata; returns 1 when something changed."""
+        return self.store.upsert_users(_entity_frame(Col.user_id, user_id, metadata))
+
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """Remove the user's events, user row and cached lists; rows removed per table."""
+        return self.store.delete_user(user_id)
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether a model is loaded and the store answers, with the reason when not."""
+        if self.holder.current is None:
+            return False, self.holder.last_error or "no model loaded"
+        try:
+            self.store.get_recs(USER_RECS, "\x00readyz")
+        except Exception as err:
+            return False, f"store unreachable: {err}"
+        return True, "ok"
+
+
+def _as_fallback(recs: list[Recommendation]) -> list[Recommendation]:
+    return [Recommendation(r.item_id, r.score, r.score10, FALLBACK_REASON) for r in recs]
+
+
+def _entity_frame(id_column: str, entity_id: str, metadata: Mapping[str, Any]) -> pl.DataFrame:
+    """A one-row frame of string metadata; lists become `|`-joined values (multi-valued fields)."""
+    row: dict[str, str | None] = {id_column: entity_id}
+    for key, value in metadata.items():
+        if key == id_column:
+            raise InputError(f"{id_column} goes in the path, not in the metadata")
+        if isinstance(value, list):
+            value = "|".join(str(v) for v in value)
+        row[key] = None if value is None else str(value)
+    return pl.DataFrame([row], schema={c: pl.String for c in row})

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The model being served: one immutable snapshot, swapped atomically when the active version changes."""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from homerec.errors import HomerecError
+from homerec.models.base import Recommender
+from homerec.models.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded version: the model and what serving needs from its metadata."""
+
+    version: str
+    model: Recommender
+    trained_until: int | None
+    """Timestamp of the newest training event; later events are folded in at request time."""
+
+
+class ModelHolder:
+    """Holds the current `Loaded` snapshot; readers take `holder.current` once per request.
+
+    Swapping is one attribute assignment (atomic under the GIL), done only after the new
+    version is fully loaded, so the old model keeps serving until then and no request ever
+    sees a half-loaded model.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.current: Loaded | None = None
+        self.last_error: str | None = None
+        self._lock = threading.Lock()  # one load at a time
+
+    def refresh(self, force: bool = False) -> bool:
+        """Load the registry's active version if it differs from the one served (or `force`).
+
+        Returns:
+            True when a new snapshot was swapped in.
+
+        Raises:
+            HomerecError: the active version cannot be loaded (the old one keeps serving).
+        """
+        with self._lock:
+            version = self.registry.active()
+            current = self.current
+            if version is None or (not force and current is not None and current.version == version):
+                return False
+            try:
+                info = self.registry.info(version)
+                model = self.registry.load(version)
+            except HomerecError as err:
+                self.last_error = str(err)
+                raise
+            except Exception as err:  # a corrupt artifact must not take the server down
+                self.last_error = f"cannot load model {version}: {err}"
+                raise HomerecError(self.last_error) from err
+            ts = info.meta.get("trained_until")
+            self.current = Loaded(version, model, int(ts) if ts is not None else None)
+            self.last_error = None
+            log.info("serving model %s", version)
+            return True
+
+    def watch(self, interval_s: float) -> "Watcher":
+        """Start a daemon thread that calls refresh() every `interval_s` seconds."""
+        watcher = Watcher(self, interval_s)
+        watcher.start()
+        return watcher
+
+
+class Watcher(threading.Thread):
+    """Polls the registry's ACTIVE file so promote/rollback reach a running server."""
+
+    def __init__(self, holder: ModelHolder, interval_s: float) -> None:
+        super().__init__(name="homerec-model-watcher", daemon=True)
+        self.holder, self.interval_s = holder, interval_s
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        """Poll until stopped; a failed load is logged and retried at the next tick."""
+        while not self._stop_event.wait(self.interval_s):
+            try:
+                self.holder.refresh()
+            except Exception as err:  # keep serving the old model
+                log.warning("model reload failed: %s", err)
+
+    def stop(self) -> None:
+        """Stop polling and wait for the thread."""
+        self._stop_event.set()
+        self.join(timeout=5)

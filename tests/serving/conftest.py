@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One small trained world for the serving tests: data, store, a registry with v1 and the batch cache."""
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from homerec.data.schema import USER_RECS
+from homerec.models.registry import Registry
+from homerec.pipeline.batch import run_batch
+from homerec.pipeline.train import train
+from homerec.serving import create_app
+from homerec.settings import Settings
+from homerec.storage import import_folder, open_store
+from homerec.synth.generate import generate
+
+API_KEY = "test-key"
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> dict:
+    """{'root', 'store_url', 'artifacts', 'version', 'cached_users', 'item_ids'} (scale 0.005, batch cached)."""
+    root: Path = tmp_path_factory.mktemp("serving")
+    generate(root / "data", scale=0.005, seed=3)
+    url = f"sqlite:///{root / 'homerec.db'}"
+    store = open_store(url)
+    try:
+        import_folder(store, root / "data", root / "rejects")
+        registry = Registry(root / "artifacts")
+        version = train(store, registry).version
+        run_batch(store, registry, root / "batch.jsonl", k=20, similar_items=True)
+        users = store.interactions()["user_id"].unique(maintain_order=True).to_list()
+        cached = [u for u in users[:200] if store.get_recs(USER_RECS, u) is not None]
+        items = store.items()["item_id"].to_list()
+    finally:
+        store.close()
+    return {"root": root, "store_url": url, "artifacts": root / "artifacts", "version": version,
+            "cached_users": cached, "item_ids": items}
+
+
+def make_settings(world: dict, **overrides: object) -> Settings:
+    """Settings for an app over the world (no registry polling unless asked)."""
+    values = {"store_url": world["store_url"], "artifact_dir": world["artifacts"], "reload_interval_s": 0,
+              "api_keys": [API_KEY], **overrides}
+    return Settings(**values)
+
+
+@pytest.fixture(scope="module")
+def client(world) -> TestClient:
+    """A TestClient over the world, lifespan started (API keys on for writes)."""
+    with TestClient(create_app(make_settings(world))) as c:
+        yield c
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    """The header that authorises write routes."""
+    return {"x-api-key": API_KEY}

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Model versions swapped under load with zero failures, and the real `homerec serve` process."""
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+from starlette.testclient import TestClient
+
+from homerec.models.registry import Registry
+from homerec.serving import create_app
+from tests.serving.conftest import make_settings
+
+
+def test_promote_and_rollback_under_load_without_failures(world, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(world["artifacts"], artifacts)
+    registry = Registry(artifacts)
+    v1 = registry.active()
+    v2 = registry.register(registry.load(v1), registry.info(v1).meta, activate=False)
+    users = world["cached_users"][:20] + ["cold-a", "cold-b"]
+    seen: set[str] = set()
+    failures: list[str] = []
+    stop = threading.Event()
+    with TestClient(create_app(make_settings(world, artifact_dir=artifacts, reload_interval_s=0.05))) as client:
+
+        def hammer(n: int) -> None:
+            i = n
+            while not stop.is_set():
+                r = client.get(f"/v1/users/{users[i % len(users)]}/recommendations", params={"num_results": 5})
+                i += 1
+                if r.status_code != 200 or len(r.json()["items"]) != 5:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+                else:
+                    seen.add(r.json()["model_version"])
+
+        threads = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for target, change in ((v2, lambda: registry.promote(v2)), (v1, registry.rollback)):
+                change()
+                deadline = time.monotonic() + 20
+                while client.get("/readyz").json()["model_version"] != target:
+                    assert time.monotonic() < deadline, f"the server never swapped to {target}"
+                    time.sleep(0.05)
+                time.sleep(0.3)  # keep the load on the new version for a moment
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+    assert failures == []
+    assert seen == {v1, v2}
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_command() -> list[str]:
+    """`homerec serve` (through the CLI app once it has the command, else the command function)."""
+    from homerec.cli.main import app
+
+    if any(c.name == "serve" or getattr(c.callback, "__name__", "") == "serve" for c in app.registered_commands):
+        return [sys.executable, "-c", "from homerec.cli.main import main; main()", "serve"]
+    return [sys.executable, "-c", "import typer; from homerec.cli.serve_cmd import serve; typer.run(serve)"]
+
+
+def test_homerec_serve_with_two_workers(world, tmp_path):
+    port = _free_port()
+    cmd = [*_serve_command(), "--store", world["store_url"], "--artifacts", str(world["artifacts"]),
+           "--port", str(port), "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"server exited: {log.seek(0) or log.read()}"
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server not ready: {log.seek(0) or log.read()}"
+            time.sleep(0.3)
+        r = httpx.get(f"{base}/v1/users/{world['cached_users'][5]}/recommendations", timeout=10)
+        assert r.status_code == 200 and r.json()["source"] == "cache" and len(r.json()["items"]) == 10
+        assert r.json()["model_version"] == world["version"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
