@@ -60,7 +60,7 @@ def write(speed: Path, quality: Path, out: Path) -> None:
     if speed.exists():
         parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text())), ""]
     if quality.exists():
-        parts += ["## Quality (shared protocol, NDCG@10)", "", quality_markdown(json.loads(quality.read_text())), ""]
+        parts += [quality_markdown(json.loads(quality.read_text())), ""]
     out.write_text("\n".join(parts))
 
 
