@@ -40,6 +40,8 @@ def train(
                   f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
     for name, reason in report.skipped.items():
         console.print(f"[yellow]{name} skipped:[/] {reason}")
+    for name, note in report.notes.items():
+        console.print(f"[yellow]{name}:[/] {note}")
     if report.validation_ndcg:
         table = Table("model", "validation NDCG@10", "blend weights (by history length)")
         for name, v in report.validation_ndcg.items():

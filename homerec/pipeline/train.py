@@ -30,6 +30,8 @@ class TrainReport:
     validation_ndcg: dict[str, float] = field(default_factory=dict)
     weights: dict[str, list[float]] = field(default_factory=dict)
     part_seconds: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    """Parts that restricted themselves (EASE on a large catalog), with the reason."""
 
 
 def train(
@@ -67,8 +69,11 @@ def train(
         "n_interactions": len(data), "train_seconds": round(seconds, 2), "validation_ndcg": validation,
         "trained_until": data.max_ts(), "store": store.url,
     }
+    members = model.models_ if isinstance(model, Hybrid) else {model.name: model}
+    meta["notes"] = {n: m.restricted_reason_ for n, m in members.items() if getattr(m, "restricted_reason_", "")}
     version = registry.register(model, meta, activate=activate)
     is_hybrid = isinstance(model, Hybrid)
+    notes = meta["notes"]
     return TrainReport(
         version=version, model=model.name,
         parts=list(model.models_) if is_hybrid else [model.name],
@@ -76,4 +81,5 @@ def train(
         n_users=data.n_users, n_items=data.n_items, n_interactions=len(data), seconds=seconds,
         validation_ndcg=validation, weights=dict(model.weights) if is_hybrid else {},
         part_seconds=dict(model.part_seconds_) if is_hybrid else {},
+        notes=notes,
     )

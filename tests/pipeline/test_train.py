@@ -52,3 +52,4 @@ def test_unknown_model_names_and_empty_stores_are_clear_errors(tmp_path):
             train(store, Registry(tmp_path / "a"))
     finally:
         store.close()
+
