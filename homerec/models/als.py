@@ -25,7 +25,7 @@ class ALS(Recommender):
     needs_history = False
     factors: int = 64
     iterations: int = 15
-    regularization: float = 0.05
+    regularization: float = 1.0
     alpha: float = 10.0
     log_confidence: bool = True
     num_threads: int = 2

@@ -37,7 +37,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
-    regularization: float = 500.0
+    regularization: float = 200.0
     max_items: int = 6000
     binary: bool = True
 

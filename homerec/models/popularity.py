@@ -24,7 +24,8 @@ class Popularity(Recommender):
         self.pop_ = np.asarray((X > 0).sum(axis=0), dtype=np.float32).ravel()
 
     def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        return np.broadcast_to(self.pop_, (len(user_idx), len(self.pop_))).copy()
+        # log1p keeps the order and makes a blend multiplicative in popularity (log p = log pop + taste)
+        return np.broadcast_to(np.log1p(self.pop_), (len(user_idx), len(self.pop_))).copy()
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return self._score(item_idx, sp.csr_matrix((len(item_idx), len(self.pop_))))
