@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     read_requires_key: bool = False
     reload_interval_s: float = Field(2.0, ge=0)
     """How often the server checks the registry's active version (0: never; reload by hand)."""
+    max_in_flight: int = Field(256, ge=1)
+    """HTTP requests one server process handles at once; more get 503 with Retry-After at once."""
+    # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
+    sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""
+    campaigns: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Personalize ARN (campaign, recommender, dataset) or trackingId → `active` or a model version
+    (HOMEREC_CAMPAIGNS="ARN=MODEL[,ARN=MODEL…]"). Empty: any well-formed ARN uses the active model."""
+    personalize_unsigned: bool = False
+    """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified."""
+    personalize_prefix: str = ""
+    """Extra path prefix the Personalize routes are also served under (endpoint_url=http://h:p/prefix)."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -48,6 +60,35 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [k.strip() for k in text.split(",") if k.strip()]
         return value
+
+
+    @field_validator("sigv4_keys", "campaigns", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: Any, info: Any) -> Any:
+        """Accept a JSON object or `K<sep>V[,K<sep>V…]` (`:` for sigv4_keys, `=` for campaigns)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("{"):
+            return json.loads(text)
+        keys_form = info.field_name == "sigv4_keys"
+        out: dict[str, str] = {}
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            # Access key ids hold no `:`; ARNs hold `:` but no `=`.
+            key, sep, val = part.partition(":") if keys_form else part.rpartition("=")
+            if not sep or not key.strip() or not val.strip():
+                raise ValueError(f"expected {'ACCESS_KEY:SECRET' if keys_form else 'ARN=MODEL'}, got {part!r}")
+            out[key.strip()] = val.strip()
+        return out
+
+    @field_validator("personalize_prefix")
+    @classmethod
+    def _norm_prefix(cls, value: str) -> str:
+        """'' or '/a/b' (leading slash added, trailing slash dropped)."""
+        value = value.strip().strip("/")
+        return f"/{value}" if value else ""
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:

@@ -20,6 +20,8 @@ from homerec.errors import ConfigError, HomerecError, InputError, StoreError, Un
 from homerec.models.registry import Registry
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
+from homerec.serving.overload import OverloadMiddleware
+from homerec.serving.personalize import personalize_routes
 from homerec.serving.service import NotReady, RecService
 from homerec.serving.state import ModelHolder
 from homerec.settings import Settings, load_settings
@@ -77,8 +79,9 @@ def create_app(settings: Settings) -> Starlette:
             store.close()
 
     app = Starlette(
-        routes=ROUTES,
-        middleware=[Middleware(TimingMiddleware, metrics=metrics)],
+        routes=ROUTES + personalize_routes(settings),
+        middleware=[Middleware(TimingMiddleware, metrics=metrics),
+                    Middleware(OverloadMiddleware, max_in_flight=settings.max_in_flight)],
         exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},
         lifespan=lifespan,
     )

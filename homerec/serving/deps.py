@@ -3,6 +3,7 @@
 
 import hmac
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -82,9 +83,39 @@ async def json_body(request: Request) -> Any:
     if not body:
         raise HTTPException(400, "a JSON body is required")
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        value = json.loads(body, parse_constant=_no_constant)
+    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, an integer over 4300 digits
         raise HTTPException(400, f"body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise HTTPException(400, "body is not valid JSON: nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise HTTPException(400, "body is not valid JSON: a \\u escape is a lone UTF-16 surrogate")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A \\uD800-\\uDFFF escape: json.loads joins valid pairs, and leaves lone halves that no encoder accepts."""
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def query_params(request: Request, lists: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from homerec.serving import deps
+from homerec.serving import deps, openapi
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
@@ -140,6 +140,8 @@ ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+    Route("/docs", openapi.docs, methods=["GET"]),
     Route("/v1/users/{user_id}/recommendations", recommendations, methods=["GET"]),
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Request bodies of the AWS Personalize runtime/events APIs (camelCase, personalize-compat.md §4).
+
+Every max length, list size and pattern is checked here: botocore checks only minimums.
+Unknown members are ignored (newer SDKs may send fields this server does not know).
+"""
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, field_validator
+
+MAX_RESULTS = 500
+DEFAULT_RESULTS = 25
+ARN_PATTERN = r"^arn:([a-z\d-]+):personalize:.*:.*:.+$"
+RESERVED_EVENT_PROPERTIES = {"userid", "sessionid", "eventtype", "timestamp", "recommendationid", "impression"}
+
+Arn = Annotated[StrictStr, Field(max_length=256, pattern=ARN_PATTERN)]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+Number = StrictInt | StrictFloat
+ContextKey = Annotated[StrictStr, Field(min_length=1, max_length=150, pattern=r"^[A-Za-z\d_]+$")]
+FilterKey = Annotated[StrictStr, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_]+$")]
+Value1000 = Annotated[StrictStr, Field(max_length=1000)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=False)
+
+
+def parse_properties(text: str | None, what: str) -> dict[str, Any]:
+    """A `properties` JSON-in-string → dict; ValueError unless it is a JSON object."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{what}.properties is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what}.properties must be a JSON object")
+    for key, val in value.items():
+        if isinstance(val, dict) or (isinstance(val, list) and any(isinstance(v, (dict, list)) for v in val)):
+            raise ValueError(f"{what}.properties.{key}: values must be strings, numbers, booleans or flat lists")
+    return value
+
+
+class Promotion(_Body):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")] | None = None
+    percentPromotedItems: StrictInt | None = Field(None, ge=1, le=100)
+    filterArn: Arn | None = None
+    filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
+
+
+class GetRecommendations(_Body):
+    campaignArn: Arn | None = None
+    recommenderArn: Arn | None = None
+    itemId: Id | None = None
+    userId: Id | None = None
+    numResults: StrictInt = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+    context: dict[ContextKey, Value1000] | None = Field(None, max_length=150)
+    filterArn: Arn | None = None
+    filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
+    promotions: list[Promotion] | None = Field(None, max_length=1)
+    metadataColumns: dict[StrictStr, list[StrictStr]] | None = Field(None, max_length=1)
+
+
+class GetPersonalizedRanking(_Body):
+    campaignArn: Arn
+    inputList: list[Id] = Field(min_length=1, max_length=MAX_RESULTS)
+    userId: Id
+    context: dict[ContextKey, Value1000] | None = Field(None, max_length=150)
+    filterArn: Arn | None = None
+    filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
+    metadataColumns: dict[StrictStr, list[StrictStr]] | None = Field(None, max_length=1)
+
+
+class Event(_Body):
+    eventType: Id
+    sentAt: Number = Field(ge=0, le=4_102_444_800)  # epoch seconds, before 2100
+    eventId: Id | None = None
+    itemId: Id | None = None
+    eventValue: Number | None = None
+    properties: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
+    recommendationId: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = None
+    impression: list[Id] | None = Field(None, min_length=1, max_length=25)
+    metricAttribution: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=1024)]] | None = None
+
+    @field_validator("properties")
+    @classmethod
+    def _props(cls, value: str | None) -> str | None:
+        props = parse_properties(value, "event")
+        bad = [k for k in props if k.lower() in RESERVED_EVENT_PROPERTIES]
+        if bad:
+            raise ValueError(f"event.properties may not use the reserved keys {', '.join(bad)}")
+        return value
+
+
+class PutEvents(_Body):
+    trackingId: Id
+    userId: Id | None = None
+    sessionId: Id
+    eventList: list[Event] = Field(min_length=1, max_length=10)
+
+
+class ItemRecord(_Body):
+    itemId: Id
+    properties: Annotated[StrictStr, Field(min_length=1, max_length=32000)] | None = None
+
+    @field_validator("properties")
+    @classmethod
+    def _props(cls, value: str | None) -> str | None:
+        parse_properties(value, "item")
+        return value
+
+
+class UserRecord(_Body):
+    userId: Id
+    properties: Annotated[StrictStr, Field(min_length=1, max_length=24000)] | None = None
+
+    @field_validator("properties")
+    @classmethod
+    def _props(cls, value: str | None) -> str | None:
+        parse_properties(value, "user")
+        return value
+
+
+class PutItems(_Body):
+    datasetArn: Arn
+    items: list[ItemRecord] = Field(min_length=1, max_length=10)
+
+
+class PutUsers(_Body):
+    datasetArn: Arn
+    users: list[UserRecord] = Field(min_length=1, max_length=10)

@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: Apache-2.0
+"""kill -9 of `homerec serve` while events are flowing: every acknowledged event survives the restart.
+
+Why it holds: POST /v1/events answers 200 only after the store's transaction committed, and the
+SQLite store runs in WAL mode with synchronous=NORMAL (homerec/storage/dialects.py). A commit has
+been written (write(2)) into the -wal file before COMMIT returns, so it sits at least in the OS
+page cache, which a killed process cannot take with it; the next open replays the WAL. Only an
+OS crash or power cut could lose the last commits (synchronous=FULL would cover that too).
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from homerec.storage import open_store
+from tests.serving.conftest import API_KEY
+
+BATCH = 25
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _copy_store(world: dict, target: Path) -> str:
+    """A private, consistent copy of the world's SQLite store (the backup API, not a file copy)."""
+    source = sqlite3.connect(world["store_url"].removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return f"sqlite:///{target}"
+
+
+class Server:
+    """`python -m homerec.cli.main serve` in a subprocess (one worker: the pid is the server)."""
+
+    def __init__(self, store_url: str, artifacts: Path, folder: Path, name: str) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
+        env["HOMEREC_API_KEYS"] = API_KEY
+        env["HOMEREC_RELOAD_INTERVAL_S"] = "0"
+        self.log_path = folder / f"{name}.log"
+        self.log = self.log_path.open("w")
+        cmd = [sys.executable, "-m", "homerec.cli.main", "serve", "--store", store_url,
+               "--artifacts", str(artifacts), "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            assert self.proc.poll() is None, f"server exited: {self.log_path.read_text()}"
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            assert time.monotonic() < deadline, f"server not ready: {self.log_path.read_text()}"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _batch(n: int) -> list[dict]:
+    """Events with unique ids; (user_id, item_id) is unique per event too, so the store can be checked."""
+    return [{"user_id": f"kill9-u{n}", "item_id": f"kill9-i{n}-{j}", "event_type": "click",
+             "timestamp": 1_700_000_000 + n, "event_id": f"kill9-{n}-{j}"} for j in range(BATCH)]
+
+
+def test_acknowledged_events_survive_kill_9(world, tmp_path):
+    store_url = _copy_store(world, tmp_path / "homerec.db")
+    acked: dict[str, tuple[str, str]] = {}  # event_id -> (user_id, item_id), only for 200 answers
+    failures: list[str] = []
+    stop = threading.Event()
+    server = Server(store_url, world["artifacts"], tmp_path, "first")
+    try:
+        server.wait_ready()
+
+        def send() -> None:
+            n = 0
+            with httpx.Client(base_url=server.base, headers={"x-api-key": API_KEY}, timeout=10) as client:
+                while not stop.is_set():
+                    events = _batch(n)
+                    try:
+                        r = client.post("/v1/events", json={"events": events})
+                    except httpx.TransportError as err:  # the server is gone: what it answered counts
+                        failures.append(f"transport: {err!r}")
+                        return
+                    if r.status_code == 200:
+                        assert r.json() == {"accepted": BATCH, "duplicates": 0}, r.text
+                        acked.update({e["event_id"]: (e["user_id"], e["item_id"]) for e in events})
+                    else:
+                        failures.append(f"{r.status_code} {r.text[:200]}")
+                    n += 1
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        deadline = time.monotonic() + 60
+        while len(acked) < 40 * BATCH:
+            assert time.monotonic() < deadline and sender.is_alive(), f"events not acknowledged: {failures}"
+            time.sleep(0.01)
+        os.kill(server.proc.pid, signal.SIGKILL)  # requests are still flowing
+        assert server.proc.wait(timeout=10) == -signal.SIGKILL
+        sender.join(timeout=20)
+        stop.set()
+        assert not sender.is_alive()
+    finally:
+        stop.set()
+        server.stop()
+    # The sender was cut off by the kill (a request was in flight or refused), never by an error answer.
+    assert len(failures) == 1 and failures[0].startswith("transport"), failures
+    snapshot = dict(acked)
+
+    restarted = Server(store_url, world["artifacts"], tmp_path, "second")
+    try:
+        restarted.wait_ready()
+        store = open_store(store_url)
+        try:
+            with store._engine.connect() as conn:  # the durability settings really are in force
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            frame = store.interactions()
+            stored = set(zip(frame["user_id"].to_list(), frame["item_id"].to_list(), strict=True))
+            first_user = next(iter(snapshot.values()))[0]
+            assert first_user in store.history(first_user)["user_id"].to_list()
+        finally:
+            store.close()
+        lost = [eid for eid, pair in snapshot.items() if pair not in stored]
+        assert lost == [], f"{len(lost)} of {len(snapshot)} acknowledged events lost, e.g. {lost[:5]}"
+        # The ids made it too: the restarted server sees every acknowledged id as a duplicate.
+        ids = list(snapshot)
+        with httpx.Client(base_url=restarted.base, headers={"x-api-key": API_KEY}, timeout=30) as client:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                events = [{"user_id": snapshot[i][0], "item_id": snapshot[i][1], "event_id": i} for i in chunk]
+                r = client.post("/v1/events", json={"events": events})
+                assert r.status_code == 200 and r.json() == {"accepted": 0, "duplicates": len(chunk)}, r.text
+    finally:
+        restarted.stop()
