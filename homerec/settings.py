@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     campaigns: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Personalize ARN (campaign, recommender, dataset) or trackingId → `active` or a model version
     (HOMEREC_CAMPAIGNS="ARN=MODEL[,ARN=MODEL…]"). Empty: any well-formed ARN uses the active model."""
+    filters: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Filter ARN (or a name for the native `filter_name=`) → Personalize filter expression
+    (HOMEREC_FILTERS='{"arn:…:filter/not-bought": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\\"purchase\\")"}',
+    a JSON object). Expressions are checked at start-up; an unknown filterArn is ResourceNotFoundException."""
     personalize_unsigned: bool = False
     """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified."""
     personalize_prefix: str = ""
@@ -82,6 +86,33 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected {'ACCESS_KEY:SECRET' if keys_form else 'ARN=MODEL'}, got {part!r}")
             out[key.strip()] = val.strip()
         return out
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters_json(cls, value: Any) -> Any:
+        """HOMEREC_FILTERS is a JSON object (expressions hold commas and `=`)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return {}
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"filters must be a JSON object of ARN → expression: {err}") from None
+        return value
+
+    @field_validator("filters")
+    @classmethod
+    def _check_filters(cls, value: dict[str, str]) -> dict[str, str]:
+        """Every configured expression must parse."""
+        from homerec.serving.filters import parse  # serving imports settings, not the reverse
+
+        for name, expression in value.items():
+            try:
+                parse(expression)
+            except Exception as err:
+                raise ValueError(f"filter {name}: {err}") from None
+        return value
 
     @field_validator("personalize_prefix")
     @classmethod

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The native /v1 API and the operational routes: thin translations over RecService."""
 
+import json
 import uuid
+from typing import Any
 
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
@@ -9,7 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from homerec.errors import InputError
 from homerec.serving import deps, openapi
+from homerec.serving.filters import BoundFilter, bind, parse
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
@@ -36,12 +40,42 @@ def _answer(request: Request, endpoint: str, answer: Answer) -> JSONResponse:
 
 
 async def recommendations(request: Request) -> Response:
-    """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b"""
+    """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values="""
     deps.require_key(request, write=False)
     q = deps.parse(RecommendQuery, deps.query_params(request, lists=("exclude",)))
     user_id = request.path_params["user_id"]
-    answer = await run_in_threadpool(deps.service(request).recommend, user_id, q.num_results, q.exclude, q.min_score)
+    item_filter = _filter(request, q)
+    answer = await run_in_threadpool(
+        deps.service(request).recommend, user_id, q.num_results, q.exclude, q.min_score, item_filter)
     return _answer(request, "recommendations", answer)
+
+
+def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
+    """`filter=<expression>` or `filter_name=<configured name>`, with `filter_values=<JSON object>`."""
+    if q.filter is not None and q.filter_name is not None:
+        raise InputError("give filter or filter_name, not both")
+    expression = q.filter
+    if q.filter_name is not None:
+        expression = deps.settings(request).filters.get(q.filter_name)
+        if expression is None:
+            raise InputError(f"filter_name {q.filter_name!r} is not configured")
+    values: dict[str, Any] = {}
+    if q.filter_values is not None:
+        try:
+            values = json.loads(q.filter_values)
+        except ValueError as err:
+            raise InputError(f"filter_values is not valid JSON: {err}") from None
+        if not isinstance(values, dict) or not all(
+            isinstance(v, (str, int, float, list)) and not isinstance(v, bool) for v in values.values()
+        ):
+            raise InputError("filter_values must be a JSON object of name → string (or list of values)")
+        if len(values) > 25:
+            raise InputError("filter_values holds more than 25 values")
+    if expression is None:
+        if values:
+            raise InputError("filter_values given without filter or filter_name")
+        return None
+    return bind(parse(expression), values)
 
 
 async def similar(request: Request) -> Response:

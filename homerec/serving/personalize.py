@@ -7,7 +7,9 @@
 Wire details: `shared/design/personalize-compat.md` §3–§6. Every response carries
 `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and `{"__type", "message"}` so botocore
 raises its own exception classes. Requests are SigV4-verified against `settings.sigv4_keys`.
-Filters (`filterArn`) are not implemented yet: any filterArn is ResourceNotFoundException.
+Filters: `settings.filters` maps a filterArn to an expression (`homerec/serving/filters.py`),
+evaluated per request against the live store; an unknown filterArn is ResourceNotFoundException,
+bad filterValues are InvalidInputException.
 """
 
 import json
@@ -27,6 +29,7 @@ from homerec.errors import HomerecError, InputError, StoreError, UnknownItem, Un
 from homerec.models.base import FALLBACK_REASON
 from homerec.serving import deps
 from homerec.serving import personalize_schemas as ps
+from homerec.serving.filters import BoundFilter, FilterError, bind, parse
 from homerec.serving.service import Answer, NotReady, RecService
 from homerec.serving.sigv4 import SigV4Error, verify
 from homerec.serving.state import Loaded
@@ -119,9 +122,17 @@ def _resolve(settings: Settings, name: str, what: str) -> str:
     return model
 
 
-def _check_filter(filter_arn: str | None) -> None:
-    if filter_arn is not None:  # filters come in a later piece: none is known yet
+def _filter(settings: Settings, filter_arn: str | None, values: dict[str, str] | None) -> BoundFilter | None:
+    """The configured filter expression of an ARN with its filterValues filled in (None: no filter)."""
+    if filter_arn is None:
+        return None
+    expression = settings.filters.get(filter_arn)
+    if expression is None:
         raise _not_found(f"filter {filter_arn} not found")
+    try:
+        return bind(parse(expression), values)
+    except FilterError as err:
+        raise _invalid(str(err)) from None
 
 
 async def _service_for(request: Request, model: str, arn: str) -> RecService:
@@ -189,40 +200,44 @@ async def get_recommendations(request: Request, body: bytes) -> dict[str, Any]:
     model = _resolve(settings, arn, "campaign" if req.campaignArn else "recommender")
     if req.userId is None and req.itemId is None:
         raise _invalid("give userId (user recommendations) or itemId (related items)")
-    _check_filter(req.filterArn)
+    item_filter = _filter(settings, req.filterArn, req.filterValues)
     for promotion in req.promotions or ():
-        _check_filter(promotion.filterArn)
+        if promotion.filterArn is not None and _filter(settings, promotion.filterArn, promotion.filterValues):
+            raise _invalid("promotions are not supported yet")
     if req.metadataColumns:
         raise _invalid(f"{arn} was not created with metadata in recommendations (metadataColumns)")
     svc = await _service_for(request, model, arn)
     if req.itemId is not None:
-        answer = await run_in_threadpool(_similar, svc, req.itemId, req.numResults)
+        answer = await run_in_threadpool(_similar, svc, req.itemId, req.numResults, item_filter, req.userId)
         endpoint = "personalize_similar"
     else:
-        answer = await run_in_threadpool(svc.recommend, req.userId, req.numResults)
+        answer = await run_in_threadpool(svc.recommend, req.userId, req.numResults, (), None, item_filter)
         endpoint = "personalize_recommendations"
     deps.metrics(request).answers.labels(endpoint, answer.source).inc()
     return {"itemList": _items(answer), "recommendationId": uuid.uuid4().hex}
 
 
-def _similar(svc: RecService, item_id: str, k: int) -> Answer:
+def _similar(svc: RecService, item_id: str, k: int, item_filter: BoundFilter | None = None,
+             user_id: str | None = None) -> Answer:
     """Related items; an item the model does not know gets popular items (as Personalize's SIMS)."""
     try:
-        return svc.similar(item_id, k)
+        return svc.similar(item_id, k, item_filter=item_filter, user_id=user_id)
     except UnknownItem:
         loaded = svc.loaded()
-        recs = loaded.model.recommend(None, k, exclude={item_id}, history=None)
+        banned = {item_id} | (svc.filtered_out(loaded, item_filter, user_id) if item_filter is not None else set())
+        recs = loaded.model.recommend(None, k, exclude=banned, history=None)
         return Answer(recs, "fallback", loaded.version)
 
 
 async def get_personalized_ranking(request: Request, body: bytes) -> dict[str, Any]:
     req: ps.GetPersonalizedRanking = _parse(ps.GetPersonalizedRanking, body)
-    model = _resolve(deps.settings(request), req.campaignArn, "campaign")
-    _check_filter(req.filterArn)
+    settings = deps.settings(request)
+    model = _resolve(settings, req.campaignArn, "campaign")
+    item_filter = _filter(settings, req.filterArn, req.filterValues)
     if req.metadataColumns:
         raise _invalid(f"{req.campaignArn} was not created with metadata in recommendations (metadataColumns)")
     svc = await _service_for(request, model, req.campaignArn)
-    answer = await run_in_threadpool(svc.rank, req.userId, req.inputList)
+    answer = await run_in_threadpool(svc.rank, req.userId, req.inputList, item_filter)
     deps.metrics(request).answers.labels("personalize_ranking", answer.source).inc()
     return {"personalizedRanking": _items(answer), "recommendationId": uuid.uuid4().hex}
 

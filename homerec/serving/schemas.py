@@ -10,6 +10,7 @@ from homerec.data.schema import DEFAULT_EVENT_TYPE
 MAX_RESULTS = 500
 MAX_EVENTS = 500
 MAX_RANK_ITEMS = 500
+MAX_FILTER_CHARS = 2500
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 Scalar = StrictStr | StrictInt | StrictFloat | bool | None
@@ -26,6 +27,12 @@ class RecommendQuery(_Strict):
     num_results: int = Field(10, ge=1, le=MAX_RESULTS)
     min_score: float | None = Field(None, ge=0, le=10)
     exclude: list[Id] = Field(default_factory=list, max_length=MAX_RESULTS)
+    filter: str | None = Field(None, min_length=1, max_length=MAX_FILTER_CHARS, description=(
+        'A Personalize filter expression, e.g. EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")'))
+    filter_name: str | None = Field(None, min_length=1, max_length=256,
+                                    description="The name (or ARN) of a filter configured in `filters`")
+    filter_values: str | None = Field(None, min_length=2, max_length=30_000, description=(
+        'JSON object: placeholder name → value, as Personalize filterValues ("\\"a\\",\\"b\\"") or a list'))
 
 
 class SimilarQuery(_Strict):

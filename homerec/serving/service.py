@@ -11,11 +11,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import HomerecError, InputError
 from homerec.models.base import FALLBACK_REASON
+from homerec.serving.filters import BoundFilter, Selection, evaluate, store_data
 from homerec.serving.state import Loaded, ModelHolder
 from homerec.storage.base import AddResult, Store
 from homerec.types import Recommendation
@@ -71,12 +73,19 @@ class RecService:
 
     # -- reads --------------------------------------------------------------------------------
     def recommend(
-        self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None
+        self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
+        item_filter: BoundFilter | None = None,
     ) -> Answer:
-        """Top-k for a user, seen and excluded items removed; cache, then model, then fallback."""
+        """Top-k for a user, seen and excluded items removed; cache, then model, then fallback.
+
+        `item_filter` (a bound Personalize filter expression) is evaluated against the live store
+        and removes its items from the candidates before the top-k is taken.
+        """
         loaded = self.loaded()
         state = self.user_state(user_id)
         banned = set(exclude) | set(state.item_ids)
+        if item_filter is not None:
+            banned |= self.filtered_out(loaded, item_filter, user_id)
         answer = self._from_cache(loaded, user_id, state, banned, k) or self._from_model(loaded, user_id, state, banned, k)
         if min_score is not None:
             answer = Answer([r for r in answer.items if r.score10 >= min_score], answer.source, answer.model_version)
@@ -108,10 +117,36 @@ class RecService:
         cold = bool(recs) and all(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold or not recs else MODEL, loaded.version)
 
-    def similar(self, item_id: str, k: int, exclude: Collection[str] = ()) -> Answer:
+    def filtered_out(self, loaded: Loaded, item_filter: BoundFilter, user_id: str | None) -> set[str]:
+        """The model's items that `item_filter` removes for this user (evaluated on the live store)."""
+        return self.selection(item_filter, user_id).excluded(self._universe(loaded))
+
+    def selection(self, item_filter: BoundFilter, user_id: str | None) -> Selection:
+        """What a bound filter keeps and removes for this user, from the store as it is now."""
+        return evaluate(item_filter, store_data(self.store, user_id))
+
+    def _universe(self, loaded: Loaded) -> frozenset[str]:
+        """Every item id the loaded model can recommend (computed once per model)."""
+        cached = getattr(self, "_universe_cache", None)
+        if cached is not None and cached[0] is loaded.model:
+            return cached[1]
+        ids = getattr(loaded.model, "items_", None)
+        if ids is not None:
+            universe = frozenset(ids.to_ids(np.arange(len(ids))))
+        else:  # a model without an item index: the catalogue
+            universe = frozenset(self.store.items()[Col.item_id].to_list())
+        self._universe_cache = (loaded.model, universe)
+        return universe
+
+    def similar(
+        self, item_id: str, k: int, exclude: Collection[str] = (), item_filter: BoundFilter | None = None,
+        user_id: str | None = None,
+    ) -> Answer:
         """Items similar to one item. Raises UnknownItem when the model does not know it."""
         loaded = self.loaded()
         banned = set(exclude)
+        if item_filter is not None:
+            banned |= self.filtered_out(loaded, item_filter, user_id)
         cached = self.store.get_recs(SIMILAR_ITEMS, item_id)
         if cached is not None and cached.model_version == loaded.version:
             reason = f"similar to {item_id} (precomputed)"
@@ -121,9 +156,14 @@ class RecService:
                 return Answer(items[:k], CACHE, loaded.version)
         return Answer(loaded.model.similar_items(item_id, k, exclude=banned), MODEL, loaded.version)
 
-    def rank(self, user_id: str, item_ids: Sequence[str]) -> Answer:
-        """The given items ordered for the user (unknown items last, score 0)."""
+    def rank(self, user_id: str, item_ids: Sequence[str], item_filter: BoundFilter | None = None) -> Answer:
+        """The given items ordered for the user (unknown items last, score 0); filtered ones dropped."""
         loaded = self.loaded()
+        if item_filter is not None:
+            keep = self.selection(item_filter, user_id)
+            item_ids = [i for i in item_ids if keep.keeps(i)]
+            if not item_ids:
+                return Answer([], MODEL, loaded.version)
         state = self.user_state(user_id)
         newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
         recs = loaded.model.rank(None if newer else user_id, list(item_ids), history=state.item_ids)
