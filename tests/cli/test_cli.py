@@ -68,7 +68,7 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(workdir, args, message):
     (workdir / "badcols" / "interactions.csv").write_text("user,item,when\nu1,i1,1\n")
     (workdir / "empty").mkdir(exist_ok=True)
     (workdir / "empty" / "interactions.csv").write_text("")
-    if args[0] == "similar" and not (workdir / "artifacts").exists():
+    if args[0] == "similar" and not (workdir / "artifacts" / "ACTIVE").exists():
         homerec("import", "data", cwd=workdir)
         homerec("train", "--models", "popularity", cwd=workdir)
     run = homerec(*args, cwd=workdir)
