@@ -51,7 +51,19 @@ def speed_markdown(s: dict) -> str:
     return "\n".join(out)
 
 
-def write(speed: Path, quality: Path, out: Path) -> None:
+def merge_quality(paths: list[Path]) -> dict | None:
+    """One quality document from several runs (e.g. the real sets and the generated set run apart)."""
+    docs = [json.loads(p.read_text()) for p in paths if p.exists()]
+    if not docs:
+        return None
+    merged = {"meta": docs[0]["meta"], "datasets": {}}
+    for doc in docs:
+        merged["datasets"].update(doc["datasets"])
+    merged["meta"]["command"] = " ; ".join(d["meta"].get("command", "") for d in docs)
+    return merged
+
+
+def write(speed: Path, quality: list[Path], out: Path) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 30–40 minutes on 2 cores); `python -m bench.speed`, "
@@ -59,15 +71,17 @@ def write(speed: Path, quality: Path, out: Path) -> None:
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
         parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text())), ""]
-    if quality.exists():
-        parts += [quality_markdown(json.loads(quality.read_text())), ""]
+    merged = merge_quality(quality)
+    if merged is not None:
+        parts += [quality_markdown(merged), ""]
     out.write_text("\n".join(parts))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=Path, default=Path("bench/out/speed.json"))
-    ap.add_argument("--quality", type=Path, default=Path("bench/out/quality.json"))
+    ap.add_argument("--quality", type=Path, nargs="+",
+                    default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
     write(args.speed, args.quality, args.out)

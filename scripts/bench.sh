@@ -7,5 +7,6 @@ scripts/setup.sh dev
 . .venv/bin/activate
 python -c "import lightfm" 2>/dev/null || bash bench/install_lightfm.sh
 python -m bench.speed --scale 1.0 --out bench/out/speed.json
-python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample,generated --out bench/out/quality.json
+python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample --out bench/out/quality-real.json
+python -m bench.quality --datasets generated --out bench/out/quality-generated.json
 python -m bench.report
