@@ -101,19 +101,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"filters must be a JSON object of ARN → expression: {err}") from None
         return value
 
-    @field_validator("filters")
-    @classmethod
-    def _check_filters(cls, value: dict[str, str]) -> dict[str, str]:
-        """Every configured expression must parse."""
-        from homerec.serving.filters import parse  # serving imports settings, not the reverse
-
-        for name, expression in value.items():
-            try:
-                parse(expression)
-            except Exception as err:
-                raise ValueError(f"filter {name}: {err}") from None
-        return value
-
     @field_validator("personalize_prefix")
     @classmethod
     def _norm_prefix(cls, value: str) -> str:

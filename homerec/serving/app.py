@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
 from homerec.models.registry import Registry
+from homerec.serving.filters import parse as parse_filter
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
@@ -57,8 +58,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _error(500, "internal error")
 
 
+def check_filters(settings: Settings) -> None:
+    """Every configured filter expression must parse: a bad one is a ConfigError at start-up."""
+    for name, expression in settings.filters.items():
+        try:
+            parse_filter(expression)
+        except InputError as err:
+            raise ConfigError(f"filter {name}: {err}") from None
+
+
 def create_app(settings: Settings) -> Starlette:
     """A Starlette app serving the registry's active model over the configured store."""
+    check_filters(settings)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

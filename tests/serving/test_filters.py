@@ -159,8 +159,11 @@ def test_evaluate_edge_cases():
 def test_settings_filters_from_env(monkeypatch):
     monkeypatch.setenv("HOMEREC_FILTERS", json.dumps({"arn:x": NOT_BOUGHT}))
     assert Settings().filters == {"arn:x": NOT_BOUGHT}
-    with pytest.raises(Exception, match="expected WHERE"):
-        Settings(filters={"bad": "EXCLUDE ItemID Items.A IN (\"x\")"})
+    from homerec.errors import ConfigError
+    from homerec.serving.app import check_filters
+
+    with pytest.raises(ConfigError, match="expected WHERE"):
+        check_filters(Settings(filters={"bad": "EXCLUDE ItemID Items.A IN (\"x\")"}))
 
 
 # -- through the native API --------------------------------------------------------------------
