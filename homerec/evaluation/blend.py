@@ -42,7 +42,6 @@ class BlendReport:
     weights: dict[str, list[float]]
     validation_ndcg: dict[str, float] = field(default_factory=dict)
     n_users: int = 0
-    chosen: str = "blend"
     seconds: float = 0.0
 
 
@@ -120,18 +119,6 @@ def search_weights(
     return best_w / best_w.max(), best
 
 
-def keep_blend(blend_per_user: np.ndarray, part_per_user: Sequence[np.ndarray]) -> tuple[bool, int]:
-    """Whether the blend beats the best single part by more than one standard error (paired), and that part.
-
-    A blend whose validation gain is within noise would only carry its search's overfitting
-    to the test period, so the hybrid then serves its best part alone.
-    """
-    best = int(np.argmax([p.mean() for p in part_per_user]))
-    gain = blend_per_user - part_per_user[best]
-    stderr = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
-    return bool(gain.mean() > stderr), best
-
-
 def tune_weights(hybrid: Hybrid, train_part: Interactions, split_users: np.ndarray, truth: Sequence[np.ndarray], k: int = 10) -> BlendReport:
     """Weights for a hybrid fitted on the fit part, scored on validation users."""
     started = time.perf_counter()
@@ -146,30 +133,24 @@ def tune_weights(hybrid: Hybrid, train_part: Interactions, split_users: np.ndarr
         rows = np.flatnonzero(c.buckets == b)
         if len(rows) >= MIN_BUCKET_USERS:
             per_bucket[b], _ = search_weights(c, rows, k, start=global_w)
-    blend_per_user = _ndcg_rows(c, np.einsum("up,puc->uc", per_bucket[c.buckets], c.values), k)
-    part_per_user = [ndcg_per_user(c, np.eye(len(names))[j], everyone, k) for j in range(len(names))]
-    keep, best = keep_blend(blend_per_user, part_per_user)
-    chosen = "blend"
-    if not keep:
-        per_bucket = np.tile(np.eye(len(names))[best], (n_buckets, 1))
-        chosen = f"best part ({names[best]}): the blend's validation gain was within one standard error"
     report = BlendReport({n: [round(float(x), 4) for x in per_bucket[:, j]] for j, n in enumerate(names)},
-                         n_users=len(split_users), chosen=chosen)
-    report.validation_ndcg["hybrid"] = float((blend_per_user if chosen == "blend" else part_per_user[best]).mean())
+                         n_users=len(split_users))
+    weights_by_row = per_bucket[c.buckets]
+    blended = np.einsum("up,puc->uc", weights_by_row, c.values)
+    report.validation_ndcg["hybrid"] = _mean_ndcg_of(c, blended, k)
     for j, n in enumerate(names):
-        report.validation_ndcg[n] = float(part_per_user[j].mean())
+        report.validation_ndcg[n] = float(ndcg_per_user(c, np.eye(len(names))[j], everyone, k).mean())
     report.validation_ndcg["hybrid_global_weights"] = global_score
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _ndcg_rows(c: Candidates, blended: np.ndarray, k: int) -> np.ndarray:
-    """Per-user NDCG@k of an already blended (users, C) score matrix."""
+def _mean_ndcg_of(c: Candidates, blended: np.ndarray, k: int) -> float:
     blended = np.where(c.valid, blended, -np.inf)
     idx, _ = top_k(blended, k)
     hits = np.take_along_axis(c.relevant, np.maximum(idx, 0), axis=1) & (idx >= 0)
     dcg = (hits / np.log2(np.arange(2, idx.shape[1] + 2))).sum(axis=1)
-    return np.where(c.ideal > 0, dcg / np.maximum(c.ideal, 1e-12), 0.0)
+    return float(np.where(c.ideal > 0, dcg / np.maximum(c.ideal, 1e-12), 0.0).mean())
 
 
 def _maker(name: str) -> Callable[[dict], Fitter]:

@@ -62,10 +62,7 @@ def train(
         parts = [n for n in names if n != "hybrid"] or list(DEFAULT_PARTS)
         tune_parts = tuple(GRIDS) if tune else CHEAP
         model = fit_tuned_hybrid(data, td.features, parts=parts, progress=say, tune_parts=tune_parts)
-        blend = getattr(model, "blend_report_", None)
-        validation = blend.validation_ndcg if blend is not None else {}
-        if blend is not None and blend.chosen != "blend":
-            say(f"hybrid: {blend.chosen}")
+        validation = getattr(model, "blend_report_", None).validation_ndcg if hasattr(model, "blend_report_") else {}
     seconds = time.perf_counter() - started
     meta = {
         "data_digest": td.digest(), "n_users": data.n_users, "n_items": data.n_items,
