@@ -74,6 +74,9 @@ def write(speed: Path, quality: list[Path], out: Path) -> None:
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
+    notes = Path(__file__).with_name("notes.md")
+    if notes.exists():
+        parts += [notes.read_text()]
     out.write_text("\n".join(parts))
 
 
