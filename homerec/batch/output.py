@@ -18,12 +18,11 @@ CSV_HEADER = ["kind", "id", "rank", "item_id", "score", "score10", "reason"]
 def _rows(model: Recommender, lists: Lists) -> list[tuple[str, list[str], list[float], list[float], str]]:
     """(key, item ids, raw scores, 0-10 scores, reason) per row of a chunk."""
     out = []
-    top = float(model.fallback_.max()) or 1.0
     for r, key in enumerate(lists.keys):
         keep = lists.idx[r] >= 0
         raw = lists.scores[r][keep].tolist()
         cold = bool(lists.cold[r])
-        s10 = [round(10.0 * v / top, 3) for v in raw] if cold else [model.score10(v) for v in raw]
+        s10 = [model.fallback_score10(v) if cold else model.score10(v) for v in raw]
         out.append((key, model.items_.to_ids(lists.idx[r][keep]), raw, s10, FALLBACK_REASON if cold else model.name))
     return out
 

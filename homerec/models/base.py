@@ -230,8 +230,7 @@ class Recommender(ABC):
     def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
         """Recommendation records for one user's top list; subclasses may give finer reasons."""
         if cold:
-            top = float(self.fallback_.max()) or 1.0
-            return [Recommendation(i, float(v), round(10.0 * float(v) / top, 3), FALLBACK_REASON)
+            return [Recommendation(i, float(v), self.fallback_score10(v), FALLBACK_REASON)
                     for i, v in zip(self.items_.to_ids(idx), vals)]
         return [Recommendation(i, float(v), self.score10(v), self.name) for i, v in zip(self.items_.to_ids(idx), vals)]
 
@@ -248,6 +247,10 @@ class Recommender(ABC):
         if len(vals) == 0:
             return np.linspace(0.0, 1.0, 51, dtype=np.float32)
         return np.quantile(vals, np.linspace(0, 1, 51)).astype(np.float32)
+
+    def fallback_score10(self, raw: float) -> float:
+        """A fallback (popularity) score on the 0-10 scale: its share of the most popular item's."""
+        return round(10.0 * float(raw) / (float(self.fallback_.max()) or 1.0), 3)
 
     def score10(self, raw: float) -> float:
         """A raw score on the calibrated 0-10 scale (its percentile among typical top-10 scores)."""
