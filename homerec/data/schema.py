@@ -20,6 +20,7 @@ class Col:
     event_type = "event_type"
     event_value = "event_value"
     event_id = "event_id"
+    recommendation_id = "recommendation_id"  # optional on events: the served list that led to them
     metadata = "metadata"
     updated_at = "updated_at"
     # rec_cache

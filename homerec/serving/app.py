@@ -23,6 +23,7 @@ from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
 from homerec.serving.personalize import personalize_routes
+from homerec.serving.request_id import RequestIdMiddleware
 from homerec.serving.service import NotReady, RecService
 from homerec.serving.state import ModelHolder
 from homerec.settings import Settings, load_settings
@@ -91,7 +92,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=ROUTES + personalize_routes(settings),
-        middleware=[Middleware(TimingMiddleware, metrics=metrics),
+        middleware=[Middleware(RequestIdMiddleware), Middleware(TimingMiddleware, metrics=metrics),
                     Middleware(OverloadMiddleware, max_in_flight=settings.max_in_flight)],
         exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},
         lifespan=lifespan,

@@ -250,7 +250,8 @@ async def put_events(request: Request, body: bytes) -> dict[str, Any]:
     # Events without an itemId (page views, searches) have no interaction to store.
     events = [
         {"user_id": user_id, "item_id": e.itemId, "event_type": e.eventType, "timestamp": int(e.sentAt),
-         "event_value": None if e.eventValue is None else float(e.eventValue), "event_id": e.eventId}
+         "event_value": None if e.eventValue is None else float(e.eventValue), "event_id": e.eventId,
+         "recommendation_id": e.recommendationId}
         for e in req.eventList if e.itemId is not None
     ]
     if events:

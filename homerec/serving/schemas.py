@@ -58,6 +58,8 @@ class Event(_Strict):
     timestamp: StrictInt | None = Field(None, ge=0, le=4_102_444_800)  # before 2100
     event_value: StrictFloat | StrictInt | None = None
     event_id: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
+    recommendation_id: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="The recommendation_id of the list that led to this event (for A/B attribution)")
 
 
 class EventsRequest(_Strict):

@@ -172,7 +172,8 @@ class RecService:
 
     # -- writes -------------------------------------------------------------------------------
     def add_events(self, events: Sequence[Mapping[str, Any]]) -> AddResult:
-        """Commit events (dicts with user_id, item_id, event_type, timestamp, event_value, event_id).
+        """Commit events (dicts with user_id, item_id, event_type, timestamp, event_value, event_id,
+        recommendation_id).
 
         A missing `timestamp` means now; a missing `event_id` is derived from the event's
         fields by the store, so a retried request does not count twice.
@@ -186,9 +187,11 @@ class RecService:
                 Col.event_type: [e.get("event_type") for e in events],
                 Col.event_value: [e.get("event_value") for e in events],
                 Col.event_id: [e.get("event_id") for e in events],
+                Col.recommendation_id: [e.get("recommendation_id") for e in events],
             },
             schema={Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64, Col.event_type: pl.String,
-                    Col.event_value: pl.Float64, Col.event_id: pl.String},
+                    Col.event_value: pl.Float64, Col.event_id: pl.String,
+                    Col.recommendation_id: pl.String},
         )
         return self.store.add_interactions(frame)
 
