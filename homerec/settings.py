@@ -4,9 +4,11 @@
 import json
 import os
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -15,6 +17,19 @@ from homerec.errors import ConfigError
 
 CONFIG_ENV = "HOMEREC_CONFIG"
 DEFAULT_CONFIG_FILE = "homerec.toml"
+CRON_FIELDS = "minute hour day-of-month month day-of-week"
+
+
+def check_cron(expr: str) -> str:
+    """A 5-field cron expression, stripped; ValueError with the reason when cron would not accept it."""
+    text = " ".join(expr.split())
+    if len(text.split()) != 5:
+        raise ValueError(f"bad cron expression {expr!r}: expected 5 fields ({CRON_FIELDS})")
+    try:
+        CronSim(text, datetime(2000, 1, 1))
+    except CronSimError as err:
+        raise ValueError(f"bad cron expression {expr!r}: {err} (fields: {CRON_FIELDS})") from None
+    return text
 
 
 class Settings(BaseSettings):
@@ -37,6 +52,8 @@ class Settings(BaseSettings):
     read_requires_key: bool = False
     reload_interval_s: float = Field(2.0, ge=0)
     """How often the server checks the registry's active version (0: never; reload by hand)."""
+    catalog_refresh_s: float = Field(5.0, ge=0)
+    """How often a server process re-reads items and users (0: only after its own upserts)."""
     max_in_flight: int = Field(256, ge=1)
     """HTTP requests one server process handles at once; more get 503 with Retry-After at once."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
@@ -53,6 +70,11 @@ class Settings(BaseSettings):
     """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified."""
     personalize_prefix: str = ""
     """Extra path prefix the Personalize routes are also served under (endpoint_url=http://h:p/prefix)."""
+    # -- scheduling (`homerec schedule`; cron times are the machine's local time) --
+    train_cron: str = "0 3 * * 0"
+    """When to retrain and promote (default: Sundays at 03:00)."""
+    batch_cron: str = "0 */6 * * *"
+    """When to refresh the recommendation cache with the active model (default: every 6 hours)."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -100,6 +122,12 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as err:
                 raise ValueError(f"filters must be a JSON object of ARN → expression: {err}") from None
         return value
+
+    @field_validator("train_cron", "batch_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        """A 5-field cron expression (`0 3 * * 0`)."""
+        return check_cron(value)
 
     @field_validator("personalize_prefix")
     @classmethod

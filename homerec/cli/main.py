@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from homerec.cli import data_cmds, model_cmds, serve_cmd
+from homerec.cli import data_cmds, model_cmds, schedule_cmd, serve_cmd
 from homerec.cli.common import console, say
 from homerec.errors import HomerecError
 
@@ -24,6 +24,7 @@ app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
+app.command()(schedule_cmd.schedule)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import ConfigError, InputError
+from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry
 from homerec.storage.base import Store
 
@@ -54,7 +55,8 @@ def run_batch(
     tick = progress or (lambda _t, _d, _n: None)
     started = time.perf_counter()
     version = registry.active()
-    model = registry.load(version)
+    # Products added since training are listed through their metadata, as the server does.
+    model = with_new_items(registry.load(version), store.items())
     frame = store.interactions()
     users = store.users()
     user_map = IdMap.from_ids(users[Col.user_id].to_list(), "user") if users.height else None

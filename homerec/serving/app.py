@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 
 from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
 from homerec.models.registry import Registry
+from homerec.serving.catalog import Catalog
+from homerec.serving.dashboard import routes as dashboard_routes
 from homerec.serving.filters import parse as parse_filter
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
@@ -81,17 +83,21 @@ def create_app(settings: Settings) -> Starlette:
             await run_in_threadpool(holder.refresh)
         except HomerecError as err:  # serve (not ready) until a loadable version appears
             log.error("no model loaded at start: %s", err)
-        app.state.service = RecService(store, holder)
+        catalog = Catalog(store, settings.catalog_refresh_s,
+                          served=lambda: holder.current.model if holder.current is not None else None)
+        app.state.service = RecService(store, holder, catalog)
+        catalog.start()
         watcher = holder.watch(settings.reload_interval_s) if settings.reload_interval_s > 0 else None
         try:
             yield
         finally:
             if watcher is not None:
                 watcher.stop()
+            catalog.stop()
             store.close()
 
     app = Starlette(
-        routes=ROUTES + personalize_routes(settings),
+        routes=ROUTES + personalize_routes(settings) + dashboard_routes(),
         middleware=[Middleware(RequestIdMiddleware), Middleware(TimingMiddleware, metrics=metrics),
                     Middleware(OverloadMiddleware, max_in_flight=settings.max_in_flight)],
         exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},

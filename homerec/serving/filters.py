@@ -429,25 +429,17 @@ class FilterData:
         return self._memo[what]
 
 
-def store_data(store: Any, user_id: str | None, history: pl.DataFrame | None = None) -> FilterData:
-    """FilterData over a Store for one user (the user's row comes from `store.users()`)."""
-
-    def user_row() -> Mapping[str, str | None] | None:
-        if user_id is None:
-            return None
-        users = store.users()
-        if Col.user_id not in users.columns:
-            return None
-        rows = users.filter(pl.col(Col.user_id) == user_id).to_dicts()
-        return rows[0] if rows else None
+def store_data(store: Any, catalog: Any, user_id: str | None) -> FilterData:
+    """FilterData for one user: item and user metadata from the `Catalog` snapshot, events from the store."""
 
     def hist() -> pl.DataFrame:
-        if history is not None:
-            return history
-        return store.history(user_id) if user_id is not None else pl.DataFrame(
-            schema={Col.item_id: pl.String, Col.event_type: pl.String, Col.event_value: pl.Float64, Col.ts: pl.Int64})
+        if user_id is not None:
+            return store.history(user_id)
+        return pl.DataFrame(schema={Col.item_id: pl.String, Col.event_type: pl.String,
+                                    Col.event_value: pl.Float64, Col.ts: pl.Int64})
 
-    return FilterData(items=store.items, history=hist, user=user_row)
+    return FilterData(items=catalog.items, history=hist,
+                      user=lambda: catalog.user(user_id) if user_id is not None else None)
 
 
 def _norm(name: str) -> str:

@@ -16,7 +16,8 @@ import polars as pl
 
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import HomerecError, InputError
-from homerec.models.base import FALLBACK_REASON
+from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.serving.catalog import Catalog
 from homerec.serving.filters import BoundFilter, Selection, evaluate, store_data
 from homerec.serving.state import Loaded, ModelHolder
 from homerec.storage.base import AddResult, Store
@@ -54,8 +55,13 @@ class UserState:
 class RecService:
     """The serving logic over a store and the model holder."""
 
-    def __init__(self, store: Store, holder: ModelHolder) -> None:
+    def __init__(self, store: Store, holder: ModelHolder, catalog: Catalog | None = None) -> None:
         self.store, self.holder = store, holder
+        self.catalog = catalog or Catalog(store, refresh_s=0)
+
+    def model(self, loaded: Loaded) -> Recommender:
+        """The loaded model, extended with catalogue items it has never seen (scored by their metadata)."""
+        return self.catalog.model(loaded.model)
 
     def loaded(self) -> Loaded:
         """The model snapshot to use for one request."""
@@ -82,6 +88,7 @@ class RecService:
         and removes its items from the candidates before the top-k is taken.
         """
         loaded = self.loaded()
+        self.model(loaded)  # notices products added since training (they make cached lists stale)
         state = self.user_state(user_id)
         banned = set(exclude) | set(state.item_ids)
         if item_filter is not None:
@@ -97,6 +104,8 @@ class RecService:
             return None
         if state.last_ts is not None and state.last_ts >= cached.computed_at:
             return None  # events since the batch ran: the list is stale
+        if int(self.catalog.new_items_since) > cached.computed_at:
+            return None  # products added since the batch ran: score them live
         model = loaded.model
         reason = f"{model.name} (precomputed)"
         items = [Recommendation(i, float(s), model.score10(s), reason) for i, s in cached.items if i not in banned]
@@ -105,7 +114,7 @@ class RecService:
         return Answer(items[:k], CACHE, loaded.version)
 
     def _from_model(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer:
-        model = loaded.model
+        model = self.model(loaded)
         # Events after the training cut-off: fold the user in from the full stored history.
         newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
         try:
@@ -123,19 +132,20 @@ class RecService:
 
     def selection(self, item_filter: BoundFilter, user_id: str | None) -> Selection:
         """What a bound filter keeps and removes for this user, from the store as it is now."""
-        return evaluate(item_filter, store_data(self.store, user_id))
+        return evaluate(item_filter, store_data(self.store, self.catalog, user_id))
 
     def _universe(self, loaded: Loaded) -> frozenset[str]:
         """Every item id the loaded model can recommend (computed once per model)."""
+        model = self.model(loaded)
         cached = getattr(self, "_universe_cache", None)
-        if cached is not None and cached[0] is loaded.model:
+        if cached is not None and cached[0] is model:
             return cached[1]
-        ids = getattr(loaded.model, "items_", None)
+        ids = getattr(model, "items_", None)
         if ids is not None:
             universe = frozenset(ids.to_ids(np.arange(len(ids))))
         else:  # a model without an item index: the catalogue
-            universe = frozenset(self.store.items()[Col.item_id].to_list())
-        self._universe_cache = (loaded.model, universe)
+            universe = frozenset(self.catalog.items()[Col.item_id].to_list())
+        self._universe_cache = (model, universe)
         return universe
 
     def similar(
@@ -154,7 +164,7 @@ class RecService:
                      for i, s in cached.items if i not in banned and i != item_id]
             if len(items) >= k:
                 return Answer(items[:k], CACHE, loaded.version)
-        return Answer(loaded.model.similar_items(item_id, k, exclude=banned), MODEL, loaded.version)
+        return Answer(self.model(loaded).similar_items(item_id, k, exclude=banned), MODEL, loaded.version)
 
     def rank(self, user_id: str, item_ids: Sequence[str], item_filter: BoundFilter | None = None) -> Answer:
         """The given items ordered for the user (unknown items last, score 0); filtered ones dropped."""
@@ -166,7 +176,7 @@ class RecService:
                 return Answer([], MODEL, loaded.version)
         state = self.user_state(user_id)
         newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
-        recs = loaded.model.rank(None if newer else user_id, list(item_ids), history=state.item_ids)
+        recs = self.model(loaded).rank(None if newer else user_id, list(item_ids), history=state.item_ids)
         cold = any(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
 
@@ -196,12 +206,16 @@ class RecService:
         return self.store.add_interactions(frame)
 
     def upsert_item(self, item_id: str, metadata: Mapping[str, Any]) -> int:
-        """Insert or replace one item's metadata; returns 1 when something changed."""
-        return self.store.upsert_items(_entity_frame(Col.item_id, item_id, metadata))
+        """Insert or replace one item's metadata (recommendable at once); returns 1 when something changed."""
+        changed = self.store.upsert_items(_entity_frame(Col.item_id, item_id, metadata))
+        self.catalog.reload_items()
+        return changed
 
     def upsert_user(self, user_id: str, metadata: Mapping[str, Any]) -> int:
         """Insert or replace one user's metadata; returns 1 when something changed."""
-        return self.store.upsert_users(_entity_frame(Col.user_id, user_id, metadata))
+        changed = self.store.upsert_users(_entity_frame(Col.user_id, user_id, metadata))
+        self.catalog.forget_users()
+        return changed
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Remove the user's events, user row and cached lists; rows removed per table."""
