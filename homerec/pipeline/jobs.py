@@ -23,6 +23,8 @@ def train_job(settings: Settings, models: Sequence[str] | None = None,
 
     The version is registered inactive and promoted only once training returned, so a failed
     training (no data, a bad model name, an error mid-fit) leaves the previous version active.
+    After the promotion the cache is refreshed at once: cached lists of the old version are
+    ignored by the server, which would otherwise score every user live until the next refresh.
     """
 
     def action() -> JobResult:
@@ -34,8 +36,9 @@ def train_job(settings: Settings, models: Sequence[str] | None = None,
         finally:
             store.close()
         registry.promote(report.version)
+        refreshed = batch_job(settings)()
         return JobResult(report.version, f"{report.model} ({', '.join(report.parts)}) on "
-                                         f"{report.n_interactions:,} interactions, promoted")
+                                         f"{report.n_interactions:,} interactions, promoted; {refreshed.message}")
 
     return action
 
