@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages whose real servers the tests start (PostgreSQL), when missing.
+# Install the Debian packages whose real programs the tests start, when missing: PostgreSQL,
+# and Chromium + its WebDriver for the dashboard's browser test.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "please install: ${need[*]} (e.g. sudo apt-get install -y ${need[*]})" >&2
