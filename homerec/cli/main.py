@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from homerec.cli import data_cmds, model_cmds, schedule_cmd, serve_cmd
+from homerec.cli import data_cmds, experiment_cmds, model_cmds, schedule_cmd, serve_cmd, simulate_cmd
 from homerec.cli.common import console, say
 from homerec.errors import HomerecError
 
@@ -24,6 +24,8 @@ app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
+app.add_typer(experiment_cmds.experiment_app, name="experiment")
+app.command()(simulate_cmd.simulate)
 app.command()(schedule_cmd.schedule)
 
 
@@ -32,8 +34,10 @@ def demo(
     folder: Annotated[Path, typer.Option(help="Working folder for the demo")] = Path("demo"),
     scale: Annotated[float, typer.Option(help="Data size (1.0 = the reference workload)")] = 0.1,
     seed: int = 0,
+    serve: Annotated[bool, typer.Option(help="End by serving the API (Ctrl-C stops it)")] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the demo server")] = 8000,
 ) -> None:
-    """Generate data, import it into SQLite, train, evaluate and batch: the whole offline story."""
+    """Generate data, import it into SQLite, train, evaluate and batch, then serve it all over HTTP."""
     from homerec.pipeline.demo import run_demo
 
     s = run_demo(folder, scale, seed, say)
@@ -50,6 +54,35 @@ def demo(
                   f"→ {s.batch.out}; report → {s.folder / 'evaluation.html'}")
     console.print(f"sample for {s.sample_user}: " + ", ".join(f"{r.item_id} ({r.score10:.1f}, {r.reason})" for r in s.sample))
     console.print(f"[green]demo done in {s.seconds:.0f}s[/]")
+    if serve:
+        from homerec.settings import load_settings
+
+        settings = load_settings(None, store_url=s.store_url, artifact_dir=(s.folder / "artifacts").resolve(),
+                                 port=port, sigv4_keys={DEMO_KEY: DEMO_SECRET})
+        console.print(demo_requests(f"http://127.0.0.1:{port}", s.sample_user, s.sample[0].item_id if s.sample else "",
+                                    s.folder), markup=False, highlight=False)
+        serve_cmd.run_server(settings)
+
+
+DEMO_KEY, DEMO_SECRET = "DEMOACCESSKEY", "demo-secret"
+"""SigV4 credentials the demo server accepts (the printed boto3 example uses them)."""
+
+
+def demo_requests(url: str, user: str, item: str, folder: Path) -> str:
+    """Example requests against the demo server, ready to paste."""
+    return f"""
+Try it (the server starts below; Ctrl-C stops it):
+  curl '{url}/v1/users/{user}/recommendations?num_results=5'
+  curl '{url}/v1/items/{item}/similar?num_results=5'
+  curl -X POST {url}/v1/events -H 'content-type: application/json' \\
+       -d '{{"events": [{{"user_id": "{user}", "item_id": "{item}", "event_type": "purchase"}}]}}'
+  curl '{url}/v1/users/{user}/recommendations?num_results=5'     # the purchase is reflected at once
+  open {url}/dashboard                                             # models, experiments, user lookup
+  homerec simulate {folder / 'data'} --url {url} --requests 500   # synthetic shoppers click and buy
+  python -c "import boto3; print(boto3.client('personalize-runtime', endpoint_url='{url}', region_name='us-east-1',
+      aws_access_key_id='{DEMO_KEY}', aws_secret_access_key='{DEMO_SECRET}').get_recommendations(
+      campaignArn='arn:aws:personalize:us-east-1:1:campaign/demo', userId='{user}', numResults=5)['itemList'])"
+"""
 
 
 def main() -> None:

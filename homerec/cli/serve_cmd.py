@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console
-from homerec.settings import CONFIG_ENV, load_settings
+from homerec.settings import CONFIG_ENV, Settings, load_settings
 
 
 def serve(
@@ -17,10 +17,15 @@ def serve(
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default 1)")] = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Serve the active model version over HTTP (native API, /healthz, /readyz, /metrics)."""
+    """Serve the active model version over HTTP (native API, Personalize API, dashboard, metrics)."""
+    s = load_settings(config, store_url=store, artifact_dir=artifacts, host=host, port=port, workers=workers)
+    run_server(s, config)
+
+
+def run_server(s: Settings, config: Path | None = None) -> None:
+    """Run uvicorn on the settings until interrupted."""
     import uvicorn  # the HTTP stack loads only for this command
 
-    s = load_settings(config, store_url=store, artifact_dir=artifacts, host=host, port=port, workers=workers)
     console.print(f"serving {s.artifact_dir} over {s.store_url} on http://{s.host}:{s.port} "
                   f"with {s.workers} worker{'s' if s.workers > 1 else ''}")
     if s.workers == 1:
@@ -28,10 +33,22 @@ def serve(
 
         uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info", access_log=False)
         return
-    # Workers build their settings from the environment: hand the command line down that way.
+    # Workers build their settings from the environment: hand everything down that way.
     if config is not None:
         os.environ[CONFIG_ENV] = str(Path(config).resolve())
-    os.environ["HOMEREC_STORE_URL"] = s.store_url
+    for name, value in s.model_dump(mode="json", exclude_defaults=True).items():
+        os.environ[f"HOMEREC_{name.upper()}"] = _env_value(value)
     os.environ["HOMEREC_ARTIFACT_DIR"] = str(Path(s.artifact_dir).resolve())
     uvicorn.run("homerec.serving.app:factory", factory=True, host=s.host, port=s.port, workers=s.workers,
                 log_level="info", access_log=False)
+
+
+def _env_value(value: object) -> str:
+    """A settings value in the form its HOMEREC_ variable takes (lists and pairs comma-separated)."""
+    import json
+
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)

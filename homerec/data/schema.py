@@ -31,9 +31,26 @@ class Col:
     computed_at = "computed_at"
     # schema_version
     version = "version"
+    # experiments (see homerec.experiments.spec)
+    name = "name"
+    spec = "spec"
+    status = "status"
+    created_at = "created_at"
+    # exposures: one row per served (or shadow-computed) list; its item ids are in `ranked`
+    experiment = "experiment"
+    variant = "variant"
+    served = "served"
 
 
 INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
+EXPOSURE_FRAME_COLUMNS = (
+    Col.recommendation_id, Col.experiment, Col.variant, Col.user_id, Col.ranked, Col.ts, Col.served,
+)  # fmt: skip
+"""Columns of exposure frames; `items` (`Col.ranked`) holds the list of item ids, best first."""
+ATTRIBUTABLE_EVENT_COLUMNS = (*INTERACTION_FRAME_COLUMNS, Col.event_id, Col.recommendation_id)
+"""Columns of `Store.attributable_events`: events plus the recommendation they are linked to (or null)."""
+RECOMMENDATION_ID_MAX = 40
+"""Longest recommendation id the exposure log accepts."""
 
 # Table names.
 INTERACTIONS_TABLE = "interactions"
@@ -41,6 +58,9 @@ ITEMS_TABLE = "items"
 USERS_TABLE = "users"
 REC_CACHE_TABLE = "rec_cache"
 SCHEMA_VERSION_TABLE = "schema_version"
+EXPERIMENTS_TABLE = "experiments"
+EXPOSURES_TABLE = "exposures"
+EVENT_LINKS_TABLE = "event_links"
 
 # Cache namespaces.
 USER_RECS = "user"

@@ -18,7 +18,9 @@ from starlette.responses import JSONResponse, Response
 
 from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
 from homerec.models.registry import Registry
+from homerec.serving.ab import ABRouter
 from homerec.serving.catalog import Catalog
+from homerec.serving.experiments import ExperimentState, ExposureLog
 from homerec.serving.dashboard import routes as dashboard_routes
 from homerec.serving.filters import parse as parse_filter
 from homerec.serving.metrics import Metrics, TimingMiddleware
@@ -85,8 +87,14 @@ def create_app(settings: Settings) -> Starlette:
             log.error("no model loaded at start: %s", err)
         catalog = Catalog(store, settings.catalog_refresh_s,
                           served=lambda: holder.current.model if holder.current is not None else None)
-        app.state.service = RecService(store, holder, catalog)
+        service = RecService(store, holder, catalog)
+        experiments = ExperimentState(store, holder.registry, settings.reload_interval_s)
+        exposures = ExposureLog(store)
+        service.ab = ABRouter(service, experiments, exposures)
+        app.state.service = service
         catalog.start()
+        await run_in_threadpool(experiments.start)
+        exposures.start()
         watcher = holder.watch(settings.reload_interval_s) if settings.reload_interval_s > 0 else None
         try:
             yield
@@ -94,6 +102,9 @@ def create_app(settings: Settings) -> Starlette:
             if watcher is not None:
                 watcher.stop()
             catalog.stop()
+            experiments.stop()
+            service.ab.close()
+            exposures.stop()
             store.close()
 
     app = Starlette(

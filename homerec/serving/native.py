@@ -2,7 +2,6 @@
 """The native /v1 API and the operational routes: thin translations over RecService."""
 
 import json
-import uuid
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -34,7 +33,8 @@ def _answer(request: Request, endpoint: str, answer: Answer) -> JSONResponse:
     deps.metrics(request).answers.labels(endpoint, answer.source).inc()
     body = RecommendResponse(
         items=[Item(item_id=r.item_id, score=r.score, score10=r.score10, reason=r.reason) for r in answer.items],
-        source=answer.source, model_version=answer.model_version, recommendation_id=uuid.uuid4().hex,
+        source=answer.source, model_version=answer.model_version, recommendation_id=answer.recommendation_id,
+        experiment=answer.experiment, variant=answer.variant,
     )
     return JSONResponse(dump(body))
 

@@ -214,7 +214,7 @@ async def get_recommendations(request: Request, body: bytes) -> dict[str, Any]:
         answer = await run_in_threadpool(svc.recommend, req.userId, req.numResults, (), None, item_filter)
         endpoint = "personalize_recommendations"
     deps.metrics(request).answers.labels(endpoint, answer.source).inc()
-    return {"itemList": _items(answer), "recommendationId": uuid.uuid4().hex}
+    return {"itemList": _items(answer), "recommendationId": answer.recommendation_id}
 
 
 def _similar(svc: RecService, item_id: str, k: int, item_filter: BoundFilter | None = None,
@@ -239,7 +239,7 @@ async def get_personalized_ranking(request: Request, body: bytes) -> dict[str, A
     svc = await _service_for(request, model, req.campaignArn)
     answer = await run_in_threadpool(svc.rank, req.userId, req.inputList, item_filter)
     deps.metrics(request).answers.labels("personalize_ranking", answer.source).inc()
-    return {"personalizedRanking": _items(answer), "recommendationId": uuid.uuid4().hex}
+    return {"personalizedRanking": _items(answer), "recommendationId": answer.recommendation_id}
 
 
 async def put_events(request: Request, body: bytes) -> dict[str, Any]:

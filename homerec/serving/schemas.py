@@ -95,6 +95,8 @@ class RecommendResponse(BaseModel):
     source: str
     model_version: str
     recommendation_id: str
+    experiment: str | None = None
+    variant: str | None = None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

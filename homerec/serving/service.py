@@ -7,9 +7,10 @@ routes (native, and later the Personalize adapter) are thin translations over `R
 
 import logging
 import time
+import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -23,6 +24,9 @@ from homerec.serving.state import Loaded, ModelHolder
 from homerec.storage.base import AddResult, Store
 from homerec.types import Recommendation
 
+if TYPE_CHECKING:
+    from homerec.serving.ab import ABRouter
+
 log = logging.getLogger(__name__)
 
 CACHE = "cache"
@@ -35,13 +39,21 @@ class NotReady(HomerecError):
     """No model version is loaded yet (train one, or wait for the load to finish)."""
 
 
+def new_recommendation_id() -> str:
+    """A fresh id for a served list (32 hex digits: within Personalize's 40-character limit)."""
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Answer:
-    """A ranked list and where it came from."""
+    """A ranked list, where it came from, and the id clients echo back with their events."""
 
     items: list[Recommendation]
     source: str
     model_version: str
+    recommendation_id: str = field(default_factory=new_recommendation_id)
+    experiment: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class RecService:
     def __init__(self, store: Store, holder: ModelHolder, catalog: Catalog | None = None) -> None:
         self.store, self.holder = store, holder
         self.catalog = catalog or Catalog(store, refresh_s=0)
+        self.ab: ABRouter | None = None
+        """Set by the app when experiments are on: routes users to variants and logs exposures."""
 
     def model(self, loaded: Loaded) -> Recommender:
         """The loaded model, extended with catalogue items it has never seen (scored by their metadata)."""
@@ -85,9 +99,18 @@ class RecService:
         """Top-k for a user, seen and excluded items removed; cache, then model, then fallback.
 
         `item_filter` (a bound Personalize filter expression) is evaluated against the live store
-        and removes its items from the candidates before the top-k is taken.
+        and removes its items from the candidates before the top-k is taken. While an
+        experiment runs, the user's variant decides the source and the list is logged.
         """
-        loaded = self.loaded()
+        if self.ab is not None and self.ab.state.current is not None:
+            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter)
+        return self.recommend_with(self.loaded(), user_id, k, exclude, min_score, item_filter)
+
+    def recommend_with(
+        self, loaded: Loaded, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
+        item_filter: BoundFilter | None = None,
+    ) -> Answer:
+        """`recommend` from one given model version (no experiment routing)."""
         self.model(loaded)  # notices products added since training (they make cached lists stale)
         state = self.user_state(user_id)
         banned = set(exclude) | set(state.item_ids)
@@ -95,7 +118,7 @@ class RecService:
             banned |= self.filtered_out(loaded, item_filter, user_id)
         answer = self._from_cache(loaded, user_id, state, banned, k) or self._from_model(loaded, user_id, state, banned, k)
         if min_score is not None:
-            answer = Answer([r for r in answer.items if r.score10 >= min_score], answer.source, answer.model_version)
+            answer = replace(answer, items=[r for r in answer.items if r.score10 >= min_score])
         return answer
 
     def _from_cache(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer | None:
@@ -104,7 +127,7 @@ class RecService:
             return None
         if state.last_ts is not None and state.last_ts >= cached.computed_at:
             return None  # events since the batch ran: the list is stale
-        if int(self.catalog.new_items_since) > cached.computed_at:
+        if self.catalog.new_items_since >= cached.computed_at:  # computed_at is whole seconds
             return None  # products added since the batch ran: score them live
         model = loaded.model
         reason = f"{model.name} (precomputed)"

@@ -22,6 +22,19 @@ class Loaded:
     """Timestamp of the newest training event; later events are folded in at request time."""
 
 
+def load_version(registry: Registry, version: str) -> Loaded:
+    """Load one registry version; any failure is a HomerecError naming the version."""
+    try:
+        info = registry.info(version)
+        model = registry.load(version)
+    except HomerecError:
+        raise
+    except Exception as err:  # a corrupt artifact must not take the server down
+        raise HomerecError(f"cannot load model {version}: {err}") from err
+    ts = info.meta.get("trained_until")
+    return Loaded(version, model, int(ts) if ts is not None else None)
+
+
 class ModelHolder:
     """Holds the current `Loaded` snapshot; readers take `holder.current` once per request.
 
@@ -51,16 +64,11 @@ class ModelHolder:
             if version is None or (not force and current is not None and current.version == version):
                 return False
             try:
-                info = self.registry.info(version)
-                model = self.registry.load(version)
+                loaded = load_version(self.registry, version)
             except HomerecError as err:
                 self.last_error = str(err)
                 raise
-            except Exception as err:  # a corrupt artifact must not take the server down
-                self.last_error = f"cannot load model {version}: {err}"
-                raise HomerecError(self.last_error) from err
-            ts = info.meta.get("trained_until")
-            self.current = Loaded(version, model, int(ts) if ts is not None else None)
+            self.current = loaded
             self.last_error = None
             log.info("serving model %s", version)
             return True

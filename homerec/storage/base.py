@@ -3,7 +3,7 @@
 
 from collections.abc import Callable, Iterable
 from hashlib import blake2b
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import polars as pl
@@ -27,11 +27,23 @@ class CachedList(NamedTuple):
     computed_at: int
 
 
+class ExperimentRow(NamedTuple):
+    """One stored experiment: its spec (JSON of `homerec.experiments.spec.Experiment`) and status."""
+
+    name: str
+    spec: str
+    status: str
+    created_at: int
+    updated_at: int
+
+
 class Store(Protocol):
-    """The narrow storage interface: events, catalog, users and the recommendation cache.
+    """The narrow storage interface: events, catalog, users, the recommendation cache and the
+    A/B experiment log (experiments, exposures and the events linked to them).
 
     Interaction frames have the columns `user_id`, `item_id`, `ts` (epoch seconds),
     `event_type` and `event_value` (see `homerec.data.schema.INTERACTION_FRAME_COLUMNS`).
+    Exposure frames have `homerec.data.schema.EXPOSURE_FRAME_COLUMNS`.
     """
 
     url: str
@@ -43,9 +55,13 @@ class Store(Protocol):
         """Store events, skipping those whose `event_id` is already known (idempotent).
 
         `frame` needs `user_id`, `item_id`, `ts`; `event_type` (null means
-        `DEFAULT_EVENT_TYPE`), `event_value` and `event_id` are optional. Rows without an
-        `event_id` get `event_ids(...)` of their fields. Large frames are written in chunks,
-        one transaction each, calling `progress(rows_done, rows_total)` after each.
+        `DEFAULT_EVENT_TYPE`), `event_value`, `event_id` and `recommendation_id` are optional.
+        Rows without an `event_id` get `event_ids(...)` of their fields. A non-null
+        `recommendation_id` (the served list that led to the event) is stored as a link from
+        the event id, in the same transaction as the event and idempotent on the event id; ids
+        longer than `RECOMMENDATION_ID_MAX` cannot name an exposure and are not linked. Large
+        frames are written in chunks, one transaction each, calling
+        `progress(rows_done, rows_total)` after each.
         """
         ...
 
@@ -86,9 +102,52 @@ class Store(Protocol):
         ...
 
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Remove a user's events, user row and cached lists; returns rows removed per table.
+        """Remove a user's events, user row, cached lists, exposures and event links.
 
-        The counts are keyed by table name (`interactions`, `users`, `rec_cache`).
+        Returns rows removed per table name (`interactions`, `users`, `rec_cache`,
+        `exposures`, `event_links`). Event links go when either side is the user's: the
+        user's events, or events linked to one of the user's exposures.
+        """
+        ...
+
+    # -- A/B experiments (homerec.experiments) --------------------------------------------------
+    def put_experiment(self, name: str, spec: str, status: str) -> None:
+        """Insert or replace an experiment's spec and status; `created_at` is kept, `updated_at` is now."""
+        ...
+
+    def experiments(self) -> list[ExperimentRow]:
+        """Every experiment, oldest first (by `created_at`, then name)."""
+        ...
+
+    def add_exposures(self, frame: pl.DataFrame) -> int:
+        """Log served lists (one transaction); returns rows inserted.
+
+        `frame` has `EXPOSURE_FRAME_COLUMNS`: `recommendation_id` (at most
+        `RECOMMENDATION_ID_MAX` characters), `experiment`, `variant`, `user_id`, `items`
+        (list of item ids), `ts` (epoch seconds) and `served` (False for lists computed in
+        shadow mode). A `recommendation_id` already logged is skipped.
+
+        Raises:
+            InputError: a column is missing, has nulls or wrong types, or an id is too long.
+        """
+        ...
+
+    def exposures(self, experiment: str, since: int | None = None) -> pl.DataFrame:
+        """An experiment's exposures (those with `ts >= since`), in time order, `items` as list[str]."""
+        ...
+
+    def attributable_events(self, since: int) -> pl.DataFrame:
+        """Events with `ts >= since` and the `recommendation_id` each is linked to (null when none).
+
+        Columns `ATTRIBUTABLE_EVENT_COLUMNS`, in time order.
+        """
+        ...
+
+    def cache_freshness(self) -> list[dict[str, Any]]:
+        """Per recommendation-cache namespace: how many lists, from which models, how old.
+
+        One dict per namespace (sorted by name) with `namespace`, `rows`, `model_versions`
+        (sorted list), `oldest` and `newest` (`computed_at` epoch seconds).
         """
         ...
 

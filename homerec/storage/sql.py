@@ -11,15 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from homerec.data.schema import (
+    ATTRIBUTABLE_EVENT_COLUMNS,
     DEFAULT_EVENT_TYPE,
+    EVENT_LINKS_TABLE,
+    EXPOSURES_TABLE,
     INTERACTIONS_TABLE,
     REC_CACHE_TABLE,
     USERS_TABLE,
     Col,
 )
 from homerec.errors import InputError, StoreError
-from homerec.storage import cache, tables
-from homerec.storage.base import AddResult, CachedList, event_ids
+from homerec.storage import cache, experiment_log, tables
+from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
 from homerec.storage.dialects import DBAPIConnection, Dialect
 from homerec.types import Scored
 
@@ -46,6 +49,8 @@ def _reason(exc: BaseException) -> str:
 def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
     """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
 
+    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links.
+
     Raises:
         InputError: a required column is missing, holds nulls or has values of the wrong type.
     """
@@ -62,10 +67,12 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
     if events[Col.event_id].null_count():
         derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
         events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
-    return events.select(_EVENT_COLUMNS)
+    linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
+    return events.select(*_EVENT_COLUMNS, *linked)
 
 
 def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
+    linked = [pl.col(Col.recommendation_id).cast(pl.String)] if Col.recommendation_id in frame.columns else []
     return frame.select(
         pl.col(Col.user_id).cast(pl.String),
         pl.col(Col.item_id).cast(pl.String),
@@ -77,6 +84,7 @@ def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.Float64)
         .alias(Col.event_value),
         (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
+        *linked,
     )
 
 
@@ -135,10 +143,18 @@ class SqlStore:
             progress(0, total)
         for offset in range(0, total, CHUNK_ROWS):
             chunk = events.slice(offset, CHUNK_ROWS)
-            inserted += self._merge("add interactions to", tables.interactions, chunk, conflict)
+            links = experiment_log.link_rows(chunk) if Col.recommendation_id in chunk.columns else None
+            with self._raw("add interactions to") as conn:  # events and their links commit together
+                inserted += self._dialect.merge(conn, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
+                if links is not None and links.height:
+                    self._dialect.merge(conn, EVENT_LINKS_TABLE, links, conflict)
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
+
+    def _read(self, action: str, query: sa.Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        with self._guard(action), self._engine.connect() as conn:
+            return self._dialect.read(conn, query, schema)
 
     def _read_events(self, action: str, condition: sa.ColumnElement[bool] | None, ordered: bool) -> pl.DataFrame:
         t = tables.interactions
@@ -147,8 +163,7 @@ class SqlStore:
             query = query.where(condition)
         if ordered:
             query = query.order_by(t.c[Col.ts], t.c[Col.event_id])
-        with self._guard(action), self._engine.connect() as conn:
-            return self._dialect.read(conn, query, INTERACTION_SCHEMA)
+        return self._read(action, query, INTERACTION_SCHEMA)
 
     def interactions(self, since: int | None = None) -> pl.DataFrame:
         """See `Store.interactions`."""
@@ -221,13 +236,82 @@ class SqlStore:
     def delete_user(self, user_id: str) -> dict[str, int]:
         """See `Store.delete_user`: cached lists in `cache.user_namespaces` keyed by the user go too."""
         i, u, r = tables.interactions, tables.users, tables.rec_cache
-        statements = {
+        x, links = tables.exposures, tables.event_links
+        own_events = sa.select(i.c[Col.event_id]).where(i.c[Col.user_id] == user_id)
+        own_exposures = sa.select(x.c[Col.recommendation_id]).where(x.c[Col.user_id] == user_id)
+        statements = {  # links first: they are found through the events and exposures
+            EVENT_LINKS_TABLE: sa.delete(links).where(
+                links.c[Col.event_id].in_(own_events) | links.c[Col.recommendation_id].in_(own_exposures)
+            ),
             INTERACTIONS_TABLE: sa.delete(i).where(i.c[Col.user_id] == user_id),
             USERS_TABLE: sa.delete(u).where(u.c[Col.user_id] == user_id),
             REC_CACHE_TABLE: sa.delete(r).where(r.c[Col.key] == user_id, cache.user_namespaces(r.c[Col.namespace])),
+            EXPOSURES_TABLE: sa.delete(x).where(x.c[Col.user_id] == user_id),
         }
         with self._guard("delete a user from"), self._engine.begin() as conn:
-            return {name: conn.execute(statement).rowcount for name, statement in statements.items()}
+            removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
+        order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
+        return {name: removed[name] for name in order}
+
+    # -- A/B experiments -----------------------------------------------------------------------
+    def put_experiment(self, name: str, spec: str, status: str) -> None:
+        """See `Store.put_experiment`."""
+        now = int(time.time())
+        row = pl.DataFrame(
+            {Col.name: [name], Col.spec: [spec], Col.status: [status], Col.created_at: [now], Col.updated_at: [now]},
+            schema={Col.name: pl.String, Col.spec: pl.String, Col.status: pl.String,
+                    Col.created_at: pl.Int64, Col.updated_at: pl.Int64},
+        )  # fmt: skip
+        conflict = f"ON CONFLICT ({Col.name}) DO UPDATE SET " + ", ".join(
+            f"{c} = excluded.{c}" for c in (Col.spec, Col.status, Col.updated_at)
+        )
+        self._merge("write an experiment to", tables.experiments, row, conflict)
+
+    def experiments(self) -> list[ExperimentRow]:
+        """See `Store.experiments`."""
+        t = tables.experiments
+        query = sa.select(*(t.c[f] for f in ExperimentRow._fields)).order_by(t.c[Col.created_at], t.c[Col.name])
+        with self._guard("read experiments from"), self._engine.connect() as conn:
+            return [ExperimentRow(n, sp, st, int(c), int(u)) for n, sp, st, c, u in conn.execute(query)]
+
+    def add_exposures(self, frame: pl.DataFrame) -> int:
+        """See `Store.add_exposures`."""
+        rows = experiment_log.exposure_rows(frame)
+        return self._merge("log exposures to", tables.exposures, rows, f"ON CONFLICT ({Col.recommendation_id}) DO NOTHING")
+
+    def exposures(self, experiment: str, since: int | None = None) -> pl.DataFrame:
+        """See `Store.exposures`."""
+        t = tables.exposures
+        schema = experiment_log.STORED_EXPOSURE_SCHEMA
+        columns = [sa.cast(t.c[c], sa.Integer).label(c) if c == Col.served else t.c[c] for c in schema]
+        query = sa.select(*columns).where(t.c[Col.experiment] == experiment)
+        if since is not None:
+            query = query.where(t.c[Col.ts] >= int(since))
+        stored = self._read("read exposures from", query, schema)
+        return experiment_log.decode_exposures(stored.sort(Col.ts, Col.recommendation_id))
+
+    def attributable_events(self, since: int) -> pl.DataFrame:
+        """See `Store.attributable_events`: one LEFT JOIN of interactions and event_links."""
+        i, links = tables.interactions, tables.event_links
+        schema = {**INTERACTION_SCHEMA, Col.event_id: pl.String(), Col.recommendation_id: pl.String()}
+        assert tuple(schema) == ATTRIBUTABLE_EVENT_COLUMNS
+        query = (
+            sa.select(*(i.c[c] for c in (*INTERACTION_SCHEMA, Col.event_id)), links.c[Col.recommendation_id])
+            .select_from(i.outerjoin(links, i.c[Col.event_id] == links.c[Col.event_id]))
+            .where(i.c[Col.ts] >= int(since))
+        )
+        return self._read("read events from", query, schema).sort(Col.ts, Col.event_id)
+
+    def cache_freshness(self) -> list[dict[str, Any]]:
+        """See `Store.cache_freshness`."""
+        r = tables.rec_cache
+        namespace, version, computed = r.c[Col.namespace], r.c[Col.model_version], r.c[Col.computed_at]
+        query = sa.select(namespace, version, sa.func.count(), sa.func.min(computed), sa.func.max(computed)).group_by(
+            namespace, version
+        )
+        with self._guard("read the cache of"), self._engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(query)]
+        return experiment_log.freshness(rows)
 
     def counts(self) -> dict[str, int]:
         """See `Store.counts`."""

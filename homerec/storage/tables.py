@@ -4,21 +4,30 @@
 import sqlalchemy as sa
 
 from homerec.data.schema import (
+    EVENT_LINKS_TABLE,
+    EXPERIMENTS_TABLE,
+    EXPOSURES_TABLE,
     INTERACTIONS_TABLE,
     ITEMS_TABLE,
     REC_CACHE_TABLE,
+    RECOMMENDATION_ID_MAX,
     SCHEMA_VERSION_TABLE,
     USERS_TABLE,
     Col,
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 1
-"""Version of the table layout below; bump it (and migrate) on any change."""
+SCHEMA_VERSION = 2
+"""Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
 """An opaque identifier: compared byte by byte (SQLite's BINARY, PostgreSQL's "C"), so ids
 sort the same on both backends and PostgreSQL skips slow locale-aware comparisons."""
+
+RecommendationId = sa.String(RECOMMENDATION_ID_MAX).with_variant(
+    sa.String(RECOMMENDATION_ID_MAX, collation="C"), "postgresql"
+)
+"""The id of one served list (a Personalize `recommendationId`), compared like `Id`."""
 
 metadata = sa.MetaData()
 
@@ -67,23 +76,70 @@ schema_version = sa.Table(
     sa.Column(Col.version, sa.Integer, nullable=False),
 )
 
+# -- version 2: A/B experiments ----------------------------------------------------------------
+experiments = sa.Table(
+    EXPERIMENTS_TABLE,
+    metadata,
+    sa.Column(Col.name, Id, primary_key=True),
+    sa.Column(Col.spec, sa.Text, nullable=False),  # JSON of homerec.experiments.spec.Experiment
+    sa.Column(Col.status, sa.String, nullable=False),
+    sa.Column(Col.created_at, sa.BigInteger, nullable=False),
+    sa.Column(Col.updated_at, sa.BigInteger, nullable=False),
+)
+
+exposures = sa.Table(
+    EXPOSURES_TABLE,
+    metadata,
+    sa.Column(Col.recommendation_id, RecommendationId, primary_key=True),
+    sa.Column(Col.experiment, Id, nullable=False),
+    sa.Column(Col.variant, Id, nullable=False),
+    sa.Column(Col.user_id, Id, nullable=False),
+    sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [item_id, ...], best first
+    sa.Column(Col.ts, sa.BigInteger, nullable=False),
+    sa.Column(Col.served, sa.Boolean, nullable=False),  # False: computed in shadow mode, not shown
+    # (experiment, ts) serves exposures(experiment, since); user_id serves delete_user().
+    sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.experiment}_{Col.ts}", Col.experiment, Col.ts),
+    sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.user_id}", Col.user_id),
+)
+
+event_links = sa.Table(
+    EVENT_LINKS_TABLE,
+    metadata,
+    sa.Column(Col.event_id, Id, primary_key=True),
+    sa.Column(Col.recommendation_id, RecommendationId, nullable=False),
+)
+
 DATA_TABLES = (interactions, items, users, rec_cache)
 """The tables `Store.counts()` reports, in that order."""
 
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (),  # version 2 only added tables: experiments, exposures, event_links
+}
+"""Version N → SQL statements that upgrade a version-N store to N+1, run after
+`metadata.create_all` has created every missing table (so steps that only add tables are empty)."""
+
 
 def create_all(engine: sa.Engine) -> None:
-    """Create missing tables and check that an existing store has our schema version.
+    """Create missing tables, migrate an older store in place, check the schema version.
 
     Raises:
-        StoreError: the store was written by a homerec with another schema version.
+        StoreError: the store was written by a homerec with a newer (or unknown) schema version.
     """
     metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
         found = conn.execute(sa.select(schema_version.c[Col.version])).scalars().all()
         if not found:
             conn.execute(sa.insert(schema_version).values({Col.version: SCHEMA_VERSION}))
-        elif found != [SCHEMA_VERSION]:
+            return
+        version = found[0]
+        if len(found) != 1 or not (version == SCHEMA_VERSION or version in MIGRATIONS):
             raise StoreError(
-                f"the store has schema version {found[0]}, this homerec expects {SCHEMA_VERSION}; "
+                f"the store has schema version {version}, this homerec expects {SCHEMA_VERSION}; "
                 "use a matching homerec version or a new database"
             )
+        column = schema_version.c[Col.version]
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.exec_driver_sql(statement)
+            # Conditional, so two processes upgrading the same store at once both succeed.
+            conn.execute(sa.update(schema_version).where(column == step).values({Col.version: step + 1}))

@@ -123,7 +123,8 @@ def test_delete_user(client, world, auth):
     assert recs(client, user)["source"] == "model"
     r = client.delete(f"/v1/users/{user}", headers=auth)
     assert r.status_code == 200
-    assert r.json() == {"user_id": user, "removed": {"interactions": 4, "users": 1, "rec_cache": 0}}
+    assert r.json() == {"user_id": user, "removed": {"interactions": 4, "users": 1, "rec_cache": 0, "exposures": 0,
+                                                     "event_links": 0}}
     assert recs(client, user)["source"] == "fallback"
     cached = world["cached_users"][3]
     removed = client.delete(f"/v1/users/{cached}", headers=auth).json()["removed"]

@@ -3,6 +3,7 @@
 
 import json
 import shutil
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -73,6 +74,7 @@ def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_clie
     from homerec.pipeline.batch import run_batch
 
     user = own_world["cached_users"][0]
+    time.sleep(1.1)  # cache times are whole seconds: the refresh must come after the products' second
     store = open_store(own_world["store_url"])
     try:
         run_batch(store, Registry(own_world["artifacts"]), own_world["root"] / "refresh.jsonl", k=20,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from homerec.storage import Store, dialects, open_store
-from tests.contracts import StoreContract
+from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
 
 def _reset(url: str) -> None:
@@ -37,3 +37,18 @@ class TestPostgresStoreThroughCopy(StoreContract):
         s = open_store(postgres_url)
         yield s
         s.close()
+
+
+def test_a_version_1_store_is_migrated_in_place(postgres_url: str):
+    _reset(postgres_url)
+    engine = sa.create_engine(sa.make_url(postgres_url).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.begin() as conn:
+            for statement in V1_STORE_SQL:
+                conn.exec_driver_sql(statement)
+        check_v1_store_is_migrated(postgres_url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(2,)]
+            assert {"experiments", "exposures", "event_links"} <= set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()

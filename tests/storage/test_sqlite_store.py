@@ -12,7 +12,7 @@ from homerec.data.schema import Col
 from homerec.errors import StoreError
 from homerec.storage import AddResult, Store, open_store
 from homerec.storage import sql as sql_module
-from tests.contracts import StoreContract, events
+from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated, events
 
 
 class TestSqliteStore(StoreContract):
@@ -105,3 +105,17 @@ def test_a_few_thousand_rows_round_trip(tmp_path: Path):
         got = s.interactions()
         assert got.drop(Col.event_type).equals(frame)
         assert s.history("u3")[Col.ts].to_list() == list(range(3, 12_000, 7))
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path: Path):
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        for statement in V1_STORE_SQL:
+            conn.execute(statement)
+    conn.close()
+    check_v1_store_is_migrated(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert {"experiments", "exposures", "event_links"} <= names
