@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from homerec.cli import data_cmds, experiment_cmds, model_cmds, schedule_cmd, serve_cmd, simulate_cmd
+from homerec.cli import compare_cmd, data_cmds, experiment_cmds, model_cmds, schedule_cmd, serve_cmd, simulate_cmd
 from homerec.cli.common import console, say
 from homerec.errors import HomerecError
 
@@ -25,6 +26,7 @@ app.command()(model_cmds.similar)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
 app.add_typer(experiment_cmds.experiment_app, name="experiment")
+app.command()(compare_cmd.compare)
 app.command()(simulate_cmd.simulate)
 app.command()(schedule_cmd.schedule)
 
@@ -90,7 +92,7 @@ def main() -> None:
     try:
         app()
     except HomerecError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {escape(str(err))}")
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")
