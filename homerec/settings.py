@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     train_cron: str = "0 3 * * 0"
     """When to retrain and promote (default: Sundays at 03:00)."""
     batch_cron: str = "0 */6 * * *"
+    guardrail_cron: str = "*/15 * * * *"
+    """When to check the running experiment's guardrail (rolls a significantly worse candidate back)."""
     """When to refresh the recommendation cache with the active model (default: every 6 hours)."""
 
     @field_validator("api_keys", mode="before")
@@ -123,7 +125,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"filters must be a JSON object of ARN → expression: {err}") from None
         return value
 
-    @field_validator("train_cron", "batch_cron")
+    @field_validator("train_cron", "batch_cron", "guardrail_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         """A 5-field cron expression (`0 3 * * 0`)."""

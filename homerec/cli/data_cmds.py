@@ -18,6 +18,9 @@ def generate(
     out_dir: Annotated[Path, typer.Argument(help="Folder for interactions.csv, items.csv, users.csv")],
     scale: Annotated[float, typer.Option(help="1.0 = 180,483 users, 4,182 items, ~1.97M lines")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files")] = 0,
+    legacy: Annotated[bool, typer.Option(help=(
+        "Also write what the replaced system gave: a Personalize batch file that is a popularity "
+        "fallback (zero scores), as of four weeks before the end"))] = False,
 ) -> None:
     """Generate realistic B2B purchase data in the AWS Personalize CSV layout."""
     with progress_bar() as bar:
@@ -27,6 +30,15 @@ def generate(
         f"wrote {summary.n_interactions:,} interactions of {summary.n_users_with_orders:,} ordering users "
         f"({summary.n_users:,} users, {summary.n_items:,} items) to {out_dir} in {summary.seconds:.1f}s"
     )
+    if legacy:
+        import datetime as dt
+
+        from homerec.synth.legacy import write_legacy_output
+
+        path, until = write_legacy_output(out_dir)
+        day = dt.datetime.fromtimestamp(until, dt.UTC).date().isoformat()
+        console.print(f"wrote the legacy system's lists (a popularity fallback as of {day}) to {path}; "
+                      f"compare on the later purchases with --since {day}")
 
 
 def import_data(

@@ -208,7 +208,7 @@ def report(
 ) -> None:
     """Per-variant CTR, conversion and revenue with intervals and lifts against the control."""
     from homerec.experiments import attribution
-    from homerec.experiments.report import experiment_report, guardrail_breached
+    from homerec.pipeline.experiment_report import build_report, enforce_guardrail
 
     if window_hours <= 0:
         raise InputError(f"--window-hours must be positive, got {window_hours:g}")
@@ -217,19 +217,15 @@ def report(
         return tuple(default) if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
 
     with _store(store, config) as st:
-        exp = _load(st, name)
-        exposures = st.exposures(name, since=exp.created_at)
-        events = st.attributable_events(since=exp.created_at)
-    result = experiment_report(
-        name, exposures, events, exp.shares, exp.control,
-        click_types=types(click_types, attribution.DEFAULT_CLICK_TYPES),
-        purchase_types=types(purchase_types, attribution.DEFAULT_PURCHASE_TYPES),
-        window_s=int(window_hours * 3600), since=exp.created_at,
-    )  # fmt: skip
+        exp, result = build_report(st, name, int(window_hours * 3600),
+                                   types(click_types, attribution.DEFAULT_CLICK_TYPES),
+                                   types(purchase_types, attribution.DEFAULT_PURCHASE_TYPES))
+        reason = enforce_guardrail(st, exp, result)
     for line in result["summary"]:
         console.print(escape(line))
-    if exp.guardrail and (reason := guardrail_breached(result, exp.guardrail)):
-        console.print(f"[red]guardrail {exp.guardrail}: {escape(reason)}[/]")
+    if reason:
+        console.print(f"[red]guardrail {exp.guardrail}: {escape(reason)} — {name} rolled back: "
+                      "every user is served the control from now on[/]")
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
         console.print(f"report → {json_out}")

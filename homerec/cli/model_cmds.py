@@ -27,16 +27,25 @@ def _names(models: str | None) -> list[str] | None:
 def train(
     models: Annotated[Optional[str], typer.Option(help="Comma-separated parts (default: all); one name trains it alone")] = None,
     tune: Annotated[bool, typer.Option(help="Also search each part's hyper-parameters on the validation split")] = False,
+    until: Annotated[Optional[str], typer.Option(help=(
+        "Train on events before this DATE only (YYYY-MM-DD, ISO date-time or epoch s), "
+        "e.g. to compare on later purchases"))] = None,
+    activate: Annotated[bool, typer.Option(help="Make the new version the active one")] = True,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Train the hybrid and its parts on the store's data and register a new active version."""
+    """Train the hybrid and its parts on the store's data and register a new version (active by default)."""
+    from homerec.pipeline.compare import parse_since
+
     s = settings(config, store, artifacts)
+    cutoff = parse_since(until, "--until") if until is not None else None
     st = open_store(s.store_url)
     try:
-        report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights, progress=say)
+        report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
+                              activate=activate, progress=say, until=cutoff)
     finally:
         st.close()
-    console.print(f"[green]registered {report.version}[/] ({report.model}: {', '.join(report.parts)}) "
+    console.print(f"[green]registered {report.version}{'' if activate else ' (not active)'}[/] "
+                  f"({report.model}: {', '.join(report.parts)}) "
                   f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
     for name, reason in report.skipped.items():
         console.print(f"[yellow]{name} skipped:[/] {reason}")

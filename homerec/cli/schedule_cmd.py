@@ -55,7 +55,7 @@ def schedule(
     models: Annotated[Optional[str], typer.Option(help="Parts the training uses (default: all)")] = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Retrain weekly and refresh the cache every 6 hours (or on your cron times), one run of a job at a time.
+    """Retrain weekly, refresh the cache every 6 hours, check the experiment guardrail every 15 minutes (or on your cron times), one run of a job at a time.
 
     Runs are logged in <artifact_dir>/schedule/runs.jsonl; a failed training keeps the active model.
     With --run-now the exit code is 0 (ok or skipped: already running) or 1 (failed), for cron and systemd.
@@ -76,7 +76,7 @@ def schedule(
     folder = schedule_dir(s.artifact_dir)
     sched = Scheduler(jobs, folder, on_run=lambda r: console.print(_line(r)))
     if list_:
-        _show(sched, {"train": s.train_cron, "batch": s.batch_cron}, last=10)
+        _show(sched, {"train": s.train_cron, "batch": s.batch_cron, "guardrail": s.guardrail_cron}, last=10)
         return
     if run_now:
         record = run_job(next(j for j in jobs if j.name == run_now), folder)

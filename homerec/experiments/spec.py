@@ -229,3 +229,22 @@ def active_experiment(rows: Sequence[_Row]) -> Experiment | None:
         names = ", ".join(Experiment.from_json(row.spec).name for row in running)
         raise InputError(f"several experiments are running ({names}); stop all but one")
     return Experiment.from_json(running[0].spec) if running else None
+
+
+def routing_experiment(rows: Sequence[_Row]) -> Experiment | None:
+    """The experiment serving routes by: the running one, else the latest rolled-back one whose control
+    is not `model:active`.
+
+    A rollback sends everyone to the control at once and keeps them there: when the control
+    is the system being replaced (an `endpoint:`) or a pinned version, serving goes on routing
+    to it until the experiment is stopped. A stopped experiment routes nothing.
+    """
+    running = active_experiment(rows)
+    if running is not None:
+        return running
+    rolled = sorted((row for row in rows if row.status == "rolled_back"), key=lambda row: getattr(row, "updated_at", 0))
+    for row in reversed(rolled):
+        exp = Experiment.from_json(row.spec)
+        if exp.variant(exp.control).source != "model:active":
+            return exp
+    return None

@@ -28,7 +28,7 @@ from homerec.storage.base import Store
 CODE, ROW = "_code", "_row"
 
 
-def parse_since(text: str) -> int:
+def parse_since(text: str, option: str = "--since") -> int:
     """Epoch seconds of YYYY-MM-DD, an ISO date-time (UTC unless it names a zone) or epoch seconds."""
     value = text.strip()
     if value.isdigit():
@@ -36,7 +36,7 @@ def parse_since(text: str) -> int:
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(f"bad --since {text!r}: expected YYYY-MM-DD, an ISO date-time or epoch seconds") from None
+        raise InputError(f"bad {option} {text!r}: expected YYYY-MM-DD, an ISO date-time or epoch seconds") from None
     return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
 
 

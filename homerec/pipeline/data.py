@@ -34,11 +34,20 @@ class TrainingData:
         return h.hexdigest()
 
 
-def load_training_data(store: Store, event_weights: dict[str, float] | None = None) -> TrainingData:
-    """Everything in the store, ready for fit(); InputError when there is nothing to train on."""
+def load_training_data(
+    store: Store, event_weights: dict[str, float] | None = None, until: int | None = None,
+) -> TrainingData:
+    """Everything in the store (events before `until`, when given), ready for fit().
+
+    Raises:
+        InputError: there is nothing to train on.
+    """
     frame = store.interactions()
+    if until is not None:
+        frame = frame.filter(pl.col(Col.ts) < until)
     if frame.height == 0:
-        raise InputError(f"the store {store.url} holds no interactions: run `homerec import DIR` first")
+        when = f" before {until}" if until is not None else ""
+        raise InputError(f"the store {store.url} holds no interactions{when}: run `homerec import DIR` first")
     items = store.items()
     users = store.users()
     item_map = IdMap.from_ids(items[Col.item_id].to_list(), "item") if items.height else None

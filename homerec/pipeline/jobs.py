@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
+from homerec.pipeline.experiment_report import check_running_guardrail
 from homerec.pipeline.schedule import Job, JobResult, schedule_dir
 from homerec.pipeline.train import train
 from homerec.settings import Settings
 from homerec.storage import open_store
 
-TRAIN, BATCH = "train", "batch"
-JOB_NAMES = (TRAIN, BATCH)
+TRAIN, BATCH, GUARDRAIL = "train", "batch", "guardrail"
+JOB_NAMES = (TRAIN, BATCH, GUARDRAIL)
 BATCH_OUTPUT = "batch.jsonl"
 """The last refresh's lists in the Personalize batch format, beside the run log."""
 
@@ -70,4 +71,18 @@ def scheduled_jobs(settings: Settings, models: Sequence[str] | None = None,
                    say: Callable[[str], None] | None = None) -> list[Job]:
     """The training and cache-refresh jobs on the settings' cron expressions (training first)."""
     return [Job(TRAIN, settings.train_cron, train_job(settings, models, say)),
-            Job(BATCH, settings.batch_cron, batch_job(settings))]
+            Job(BATCH, settings.batch_cron, batch_job(settings)),
+            Job(GUARDRAIL, settings.guardrail_cron, guardrail_job(settings))]
+
+
+def guardrail_job(settings: Settings) -> Callable[[], JobResult]:
+    """Report on the running experiment and roll it back when its guardrail metric drops significantly."""
+
+    def action() -> JobResult:
+        store = open_store(settings.store_url)
+        try:
+            return JobResult(None, check_running_guardrail(store))
+        finally:
+            store.close()
+
+    return action

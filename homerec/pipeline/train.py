@@ -37,7 +37,7 @@ class TrainReport:
 def train(
     store: Store, registry: Registry, models: Sequence[str] | None = None, tune: bool = False,
     event_weights: dict[str, float] | None = None, activate: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, until: int | None = None,
 ) -> TrainReport:
     """Train and register a new version.
 
@@ -45,6 +45,8 @@ def train(
         models: hybrid parts (default: all); a single name trains that model alone.
         tune: also grid-search each part's hyper-parameters on the validation split
             (blend weights are always tuned).
+        until: train on events before this epoch second only (to measure the model on the
+            purchases after it, e.g. with `homerec compare --since`).
     """
     say = progress or (lambda _m: None)
     names = list(models or DEFAULT_PARTS)
@@ -52,7 +54,7 @@ def train(
         model_class(name)  # unknown names fail before any work
     started = time.perf_counter()
     say("reading interactions from the store")
-    td = load_training_data(store, event_weights)
+    td = load_training_data(store, event_weights, until)
     data = td.interactions
     say(f"{len(data):,} interactions, {data.n_users:,} users, {data.n_items:,} items")
     if len(names) == 1 and names[0] != "hybrid":

@@ -23,7 +23,7 @@ import polars as pl
 
 from homerec.data.schema import EXPOSURE_FRAME_COLUMNS, Col
 from homerec.errors import HomerecError
-from homerec.experiments.spec import Experiment, Variant, active_experiment
+from homerec.experiments.spec import Experiment, Variant, routing_experiment
 from homerec.models.registry import Registry
 from homerec.serving.state import Loaded, load_version
 from homerec.storage.base import Store
@@ -50,7 +50,7 @@ class ExperimentState:
 
     def reload(self) -> Experiment | None:
         """Read the running experiment from the store and load the model versions it names."""
-        experiment = active_experiment(self.store.experiments())
+        experiment = routing_experiment(self.store.experiments())
         if experiment is not None:
             for variant in experiment.variants:
                 version = variant.model_version

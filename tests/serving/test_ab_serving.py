@@ -146,3 +146,24 @@ def test_traffic_moves_and_rollback_reach_a_running_server_without_a_failed_requ
             for t in threads:
                 t.join()
     assert failures == []
+
+
+def test_a_rollback_keeps_routing_everyone_to_a_pinned_control_until_stopped(ab_world):
+    exp = Experiment("exp1", "salt1", "split", "control", (
+        Variant("control", f"model:{ab_world['v1']}", 0.0), Variant("candidate", f"model:{ab_world['v2']}", 1.0)),
+        created_at=int(time.time()) - 5)
+    put(ab_world["store_url"], exp)
+    with TestClient(create_app(make_settings(ab_world))) as client:
+        state = client.app.state.service.ab.state
+
+        def versions() -> set[tuple[str | None, str]]:
+            return {(b["variant"], b["model_version"]) for b in
+                    (client.get(f"/v1/users/{u}/recommendations").json() for u in users(ab_world, 20))}
+
+        assert versions() == {("candidate", ab_world["v2"])}
+        put(ab_world["store_url"], exp.rolled_back())
+        state.reload()
+        assert versions() == {("control", ab_world["v1"])}
+        put(ab_world["store_url"], exp.rolled_back().stopped())
+        state.reload()
+        assert versions() == {(None, ab_world["v1"])}  # stopped: the active version, no experiment
