@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The `homerec` command: one sub-command per workflow; user errors print a message, not a traceback."""
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -57,13 +58,13 @@ def demo(
     console.print(f"sample for {s.sample_user}: " + ", ".join(f"{r.item_id} ({r.score10:.1f}, {r.reason})" for r in s.sample))
     console.print(f"[green]demo done in {s.seconds:.0f}s[/]")
     if serve:
-        from homerec.settings import load_settings
-
-        settings = load_settings(None, store_url=s.store_url, artifact_dir=(s.folder / "artifacts").resolve(),
-                                 port=port, sigv4_keys={DEMO_KEY: DEMO_SECRET})
         console.print(demo_requests(f"http://127.0.0.1:{port}", s.sample_user, s.sample[0].item_id if s.sample else "",
                                     s.folder), markup=False, highlight=False)
-        serve_cmd.run_server(settings)
+        # A fresh process: forking server workers from one that trained (BLAS threads) can hang them.
+        os.environ["HOMEREC_SIGV4_KEYS"] = f"{DEMO_KEY}:{DEMO_SECRET}"
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "homerec.cli.main", "serve", "--store", s.store_url,
+                                  "--artifacts", str((s.folder / "artifacts").resolve()), "--port", str(port)])
 
 
 DEMO_KEY, DEMO_SECRET = "DEMOACCESSKEY", "demo-secret"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""homerec serve: the HTTP API on uvicorn (one process, or N workers through the app factory)."""
+"""homerec serve: the HTTP API on granian (N worker processes over the app factory)."""
 
 import os
 from pathlib import Path
@@ -23,24 +23,23 @@ def serve(
 
 
 def run_server(s: Settings, config: Path | None = None) -> None:
-    """Run uvicorn on the settings until interrupted."""
-    import uvicorn  # the HTTP stack loads only for this command
+    """Serve the app factory on granian (a Rust HTTP server, N worker processes) until interrupted.
+
+    Workers build their settings from the environment, so the effective settings are handed
+    down as HOMEREC_ variables.
+    """
+    from granian import Granian  # the HTTP stack loads only for this command
+    from granian.constants import Interfaces
 
     console.print(f"serving {s.artifact_dir} over {s.store_url} on http://{s.host}:{s.port} "
                   f"with {s.workers} worker{'s' if s.workers > 1 else ''}")
-    if s.workers == 1:
-        from homerec.serving.app import create_app
-
-        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info", access_log=False)
-        return
-    # Workers build their settings from the environment: hand everything down that way.
     if config is not None:
         os.environ[CONFIG_ENV] = str(Path(config).resolve())
     for name, value in s.model_dump(mode="json", exclude_defaults=True).items():
         os.environ[f"HOMEREC_{name.upper()}"] = _env_value(value)
     os.environ["HOMEREC_ARTIFACT_DIR"] = str(Path(s.artifact_dir).resolve())
-    uvicorn.run("homerec.serving.app:factory", factory=True, host=s.host, port=s.port, workers=s.workers,
-                log_level="info", access_log=False)
+    Granian("homerec.serving.app:factory", address=s.host, port=s.port, interface=Interfaces.ASGI,
+            workers=s.workers, factory=True, log_access=False).serve()
 
 
 def _env_value(value: object) -> str:

@@ -2,6 +2,7 @@
 """Hybrid: a weighted blend of fitted models' normalised scores, weights per history length."""
 
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,14 @@ from homerec.models.scaling import normalize_scores, scale_rows_inplace
 from homerec.types import Recommendation
 
 DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "content", "ease"]
+
+_LAST = threading.local()
+"""Per thread: the weighted part scores of the last one-user scoring, keyed by `_row_key`."""
+
+
+def _row_key(user_idx: np.ndarray, history: sp.csr_matrix) -> tuple:
+    """What identifies one user's scoring: their index and history row."""
+    return int(np.asarray(user_idx)[0]), history.indices.tobytes(), history.data.tobytes()
 
 
 @dataclass
@@ -81,7 +90,9 @@ class Hybrid(Recommender):
         w = self.weight_matrix()[self.bucket_of(history)]
         total = np.zeros(history.shape, dtype=np.float32)
         scored = np.zeros(history.shape, dtype=bool)
-        for j, m in enumerate(self.models_.values()):
+        one = history.shape[0] == 1
+        parts: dict[str, np.ndarray] = {}
+        for j, (name, m) in enumerate(self.models_.items()):
             rows = np.flatnonzero(w[:, j])  # a part weighted 0 for a row is never computed for it
             if len(rows) == 0:
                 continue
@@ -89,6 +100,8 @@ class Hybrid(Recommender):
             s = m.score(user_idx if every else user_idx[rows], history if every else history[rows])
             unscored = scale_rows_inplace(s)
             s *= w[rows, j, None]
+            if one:
+                parts[name] = np.where(unscored, 0.0, s)[0]
             if every:
                 total += s
                 scored |= ~unscored
@@ -96,6 +109,8 @@ class Hybrid(Recommender):
                 total[rows] += s
                 scored[rows] |= ~unscored
         total[~scored] = -np.inf
+        if one:  # one user's request: _records explains this very list next, without scoring again
+            _LAST.value = (_row_key(user_idx, history), parts)
         return total
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
@@ -119,8 +134,13 @@ class Hybrid(Recommender):
         if cold or len(idx) == 0:
             return super()._records(uidx, row, idx, vals, cold)
         w = self.weight_matrix()[self.bucket_of(row)[0]]
-        parts = self.part_scores(np.array([uidx]), row)
-        contrib = np.stack([w[j] * np.nan_to_num(parts[n][0, idx]) for j, n in enumerate(self.models_)])
+        last = getattr(_LAST, "value", None)
+        if last is not None and last[0] == _row_key(np.array([uidx]), row):
+            stash = last[1]
+            contrib = np.stack([stash[n][idx] if n in stash else np.zeros(len(idx)) for n in self.models_])
+        else:
+            parts = self.part_scores(np.array([uidx]), row)
+            contrib = np.stack([w[j] * np.nan_to_num(parts[n][0, idx]) for j, n in enumerate(self.models_)])
         names = list(self.models_)
         out = []
         for col, (item, v) in enumerate(zip(self.items_.to_ids(idx), vals)):

@@ -63,6 +63,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _error(500, "internal error")
 
 
+def _warm_up() -> None:
+    """Import at start what the first event would otherwise import inside a request (~0.4 s)."""
+    import pyarrow.compute  # noqa: F401  (event ids are built with it)
+
+
 def check_filters(settings: Settings) -> None:
     """Every configured filter expression must parse: a bad one is a ConfigError at start-up."""
     for name, expression in settings.filters.items():
@@ -80,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await run_in_threadpool(open_store, settings.store_url)
+        await run_in_threadpool(_warm_up)
         holder = ModelHolder(Registry(settings.artifact_dir))
         try:
             await run_in_threadpool(holder.refresh)

@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from homerec.errors import ConfigError
 from homerec.storage.base import AddResult, CachedList, Store, event_ids
 from homerec.storage.dialects import POSTGRESQL, SQLITE, Dialect
-from homerec.storage.load import ImportReport, import_folder, import_interactions, import_items, import_users
+from homerec.storage.load import (
+    ImportReport,
+    import_folder,
+    import_interactions,
+    import_items,
+    import_users,
+)
 from homerec.storage.sql import SqlStore
 
 __all__ = [

@@ -24,6 +24,7 @@ from homerec.errors import InputError, StoreError
 from homerec.storage import cache, experiment_log, tables
 from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
 from homerec.storage.dialects import DBAPIConnection, Dialect
+from homerec.storage.point import PointQuery
 from homerec.types import Scored
 
 INTERACTION_SCHEMA: dict[str, pl.DataType] = {
@@ -104,6 +105,11 @@ class SqlStore:
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
         with self._guard("open"):
             tables.create_all(self._engine)
+        i, r = tables.interactions, tables.rec_cache
+        self._history = PointQuery(self._engine, sa.select(*(i.c[c] for c in INTERACTION_SCHEMA)).where(
+            i.c[Col.user_id] == sa.bindparam("user_id")).order_by(i.c[Col.ts], i.c[Col.event_id]))
+        self._cached = PointQuery(self._engine, sa.select(r.c[Col.ranked], r.c[Col.model_version], r.c[Col.computed_at]).where(
+            r.c[Col.namespace] == sa.bindparam("namespace"), r.c[Col.key] == sa.bindparam("key")))
 
     # -- plumbing ------------------------------------------------------------------------------
     @contextmanager
@@ -172,9 +178,10 @@ class SqlStore:
         return self._read_events("read interactions from", condition, ordered=False).sort(Col.ts, maintain_order=True)
 
     def history(self, user_id: str) -> pl.DataFrame:
-        """See `Store.history`."""
-        condition = tables.interactions.c[Col.user_id] == user_id
-        return self._read_events("read history from", condition, ordered=True).sort(Col.ts, maintain_order=True)
+        """See `Store.history` (a point read: one user's rows through the index)."""
+        with self._guard("read history from"):
+            rows = self._history.rows(user_id=user_id)
+        return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")
 
     # -- catalog and users ---------------------------------------------------------------------
     def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:
@@ -222,15 +229,12 @@ class SqlStore:
 
     def get_recs(self, namespace: str, key: str) -> CachedList | None:
         """See `Store.get_recs`."""
-        t = tables.rec_cache
-        query = sa.select(t.c[Col.ranked], t.c[Col.model_version], t.c[Col.computed_at]).where(
-            t.c[Col.namespace] == namespace, t.c[Col.key] == key
-        )
-        with self._guard("read recommendations from"), self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
+        with self._guard("read recommendations from"):
+            rows = self._cached.rows(namespace=namespace, key=key)
+        if not rows:
             return None
-        return CachedList(cache.decode_ranked(row[0]), row[1], int(row[2]))
+        ranked, version, computed_at = rows[0]
+        return CachedList(cache.decode_ranked(ranked), version, int(computed_at))
 
     # -- housekeeping --------------------------------------------------------------------------
     def delete_user(self, user_id: str) -> dict[str, int]:

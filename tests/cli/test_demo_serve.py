@@ -37,8 +37,15 @@ def test_demo_serves_and_its_printed_requests_answer(tmp_path):
             line = proc.stdout.readline()
             assert line or proc.poll() is None, "".join(lines)
             lines.append(line)
-            if "Uvicorn running" in line or "Application startup complete" in line:
+            if "/v1/users/" in line:
                 break
+        while time.monotonic() < deadline:  # the examples are printed just before the server starts
+            assert proc.poll() is None, "".join(lines)
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
         out = "".join(lines)
         first = re.search(r"curl '(http://127\.0\.0\.1:\d+/v1/users/[^']+)'", out)
         assert first, out

@@ -46,7 +46,7 @@ def _copy_store(world: dict, target: Path) -> str:
 
 
 class Server:
-    """`python -m homerec.cli.main serve` in a subprocess (one worker: the pid is the server)."""
+    """`python -m homerec.cli.main serve` in its own process group (granian's main process and its worker)."""
 
     def __init__(self, store_url: str, artifacts: Path, folder: Path, name: str) -> None:
         self.port = _free_port()
@@ -58,7 +58,12 @@ class Server:
         self.log = self.log_path.open("w")
         cmd = [sys.executable, "-m", "homerec.cli.main", "serve", "--store", store_url,
                "--artifacts", str(artifacts), "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def kill9(self) -> None:
+        """SIGKILL every process of the server at once, as a crash or an OOM kill of the container would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
 
     def wait_ready(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s
@@ -78,6 +83,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # no worker outlives the test
         self.log.close()
 
 
@@ -119,7 +126,7 @@ def test_acknowledged_events_survive_kill_9(world, tmp_path):
         while len(acked) < 40 * BATCH:
             assert time.monotonic() < deadline and sender.is_alive(), f"events not acknowledged: {failures}"
             time.sleep(0.01)
-        os.kill(server.proc.pid, signal.SIGKILL)  # requests are still flowing
+        server.kill9()  # requests are still flowing
         assert server.proc.wait(timeout=10) == -signal.SIGKILL
         sender.join(timeout=20)
         stop.set()
