@@ -63,7 +63,8 @@ def merge_quality(paths: list[Path]) -> dict | None:
     return merged
 
 
-def write(speed: Path, quality: list[Path], out: Path) -> None:
+def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
+          compare: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 30–40 minutes on 2 cores); `python -m bench.speed`, "
@@ -71,6 +72,14 @@ def write(speed: Path, quality: list[Path], out: Path) -> None:
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
         parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text())), ""]
+    if serving is not None and serving.exists():
+        from bench.serving import serving_section
+
+        parts += ["## Serving (scale 1.0, wrk)", "", serving_section(json.loads(serving.read_text())), ""]
+    if compare is not None and compare.exists():
+        from bench.compare import compare_section
+
+        parts += [compare_section(json.loads(compare.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -85,9 +94,11 @@ def main() -> None:
     ap.add_argument("--speed", type=Path, default=Path("bench/out/speed.json"))
     ap.add_argument("--quality", type=Path, nargs="+",
                     default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
+    ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
+    ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
-    write(args.speed, args.quality, args.out)
+    write(args.speed, args.quality, args.out, args.serving, args.compare)
     print(f"wrote {args.out}")
 
 

@@ -4,9 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
+# wrk drives the serving benchmark (Debian package), installed as root when missing.
+if ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then echo "please install wrk (e.g. sudo apt-get install -y wrk)" >&2; exit 1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 . .venv/bin/activate
 python -c "import lightfm" 2>/dev/null || bash bench/install_lightfm.sh
 python -m bench.speed --scale 1.0 --out bench/out/speed.json
 python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample --out bench/out/quality-real.json
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json
+python -m bench.serving --scale 1.0 --out bench/out/serving.json
 python -m bench.report

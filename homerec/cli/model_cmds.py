@@ -87,7 +87,7 @@ def batch(
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
     similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
-    include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists)")] = False,
+    include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
     """Precompute top-k lists with the active model into a file and the store's cache."""

@@ -2,6 +2,7 @@
 """Recommender: the base every model extends; subclasses write _fit and _score."""
 
 import dataclasses
+import functools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
@@ -32,6 +33,12 @@ def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
     age_days = (data.max_ts() - data.ts) / 86400.0
     w = data.weight * np.exp2(-age_days / half_life_days)
     return np.bincount(data.item_idx, weights=w, minlength=data.n_items).astype(np.float32)
+
+
+@functools.cache
+def _unit_grid(n: int) -> np.ndarray:
+    """n evenly spaced points over [0, 1] (the calibration's percentile levels)."""
+    return np.linspace(0.0, 1.0, n)
 
 
 @dataclasses.dataclass
@@ -251,6 +258,13 @@ class Recommender(ABC):
     def fallback_score10(self, raw: float) -> float:
         """A fallback (popularity) score on the 0-10 scale: its share of the most popular item's."""
         return round(10.0 * float(raw) / (float(self.fallback_.max()) or 1.0), 3)
+
+    def score10_many(self, raw: np.ndarray) -> np.ndarray:
+        """`score10` of many raw scores at once."""
+        q = self.calibration_
+        raw = np.asarray(raw, dtype=np.float64)
+        out = np.round(10.0 * np.interp(raw, q, _unit_grid(len(q))), 3)
+        return np.where(np.isfinite(raw), out, 0.0)
 
     def score10(self, raw: float) -> float:
         """A raw score on the calibrated 0-10 scale (its percentile among typical top-10 scores)."""

@@ -71,7 +71,8 @@ def run_batch(
             writer.writerow(CSV_HEADER)
         for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
             _write(fh, writer, fmt, model, lists, "user")
-            write_cache(store, model, lists, USER_RECS, version)
+            if not include_seen:  # the serving cache holds lists of what users have not bought yet
+                write_cache(store, model, lists, USER_RECS, version)
             n_cold += int(lists.cold.sum())
             done += len(lists.keys)
             tick("users", done, len(user_ids))

@@ -42,11 +42,22 @@ class ABRouter:
 
     def recommend(
         self, experiment: Experiment, user_id: str, k: int, exclude: Collection[str] = (),
-        min_score: float | None = None, item_filter: BoundFilter | None = None,
-    ) -> Answer:
-        """The list of the variant the user is routed to, logged as an exposure."""
+        min_score: float | None = None, item_filter: BoundFilter | None = None, cache_only: bool = False,
+    ) -> Answer | None:
+        """The list of the variant the user is routed to, logged as an exposure.
+
+        With `cache_only`, None (and nothing logged) when the list is not a cache hit.
+        """
         served, shadow = route(experiment, user_id)
-        answer = self._variant_answer(experiment, experiment.variant(served), user_id, k, exclude, min_score, item_filter)
+        variant = experiment.variant(served)
+        if cache_only:
+            if variant.endpoint is not None:
+                return None
+            answer = self._model_answer(variant, user_id, k, exclude, min_score, item_filter, cache_only=True)
+            if answer is None:
+                return None
+        else:
+            answer = self._variant_answer(experiment, variant, user_id, k, exclude, min_score, item_filter)
         answer = replace(answer, experiment=experiment.name, variant=served)
         self.exposures.append(answer.recommendation_id, experiment.name, served, user_id,
                               [r.item_id for r in answer.items], served=True)
@@ -73,9 +84,16 @@ class ABRouter:
                 if control.endpoint is not None or control is variant:
                     return svc.recommend_with(svc.loaded(), user_id, k, exclude, min_score, item_filter)
                 return self._variant_answer(experiment, control, user_id, k, exclude, min_score, item_filter)
+        answer = self._model_answer(variant, user_id, k, exclude, min_score, item_filter)
+        assert answer is not None
+        return answer
+
+    def _model_answer(self, variant: Variant, user_id: str, k: int, exclude: Collection[str],
+                      min_score: float | None, item_filter: BoundFilter | None, cache_only: bool = False) -> Answer | None:
+        svc = self.service
         version = variant.model_version
         loaded = svc.loaded() if version in (None, "active") else self.state.model(version)
-        return svc.recommend_with(loaded, user_id, k, exclude, min_score, item_filter)
+        return svc.recommend_with(loaded, user_id, k, exclude, min_score, item_filter, cache_only)
 
     def _endpoint_answer(self, variant: Variant, user_id: str, k: int, exclude: Collection[str],
                          min_score: float | None) -> Answer:

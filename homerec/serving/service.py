@@ -86,55 +86,63 @@ class RecService:
 
     def user_state(self, user_id: str) -> UserState:
         """The user's stored history (item ids, oldest first) and newest event time."""
-        hist = self.store.history(user_id)
-        if hist.height == 0:
-            return UserState([], None)
-        return UserState(hist[Col.item_id].to_list(), int(hist[Col.ts].max()))
+        return UserState(*self.store.user_items(user_id))
 
     # -- reads --------------------------------------------------------------------------------
     def recommend(
         self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
-        item_filter: BoundFilter | None = None,
-    ) -> Answer:
+        item_filter: BoundFilter | None = None, cache_only: bool = False,
+    ) -> Answer | None:
         """Top-k for a user, seen and excluded items removed; cache, then model, then fallback.
 
         `item_filter` (a bound Personalize filter expression) is evaluated against the live store
         and removes its items from the candidates before the top-k is taken. While an
         experiment runs, the user's variant decides the source and the list is logged.
+        With `cache_only`, None instead of scoring: the caller answers cache hits at once (two
+        point reads) and sends the rest to a worker thread.
         """
         if self.ab is not None and self.ab.state.current is not None:
-            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter)
-        return self.recommend_with(self.loaded(), user_id, k, exclude, min_score, item_filter)
+            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter, cache_only)
+        return self.recommend_with(self.loaded(), user_id, k, exclude, min_score, item_filter, cache_only)
 
     def recommend_with(
         self, loaded: Loaded, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
-        item_filter: BoundFilter | None = None,
-    ) -> Answer:
+        item_filter: BoundFilter | None = None, cache_only: bool = False,
+    ) -> Answer | None:
         """`recommend` from one given model version (no experiment routing)."""
         self.model(loaded)  # notices products added since training (they make cached lists stale)
-        state = self.user_state(user_id)
-        banned = set(exclude) | set(state.item_ids)
+        banned = set(exclude)
         if item_filter is not None:
             banned |= self.filtered_out(loaded, item_filter, user_id)
-        answer = self._from_cache(loaded, user_id, state, banned, k) or self._from_model(loaded, user_id, state, banned, k)
+        answer = self._from_cache(loaded, user_id, banned, k)
+        if answer is None:
+            if cache_only:
+                return None
+            state = self.user_state(user_id)
+            answer = self._from_model(loaded, user_id, state, banned | set(state.item_ids), k)
         if min_score is not None:
             answer = replace(answer, items=[r for r in answer.items if r.score10 >= min_score])
         return answer
 
-    def _from_cache(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer | None:
+    def _from_cache(self, loaded: Loaded, user_id: str, banned: set[str], k: int) -> Answer | None:
+        """The batch's list when it is current: same model, no event of the user since (what the
+        user had bought then is already left out of it), no product added since."""
         cached = self.store.get_recs(USER_RECS, user_id)
         if cached is None or cached.model_version != loaded.version:
             return None
-        if state.last_ts is not None and state.last_ts >= cached.computed_at:
+        last_ts = self.store.last_event_ts(user_id)
+        if last_ts is not None and last_ts >= cached.computed_at:
             return None  # events since the batch ran: the list is stale
         if self.catalog.new_items_since >= cached.computed_at:  # computed_at is whole seconds
             return None  # products added since the batch ran: score them live
         model = loaded.model
-        reason = f"{model.name} (precomputed)"
-        items = [Recommendation(i, float(s), model.score10(s), reason) for i, s in cached.items if i not in banned]
-        if len(items) < k:
+        kept = [(i, s) for i, s in cached.items if i not in banned][:k]
+        if len(kept) < k:
             return None  # the cached list is too short for this request
-        return Answer(items[:k], CACHE, loaded.version)
+        reason = f"{model.name} (precomputed)"
+        score10 = model.score10_many(np.array([s for _, s in kept])).tolist()
+        return Answer([Recommendation(i, float(s), t, reason) for (i, s), t in zip(kept, score10)], CACHE,
+                      loaded.version)
 
     def _from_model(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer:
         model = self.model(loaded)

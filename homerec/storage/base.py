@@ -81,6 +81,14 @@ class Store(Protocol):
         """One user's events, oldest first (empty frame for an unknown user)."""
         ...
 
+    def last_event_ts(self, user_id: str) -> int | None:
+        """The time of the user's newest event (None: no events): one index probe, for cache checks."""
+        ...
+
+    def user_items(self, user_id: str) -> tuple[list[str], int | None]:
+        """One user's item ids (oldest first) and newest event time: what serving needs per request, fast."""
+        ...
+
     def items(self) -> pl.DataFrame:
         """One row per item: `item_id` and its metadata fields as string columns."""
         ...

@@ -108,6 +108,10 @@ class SqlStore:
         i, r = tables.interactions, tables.rec_cache
         self._history = PointQuery(self._engine, sa.select(*(i.c[c] for c in INTERACTION_SCHEMA)).where(
             i.c[Col.user_id] == sa.bindparam("user_id")).order_by(i.c[Col.ts], i.c[Col.event_id]))
+        self._user_items = PointQuery(self._engine, sa.select(i.c[Col.item_id], i.c[Col.ts]).where(
+            i.c[Col.user_id] == sa.bindparam("user_id")).order_by(i.c[Col.ts], i.c[Col.event_id]))
+        self._last_ts = PointQuery(self._engine, sa.select(sa.func.max(i.c[Col.ts])).where(
+            i.c[Col.user_id] == sa.bindparam("user_id")))
         self._cached = PointQuery(self._engine, sa.select(r.c[Col.ranked], r.c[Col.model_version], r.c[Col.computed_at]).where(
             r.c[Col.namespace] == sa.bindparam("namespace"), r.c[Col.key] == sa.bindparam("key")))
 
@@ -182,6 +186,18 @@ class SqlStore:
         with self._guard("read history from"):
             rows = self._history.rows(user_id=user_id)
         return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")
+
+    def last_event_ts(self, user_id: str) -> int | None:
+        """See `Store.last_event_ts`."""
+        with self._guard("read history from"):
+            rows = self._last_ts.rows(user_id=user_id)
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def user_items(self, user_id: str) -> tuple[list[str], int | None]:
+        """See `Store.user_items`."""
+        with self._guard("read history from"):
+            rows = self._user_items.rows(user_id=user_id)
+        return [r[0] for r in rows], (int(rows[-1][1]) if rows else None)
 
     # -- catalog and users ---------------------------------------------------------------------
     def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:

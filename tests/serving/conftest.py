@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """One small trained world for the serving tests: data, store, a registry with v1 and the batch cache."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,27 @@ from homerec.synth.generate import generate
 API_KEY = "test-key"
 
 
+@pytest.fixture(scope="module")
+def world(world_base, tmp_path_factory) -> dict:
+    """The trained world with a private copy of its store for each test module.
+
+    Tests write events, items and users; with one shared store, what one module wrote (a new
+    product makes every cached list stale, an event makes its user's) would change what the
+    next one sees, depending on the order tests run in.
+    """
+    root: Path = tmp_path_factory.mktemp("world-copy")
+    source = sqlite3.connect(world_base["store_url"].removeprefix("sqlite:///"))
+    copy = sqlite3.connect(root / "homerec.db")
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return {**world_base, "store_url": f"sqlite:///{root / 'homerec.db'}"}
+
+
 @pytest.fixture(scope="session")
-def world(tmp_path_factory) -> dict:
+def world_base(tmp_path_factory) -> dict:
     """{'root', 'store_url', 'artifacts', 'version', 'cached_users', 'item_ids'} (scale 0.005, batch cached)."""
     root: Path = tmp_path_factory.mktemp("serving")
     generate(root / "data", scale=0.005, seed=3)
