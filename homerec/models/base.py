@@ -239,7 +239,8 @@ class Recommender(ABC):
         if cold:
             return [Recommendation(i, float(v), self.fallback_score10(v), FALLBACK_REASON)
                     for i, v in zip(self.items_.to_ids(idx), vals)]
-        return [Recommendation(i, float(v), self.score10(v), self.name) for i, v in zip(self.items_.to_ids(idx), vals)]
+        return [Recommendation(i, float(v), t, self.name)
+                for i, v, t in zip(self.items_.to_ids(idx), vals, self.score10_many(vals).tolist())]
 
     # ---- calibration ----------------------------------------------------------------------------
     def _calibrate(self, X: sp.csr_matrix, n_users: int = 300, k: int = 10) -> np.ndarray:

@@ -126,7 +126,7 @@ class ExperimentState:
 class ExposureLog:
     """Served lists, buffered and written to the store in batches by a background thread."""
 
-    def __init__(self, store: Store, flush_s: float = 0.5, max_rows: int = 2000) -> None:
+    def __init__(self, store: Store, flush_s: float = 2.0, max_rows: int = 20_000) -> None:
         self.store, self.flush_s, self.max_rows = store, flush_s, max_rows
         self._rows: list[tuple[str, str, str, str, list[str], int, bool]] = []
         self._lock = threading.Lock()
@@ -152,8 +152,11 @@ class ExposureLog:
             rows, self._rows = self._rows, []
         if not rows:
             return 0
-        frame = pl.DataFrame(rows, schema=list(EXPOSURE_FRAME_COLUMNS), orient="row").with_columns(
-            pl.col(Col.ts).cast(pl.Int64), pl.col(Col.ranked).cast(pl.List(pl.String)))
+        columns = list(zip(*rows))  # column by column: several times cheaper than row tuples
+        frame = pl.DataFrame({name: list(values) for name, values in zip(EXPOSURE_FRAME_COLUMNS, columns)},
+                             schema={Col.recommendation_id: pl.String, Col.experiment: pl.String,
+                                     Col.variant: pl.String, Col.user_id: pl.String,
+                                     Col.ranked: pl.List(pl.String), Col.ts: pl.Int64, Col.served: pl.Boolean})
         try:
             written = self.store.add_exposures(frame)
         except Exception:
