@@ -2,6 +2,7 @@
 """homerec serve: the HTTP API on granian (N worker processes over the app factory)."""
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,6 +39,8 @@ def run_server(s: Settings, config: Path | None = None) -> None:
     for name, value in s.model_dump(mode="json", exclude_defaults=True).items():
         os.environ[f"HOMEREC_{name.upper()}"] = _env_value(value)
     os.environ["HOMEREC_ARTIFACT_DIR"] = str(Path(s.artifact_dir).resolve())
+    # Workers share their Prometheus values through files in a fresh folder: /metrics adds them up.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="homerec-metrics-")
     Granian("homerec.serving.app:factory", address=s.host, port=s.port, interface=Interfaces.ASGI,
             workers=s.workers, factory=True, log_access=False).serve()
 

@@ -1,11 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Prometheus metrics of one app, in its own CollectorRegistry, and the middleware that times requests."""
+"""Prometheus metrics of one app, and the middleware that times requests.
 
+One process: the app's own CollectorRegistry. Several worker processes (`homerec serve
+--workers N` sets PROMETHEUS_MULTIPROC_DIR): every worker writes its values to files in that
+folder and /metrics, whichever worker answers it, adds up all of them (prometheus-client's
+multi-process mode), so a scrape never sees one worker's share only.
+"""
+
+import os
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -13,6 +21,7 @@ class Metrics:
     """The app's metrics; `render()` gives the text exposition format."""
 
     def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.latency = Histogram("homerec_request_seconds", "Request latency by route template",
@@ -21,7 +30,8 @@ class Metrics:
                                ["endpoint", "source"], registry=r)
         self.events = Counter("homerec_events_ingested", "Events committed to the store", registry=r)
         self.duplicates = Counter("homerec_events_duplicate", "Events skipped as already stored", registry=r)
-        self.model = Gauge("homerec_model_info", "1 for the model version being served", ["version"], registry=r)
+        self.model = Gauge("homerec_model_info", "1 for the model version being served", ["version"], registry=r,
+                           multiprocess_mode="livemax")
         self.reloads = Counter("homerec_model_swaps", "Model versions swapped in", registry=r)
         self._version: str | None = None
 
@@ -29,13 +39,22 @@ class Metrics:
         """Point the model-info gauge at the version being served."""
         if version == self._version:
             return
-        self.model.clear()
+        if self.multiprocess and self._version is not None:
+            self.model.labels(version=self._version).set(0)  # other workers' files keep their own values
+        else:
+            self.model.clear()
         if version is not None:
             self.model.labels(version=version).set(1)
         self._version = version
 
     def render(self) -> bytes:
-        """The exposition text."""
+        """The exposition text (of every worker, in multi-process mode)."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
         return generate_latest(self.registry)
 
 

@@ -96,6 +96,17 @@ def test_homerec_serve_with_two_workers(world, tmp_path):
         r = httpx.get(f"{base}/v1/users/{world['cached_users'][5]}/recommendations", timeout=10)
         assert r.status_code == 200 and r.json()["source"] == "cache" and len(r.json()["items"]) == 10
         assert r.json()["model_version"] == world["version"]
+        # /metrics adds up both workers: new connections land on either, every scrape counts all
+        for user in world["cached_users"][:30]:
+            with httpx.Client(base_url=base, timeout=10) as fresh:  # a new connection each time
+                assert fresh.get(f"/v1/users/{user}/recommendations").status_code == 200
+        for _ in range(4):
+            with httpx.Client(base_url=base, timeout=10) as fresh:
+                text = fresh.get("/metrics").text
+            served = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                         if line.startswith("homerec_answers_total{") and 'endpoint="recommendations"' in line)
+            assert served == 31, text[:2000]
+            assert 'homerec_model_info{version="' + world["version"] + '"} 1.0' in text
     finally:
         proc.terminate()
         try:
