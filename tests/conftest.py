@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# The CLI's rich console takes its width from COLUMNS when it is created; without a terminal
+# (xdist workers, CI) it would be 80 and tables would wrap the words the tests look for.
+os.environ.setdefault("COLUMNS", "200")
+
 # -- storage: a real PostgreSQL server ----------------------------------------------------------
 # HOMEREC_TEST_POSTGRES_URL names a database to use (a throwaway one: the store tests drop and
 # recreate its public schema before each test); otherwise a server is started from the Debian

@@ -26,7 +26,7 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def cli(store_url: str, *args: str) -> str:
-    result = CliRunner().invoke(app, ["experiment", *args, "--store", store_url])
+    result = CliRunner().invoke(app, ["experiment", *args, "--store", store_url], env={"COLUMNS": "200"})
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
 
