@@ -60,7 +60,9 @@ def run_compare(
     files = {i: read_batch_file(s.target, k) for i, s in enumerate(sources) if s.kind == "file"}
     users, users_from = _users(users_file, list(files.values()), before, since)
     note(f"comparing {len(users):,} users ({users_from})")
-    fetched = [files[i] if i in files else _fetch(s, registry, before, users, k, event_weights, chunk, workers, progress)
+    catalog = store.items() if any(s.kind == "model" for s in sources) else None
+    fetched = [files[i] if i in files else _fetch(s, registry, before, users, k, event_weights, chunk, workers,
+                                                  progress, catalog)
                for i, s in enumerate(sources)]
 
     vocab, n_catalog = _vocabulary(store, frame, fetched)
@@ -81,9 +83,10 @@ def run_compare(
 
 
 def _fetch(source: Source, registry: Registry, before: pl.DataFrame, users: list[str], k: int,
-           event_weights: dict[str, float] | None, chunk: int, workers: int, progress: Progress | None) -> Fetched:
+           event_weights: dict[str, float] | None, chunk: int, workers: int, progress: Progress | None,
+           catalog: pl.DataFrame | None = None) -> Fetched:
     if source.kind == "model":
-        return model_lists(source, registry, before, users, k, event_weights, chunk, workers, progress)
+        return model_lists(source, registry, before, users, k, event_weights, chunk, workers, progress, catalog)
     return endpoint_lists(source, users, k, progress=progress)
 
 

@@ -24,6 +24,7 @@ from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.errors import HomerecError, InputError
 from homerec.models.base import Recommender
+from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry
 
 Progress = Callable[[str, int, int], None]
@@ -165,15 +166,20 @@ def _explain_bad_file(path: Path, err: Exception) -> str:
 def model_lists(
     source: Source, registry: Registry, history: pl.DataFrame, users: Sequence[str], k: int,
     event_weights: dict[str, float] | None = None, chunk: int = 2048, workers: int = 2,
-    progress: Progress | None = None,
+    progress: Progress | None = None, catalog: pl.DataFrame | None = None,
 ) -> Fetched:
     """Top-k of a model version for `users`, from their `history` events, seen items left out (as batch).
+
+    With the store's `catalog`, products added after training are listed through their metadata,
+    as serving and batch do.
 
     Scores are what `homerec batch --format personalize` writes: the 0-10 score divided by 10.
     """
     tick = progress or (lambda _t, _d, _n: None)
     version = _version(source, registry)
     model = registry.load(version)
+    if catalog is not None:
+        model = with_new_items(model, catalog)
     data = Interactions.from_frame(history, event_weights, items=model.items_)
     idx, raw, cold, done = [], [], [], 0
     for lists in recommend_users(model, data, users, k, False, chunk, workers):

@@ -144,3 +144,18 @@ def test_compare_with_a_cut_off_and_event_type(trained, batched, tmp_path):
             run_compare(store, trained["registry"], "model:active", "model:active", event_type="refund")
     finally:
         store.close()
+
+
+def test_model_source_lists_products_added_after_training(trained, batched):
+    users = batched["history"]["user_id"].unique(maintain_order=True).to_list()[:50]
+    plain = model_lists(parse_source("model:active"), trained["registry"], batched["history"], users, 10)
+    store = open_store(batched["url"])
+    try:
+        catalog = store.items()
+    finally:
+        store.close()
+    top = plain.lists.filter(pl.col("rank") == plain.lists["rank"].min())["item_id"].mode()[0]
+    twin = catalog.filter(pl.col("item_id") == top).with_columns(pl.lit("P-TWIN").alias("item_id"))
+    got = model_lists(parse_source("model:active"), trained["registry"], batched["history"], users, 10,
+                      catalog=pl.concat([catalog, twin]))
+    assert "P-TWIN" in got.lists["item_id"].to_list() and "P-TWIN" not in plain.lists["item_id"].to_list()
