@@ -24,7 +24,7 @@ from homerec.errors import InputError, StoreError
 from homerec.storage import cache, experiment_log, tables
 from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
 from homerec.storage.dialects import DBAPIConnection, Dialect
-from homerec.storage.point import PointQuery
+from homerec.storage.point import PointQuery, PointReader
 from homerec.types import Scored
 
 INTERACTION_SCHEMA: dict[str, pl.DataType] = {
@@ -106,13 +106,14 @@ class SqlStore:
         with self._guard("open"):
             tables.create_all(self._engine)
         i, r = tables.interactions, tables.rec_cache
-        self._history = PointQuery(self._engine, sa.select(*(i.c[c] for c in INTERACTION_SCHEMA)).where(
+        self._points = PointReader(self._engine)
+        self._history = PointQuery(self._points, sa.select(*(i.c[c] for c in INTERACTION_SCHEMA)).where(
             i.c[Col.user_id] == sa.bindparam("user_id")).order_by(i.c[Col.ts], i.c[Col.event_id]))
-        self._user_items = PointQuery(self._engine, sa.select(i.c[Col.item_id], i.c[Col.ts]).where(
+        self._user_items = PointQuery(self._points, sa.select(i.c[Col.item_id], i.c[Col.ts]).where(
             i.c[Col.user_id] == sa.bindparam("user_id")).order_by(i.c[Col.ts], i.c[Col.event_id]))
-        self._last_ts = PointQuery(self._engine, sa.select(sa.func.max(i.c[Col.ts])).where(
+        self._last_ts = PointQuery(self._points, sa.select(sa.func.max(i.c[Col.ts])).where(
             i.c[Col.user_id] == sa.bindparam("user_id")))
-        self._cached = PointQuery(self._engine, sa.select(r.c[Col.ranked], r.c[Col.model_version], r.c[Col.computed_at]).where(
+        self._cached = PointQuery(self._points, sa.select(r.c[Col.ranked], r.c[Col.model_version], r.c[Col.computed_at]).where(
             r.c[Col.namespace] == sa.bindparam("namespace"), r.c[Col.key] == sa.bindparam("key")))
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -342,6 +343,7 @@ class SqlStore:
 
     def close(self) -> None:
         """See `Store.close`."""
+        self._points.close()
         self._engine.dispose()
 
     def __enter__(self) -> "SqlStore":
