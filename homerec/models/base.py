@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recommender: the base every model extends; subclasses write _fit and _score."""
 
+import bisect
 import dataclasses
-import functools
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
@@ -33,12 +34,6 @@ def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
     age_days = (data.max_ts() - data.ts) / 86400.0
     w = data.weight * np.exp2(-age_days / half_life_days)
     return np.bincount(data.item_idx, weights=w, minlength=data.n_items).astype(np.float32)
-
-
-@functools.cache
-def _unit_grid(n: int) -> np.ndarray:
-    """n evenly spaced points over [0, 1] (the calibration's percentile levels)."""
-    return np.linspace(0.0, 1.0, n)
 
 
 @dataclasses.dataclass
@@ -240,7 +235,7 @@ class Recommender(ABC):
             return [Recommendation(i, float(v), self.fallback_score10(v), FALLBACK_REASON)
                     for i, v in zip(self.items_.to_ids(idx), vals)]
         return [Recommendation(i, float(v), t, self.name)
-                for i, v, t in zip(self.items_.to_ids(idx), vals, self.score10_many(vals).tolist())]
+                for i, v, t in zip(self.items_.to_ids(idx), vals, self.score10_many(vals))]
 
     # ---- calibration ----------------------------------------------------------------------------
     def _calibrate(self, X: sp.csr_matrix, n_users: int = 300, k: int = 10) -> np.ndarray:
@@ -260,19 +255,34 @@ class Recommender(ABC):
         """A fallback (popularity) score on the 0-10 scale: its share of the most popular item's."""
         return round(10.0 * float(raw) / (float(self.fallback_.max()) or 1.0), 3)
 
-    def score10_many(self, raw: np.ndarray) -> np.ndarray:
-        """`score10` of many raw scores at once."""
-        q = self.calibration_
-        raw = np.asarray(raw, dtype=np.float64)
-        out = np.round(10.0 * np.interp(raw, q, _unit_grid(len(q))), 3)
-        return np.where(np.isfinite(raw), out, 0.0)
+    def score10_many(self, raw: Sequence[float] | np.ndarray) -> list[float]:
+        """`score10` of several raw scores (a served list: plain Python beats numpy's call overhead)."""
+        return [self.score10(v) for v in raw]
 
     def score10(self, raw: float) -> float:
-        """A raw score on the calibrated 0-10 scale (its percentile among typical top-10 scores)."""
-        q = self.calibration_
-        if not np.isfinite(raw):
+        """A raw score on the calibrated 0-10 scale (its percentile among typical top-10 scores).
+
+        The linear interpolation `np.interp(raw, calibration_, linspace(0, 1))` computes, done
+        with `bisect` on a Python copy of the quantiles: one call costs ~1 µs instead of ~15.
+        """
+        x = float(raw)
+        if not math.isfinite(x):
             return 0.0
-        return round(float(10.0 * np.interp(raw, q, np.linspace(0.0, 1.0, len(q)))), 3)
+        q = self._quantiles()
+        if x < q[0]:
+            return 0.0
+        if x >= q[-1]:
+            return 10.0
+        i = bisect.bisect_right(q, x) - 1
+        return round(10.0 * (i + (x - q[i]) / (q[i + 1] - q[i])) / (len(q) - 1), 3)
+
+    def _quantiles(self) -> list[float]:
+        """`calibration_` as a Python list (rebuilt when the array is replaced)."""
+        cached = self.__dict__.get("_quantiles_cache")
+        if cached is None or cached[0] is not self.calibration_:
+            cached = (self.calibration_, [float(v) for v in self.calibration_])
+            self.__dict__["_quantiles_cache"] = cached
+        return cached[1]
 
     # ---- artifacts ------------------------------------------------------------------------------------
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:

@@ -143,7 +143,7 @@ class Hybrid(Recommender):
             contrib = np.stack([w[j] * np.nan_to_num(parts[n][0, idx]) for j, n in enumerate(self.models_)])
         names = list(self.models_)
         out = []
-        for col, (item, v, t) in enumerate(zip(self.items_.to_ids(idx), vals, self.score10_many(vals).tolist())):
+        for col, (item, v, t) in enumerate(zip(self.items_.to_ids(idx), vals, self.score10_many(vals))):
             c = contrib[:, col]
             share = c / c.sum() if c.sum() > 0 else c
             top = [f"{names[j]} {share[j]:.0%}" for j in np.argsort(-c)[:2] if c[j] > 0] or [names[int(np.argmax(w))]]

@@ -140,7 +140,7 @@ class RecService:
         if len(kept) < k:
             return None  # the cached list is too short for this request
         reason = f"{model.name} (precomputed)"
-        score10 = model.score10_many(np.array([s for _, s in kept])).tolist()
+        score10 = model.score10_many([s for _, s in kept])
         return Answer([Recommendation(i, float(s), t, reason) for (i, s), t in zip(kept, score10)], CACHE,
                       loaded.version)
 
