@@ -342,3 +342,10 @@ class StoreContract:
             {"namespace": SIMILAR_ITEMS, "rows": 1, "model_versions": ["v2"], "oldest": 2_000, "newest": 2_000},
             {"namespace": USER_RECS, "rows": 3, "model_versions": ["v1", "v2"], "oldest": 1_000, "newest": 2_000},
         ]
+
+    def test_cached_lists_keep_the_time_their_data_was_read(self, store: Store):
+        store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", computed_at=1_234)
+        cached = store.get_recs(USER_RECS, "u10")
+        assert cached is not None and cached.computed_at == 1_234
+        store.put_recs(USER_RECS, [("u10", [("i12", 2.0)])], "v1")  # default: now
+        assert store.get_recs(USER_RECS, "u10").computed_at > 1_700_000_000

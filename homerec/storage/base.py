@@ -97,8 +97,12 @@ class Store(Protocol):
         """One row per user: `user_id` and its metadata fields as string columns."""
         ...
 
-    def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str) -> int:
+    def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str,
+                 computed_at: int | None = None) -> int:
         """Write ranked lists under `(namespace, key)`, replacing existing keys; returns rows written.
+
+        `computed_at` (default: now) is when the data the lists were computed from was read:
+        serving treats a list as stale once its user has an event at or after that time.
 
         Lists keyed by user id live in `USER_RECS` or `f"{USER_RECS}:<variant>"` namespaces
         (that is what `delete_user` clears); similar-item lists in `SIMILAR_ITEMS`.

@@ -233,14 +233,16 @@ class SqlStore:
         return self._entities(tables.users, Col.user_id)
 
     # -- recommendation cache ------------------------------------------------------------------
-    def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str) -> int:
+    def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str,
+                 computed_at: int | None = None) -> int:
         """See `Store.put_recs`; rows are written in chunks, each its own transaction."""
         written = 0
         conflict = (
             f"ON CONFLICT ({Col.namespace}, {Col.key}) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at))
         )
-        for chunk in cache.list_chunks(namespace, rows, model_version, int(time.time())):
+        when = int(time.time()) if computed_at is None else int(computed_at)
+        for chunk in cache.list_chunks(namespace, rows, model_version, when):
             written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict)
         return written
 
