@@ -10,11 +10,13 @@ import re
 import time
 
 import httpx
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from homerec.cli.main import app
 from homerec.settings import Settings
+from homerec.storage import open_store
 from tests.serving.test_simulate_live import _serve
 
 
@@ -65,7 +67,13 @@ def test_the_migration_story(tmp_path):
         assert variants() == {("control", "v2"), ("candidate", "v1")}
         run("simulate", str(data), "--url", url, "--requests", "300", "--seed", "2")
         # 4. the report
-        time.sleep(1.0)  # exposures are written in batches every half second
+        deadline = time.monotonic() + 20  # exposures are written in batches, every 2 s
+        while True:
+            with open_store(db) as st:
+                logged = st.exposures("switch").filter(pl.col("served"))
+            if set(logged["variant"]) == {"control", "candidate"} or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
         run("experiment", "report", "switch", "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"),
             *where)
         report = json.loads((tmp_path / "r.json").read_text())
