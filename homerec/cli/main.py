@@ -59,7 +59,7 @@ def demo(
     console.print(f"[green]demo done in {s.seconds:.0f}s[/]")
     if serve:
         console.print(demo_requests(f"http://127.0.0.1:{port}", s.sample_user, s.sample[0].item_id if s.sample else "",
-                                    s.folder), markup=False, highlight=False)
+                                    s.folder), markup=False, highlight=False, soft_wrap=True)
         # A fresh process: forking server workers from one that trained (BLAS threads) can hang them.
         os.environ["HOMEREC_SIGV4_KEYS"] = f"{DEMO_KEY}:{DEMO_SECRET}"
         sys.stdout.flush()
