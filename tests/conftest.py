@@ -1,17 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fixtures shared by every test package."""
 
-import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.live import free_port
 
 # The CLI's rich console takes its width from COLUMNS when it is created; without a terminal
 # (xdist workers, CI) it would be 80 and tables would wrap the words the tests look for.
@@ -23,12 +22,6 @@ os.environ.setdefault("COLUMNS", "200")
 # package's binaries for the test session (as the postgres user when running as root, which
 # PostgreSQL refuses) with trust auth, fsync off, a TCP port on 127.0.0.1 and its unix socket
 # in its own temporary directory.
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _postgres_bindir() -> Path | None:
@@ -52,7 +45,7 @@ def postgres_url() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="homerec-pg-"))
     if as_postgres:
         shutil.chown(root, "postgres", "postgres")
-    data, log, port = root / "data", root / "server.log", _free_port()
+    data, log, port = root / "data", root / "server.log", free_port()
 
     def run(*args: str) -> None:
         done = subprocess.run([*as_postgres, *args], capture_output=True, text=True, check=False)

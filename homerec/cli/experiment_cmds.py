@@ -203,6 +203,9 @@ def report(
     window_hours: Annotated[float, typer.Option(help="Attribution window after an exposure")] = 24.0,
     click_types: Annotated[Optional[str], typer.Option(help="Event types that count as clicks (comma-separated)")] = None,
     purchase_types: Annotated[Optional[str], typer.Option(help="Event types that count as purchases")] = None,
+    whole: Annotated[bool, typer.Option(help=(
+        "Since the experiment was created (default: since the last traffic or mode change, so no "
+        "user counts in two variants)"))] = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -219,7 +222,7 @@ def report(
     with _store(store, config) as st:
         exp, result = build_report(st, name, int(window_hours * 3600),
                                    types(click_types, attribution.DEFAULT_CLICK_TYPES),
-                                   types(purchase_types, attribution.DEFAULT_PURCHASE_TYPES))
+                                   types(purchase_types, attribution.DEFAULT_PURCHASE_TYPES), whole)
         reason = enforce_guardrail(st, exp, result)
     for line in result["summary"]:
         console.print(escape(line))

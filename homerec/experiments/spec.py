@@ -24,6 +24,7 @@ the CLI stores it, and servers pick it up on their next reload, no restart neede
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Literal, Protocol
@@ -99,6 +100,15 @@ class Experiment:
     """A metric (e.g. `conversion`) the report watches for a significant drop."""
     created_at: int = 0
     """Epoch seconds; exposures and events before it are not part of the experiment."""
+    changed_at: int = 0
+    """When the split or the mode last changed (0: never). Reports default to the exposures since
+    then: users who moved between variants with the traffic, or were served the control in a
+    shadow phase, would otherwise count in two variants."""
+
+    @property
+    def period_start(self) -> int:
+        """The start of the current allocation: what a report covers by default."""
+        return max(self.created_at, self.changed_at)
 
     def __post_init__(self) -> None:
         _check_name("experiment", self.name)
@@ -123,8 +133,10 @@ class Experiment:
             raise InputError(f"experiment {self.name}: shares sum to {total:.12g}, not 1")
         if self.guardrail is not None and not (isinstance(self.guardrail, str) and self.guardrail.strip()):
             raise InputError(f"experiment {self.name}: the guardrail must name a metric")
-        if isinstance(self.created_at, bool) or not isinstance(self.created_at, int) or self.created_at < 0:
-            raise InputError(f"experiment {self.name}: created_at {self.created_at!r} is not epoch seconds")
+        for field_name in ("created_at", "changed_at"):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"experiment {self.name}: {field_name} {value!r} is not epoch seconds")
 
     # -- reading ---------------------------------------------------------------------------
     def variant(self, name: str) -> Variant:
@@ -174,11 +186,12 @@ class Experiment:
         absorber = self.control if target != self.control else others[0].name
         rest[absorber] = max(0.0, 1 - share - sum(s for n, s in rest.items() if n != absorber))
         shares = {target: share, **rest}
-        return replace(self, variants=tuple(replace(v, share=shares[v.name]) for v in self.variants))
+        return replace(self, variants=tuple(replace(v, share=shares[v.name]) for v in self.variants),
+                       changed_at=_now())
 
     def in_mode(self, mode: str) -> "Experiment":
         """The same experiment in `mode` (`shadow` or `split`)."""
-        return replace(self, mode=mode)  # type: ignore[arg-type]  # checked by __post_init__
+        return replace(self, mode=mode, changed_at=_now())  # type: ignore[arg-type]  # checked by __post_init__
 
     def stopped(self) -> "Experiment":
         """Stopped: no longer routes or logs anything; the shares stay as they were, for the record."""
@@ -187,7 +200,7 @@ class Experiment:
     def rolled_back(self) -> "Experiment":
         """Rolled back at once: all traffic to the control, status `rolled_back`."""
         variants = tuple(replace(v, share=1.0 if v.name == self.control else 0.0) for v in self.variants)
-        return replace(self, variants=variants, status="rolled_back")
+        return replace(self, variants=variants, status="rolled_back", changed_at=_now())
 
     # -- JSON ------------------------------------------------------------------------------
     def to_json(self) -> str:
@@ -209,6 +222,10 @@ class Experiment:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InputError(f"not a valid experiment spec: {exc}") from None
+
+
+def _now() -> int:
+    return int(time.time())
 
 
 class _Row(Protocol):

@@ -23,17 +23,19 @@ def load_experiment(store: Store, name: str) -> Experiment:
 
 def build_report(
     store: Store, name: str, window_s: int = DAY_S, click_types: Collection[str] | None = None,
-    purchase_types: Collection[str] | None = None,
+    purchase_types: Collection[str] | None = None, whole: bool = False,
 ) -> tuple[Experiment, dict]:
-    """The experiment and its report over the exposures and events since it was created."""
+    """The experiment and its report over the current allocation (since the last traffic or mode
+    change), or since it was created (`whole`)."""
     exp = load_experiment(store, name)
-    exposures = store.exposures(name, since=exp.created_at)
-    events = store.attributable_events(since=exp.created_at)
+    since = exp.created_at if whole else exp.period_start
+    exposures = store.exposures(name, since=since)
+    events = store.attributable_events(since=since)
     report = experiment_report(
         name, exposures, events, exp.shares, exp.control,
         click_types=tuple(click_types or attribution.DEFAULT_CLICK_TYPES),
         purchase_types=tuple(purchase_types or attribution.DEFAULT_PURCHASE_TYPES),
-        window_s=window_s, since=exp.created_at,
+        window_s=window_s, since=since,
     )  # fmt: skip
     return exp, report
 

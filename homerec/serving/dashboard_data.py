@@ -160,7 +160,7 @@ def experiments_summary(store: Store, now: int) -> dict[str, Any]:
                          created_at=exp.created_at or row.created_at, guardrail=exp.guardrail,
                          variants=[{"name": v.name, "share": v.share, "source": v.source,
                                     "model": _source_label(v.source, v.model_version)} for v in exp.variants])
-            since = exp.created_at or None
+            since = exp.period_start or None  # the current allocation, as `experiment report`
             exposures = store.exposures(row.name, since=since)
             first = exposures[Col.ts].min() if exposures.height else None
             events = store.attributable_events(int(first) if first is not None else now + 1)  # type: ignore[arg-type]

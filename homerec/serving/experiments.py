@@ -123,6 +123,10 @@ class ExperimentState:
                 log.warning("experiments reload failed: %s", err)
 
 
+MAX_BUFFERED = 200_000
+"""Exposures a process keeps while the store refuses writes (~60 MB); older ones are dropped past it."""
+
+
 class ExposureLog:
     """Served lists, buffered and written to the store in batches by a background thread."""
 
@@ -147,7 +151,11 @@ class ExposureLog:
             self._wake.set()
 
     def flush(self) -> int:
-        """Write what is buffered now; returns rows written (rows are dropped, and counted, on a store error)."""
+        """Write what is buffered now; returns rows written.
+
+        On a store error (a locked or unreachable database) the rows go back to the buffer for
+        the next flush; only past `MAX_BUFFERED` rows are the oldest dropped (and counted).
+        """
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
@@ -160,8 +168,13 @@ class ExposureLog:
         try:
             written = self.store.add_exposures(frame)
         except Exception:
-            self.failed += len(rows)
-            log.exception("could not log %d exposures", len(rows))
+            log.exception("could not log %d exposures (kept for the next try)", len(rows))
+            with self._lock:
+                self._rows = rows + self._rows
+                overflow = len(self._rows) - MAX_BUFFERED
+                if overflow > 0:
+                    del self._rows[:overflow]
+                    self.failed += overflow
             return 0
         self.written += written
         return written

@@ -4,7 +4,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,12 @@ import httpx
 import pytest
 
 from homerec.cli.main import DEMO_KEY, DEMO_SECRET
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import free_port
 
 
 @pytest.mark.slow
 def test_demo_serves_and_its_printed_requests_answer(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "COLUMNS": "200", "HOMEREC_RELOAD_INTERVAL_S": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "homerec.cli.main", "demo", "--folder", str(tmp_path / "demo"), "--scale", "0.005",

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from homerec.cli.main import app
 from homerec.settings import Settings
 from homerec.storage import open_store
-from tests.serving.test_simulate_live import _serve
+from tests.live import serve_app
 
 
 def run(*args: str) -> str:
@@ -46,7 +46,7 @@ def test_the_migration_story(tmp_path):
     assert compared["pair"]["overlap_at_k"] < 0.9
 
     settings = Settings(store_url=db, artifact_dir=arts, reload_interval_s=0.2)
-    with _serve(settings) as url:
+    with serve_app(settings) as url:
         def variants() -> set[tuple[str | None, str]]:
             return {(b["variant"], b["model_version"]) for b in (
                 httpx.get(f"{url}/v1/users/C{n:06d}/recommendations").json() for n in range(1, 40))}

@@ -111,7 +111,12 @@ def test_stop_rollback_and_mode():
     assert exp.stopped().status == "stopped" and exp.stopped().shares == exp.shares
     back = exp.rolled_back()
     assert back.status == "rolled_back" and back.shares == {"control": 1.0, "candidate": 0.0}
-    assert exp.in_mode("shadow").mode == "shadow" and exp.in_mode("shadow").in_mode("split") == exp
+    assert exp.in_mode("shadow").mode == "shadow" and exp.in_mode("shadow").in_mode("split").mode == exp.mode
+    # every change of allocation starts a new report period
+    assert exp.changed_at == 0 and exp.period_start == exp.created_at
+    for changed in (exp.in_mode("shadow"), exp.with_traffic(50), back):
+        assert changed.changed_at >= exp.created_at and changed.period_start == changed.changed_at
+    assert Experiment.from_json(back.to_json()) == back
     with pytest.raises(InputError, match="mode 'dark'"):
         exp.in_mode("dark")
 

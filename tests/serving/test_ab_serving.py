@@ -167,3 +167,30 @@ def test_a_rollback_keeps_routing_everyone_to_a_pinned_control_until_stopped(ab_
         put(ab_world["store_url"], exp.rolled_back().stopped())
         state.reload()
         assert versions() == {(None, ab_world["v1"])}  # stopped: the active version, no experiment
+
+
+def test_exposures_survive_a_store_that_refuses_writes_for_a_while(ab_world):
+    from homerec.serving.experiments import ExposureLog
+
+    class Flaky:
+        def __init__(self, store):
+            self.store, self.fail = store, True
+
+        def add_exposures(self, frame):
+            if self.fail:
+                raise RuntimeError("database is locked")
+            return self.store.add_exposures(frame)
+
+    store = open_store(ab_world["store_url"])
+    try:
+        flaky = Flaky(store)
+        log = ExposureLog(flaky)  # type: ignore[arg-type]
+        for n in range(3):
+            log.append(f"rec{n}", "exp1", "control", f"u{n}", ["i1", "i2"], served=True)
+        assert log.flush() == 0 and log.failed == 0  # kept, not lost
+        flaky.fail = False
+        log.append("rec3", "exp1", "candidate", "u3", ["i3"], served=True)
+        assert log.flush() == 4
+        assert sorted(store.exposures("exp1")["recommendation_id"]) == ["rec0", "rec1", "rec2", "rec3"]
+    finally:
+        store.close()

@@ -10,7 +10,7 @@ from homerec.models.registry import Registry
 from homerec.pipeline.compare import run_compare
 from homerec.storage import open_store
 from tests.serving.conftest import make_settings
-from tests.serving.test_personalize_boto3 import serve
+from tests.live import serve_app as serve
 
 AK, SECRET = "AKIACOMPARE", "compare/secret+key"
 CAMPAIGN = "arn:aws:personalize:eu-west-1:123456789012:campaign/shop"

@@ -9,7 +9,6 @@ on the network. Without them the test is skipped, except under CI=true, where it
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from PIL import Image
 
 from tests.serving.conftest import API_KEY
 from tests.serving.dashboard_seed import EXPERIMENT, Seeded, seed
+from tests.live import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -46,12 +46,6 @@ def _require_browser() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def seeded(world, tmp_path_factory) -> Seeded:
     return seed(world, tmp_path_factory.mktemp("dashboard-browser") / "homerec.db")
@@ -61,7 +55,7 @@ def seeded(world, tmp_path_factory) -> Seeded:
 def server(world, seeded, tmp_path_factory) -> Iterator[str]:
     """`homerec serve` on the seeded store, reads behind the API key; yields the base URL."""
     folder = tmp_path_factory.mktemp("dashboard-server")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
     env.update(HOMEREC_API_KEYS=API_KEY, HOMEREC_READ_REQUIRES_KEY="true", HOMEREC_RELOAD_INTERVAL_S="0")
     log_path = folder / "server.log"

@@ -11,7 +11,6 @@ OS crash or power cut could lose the last commits (synchronous=FULL would cover 
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,14 +22,9 @@ import httpx
 
 from homerec.storage import open_store
 from tests.serving.conftest import API_KEY
+from tests.live import free_port
 
 BATCH = 25
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _copy_store(world: dict, target: Path) -> str:
@@ -49,7 +43,7 @@ class Server:
     """`python -m homerec.cli.main serve` in its own process group (granian's main process and its worker)."""
 
     def __init__(self, store_url: str, artifacts: Path, folder: Path, name: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
         env["HOMEREC_API_KEYS"] = API_KEY

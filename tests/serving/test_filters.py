@@ -22,7 +22,8 @@ from homerec.serving.filters import (
 from homerec.settings import Settings
 from homerec.storage import open_store
 from tests.serving.conftest import API_KEY, make_settings
-from tests.serving.test_personalize_boto3 import AK, CAMPAIGN, SECRET, TRACKER, serve
+from tests.live import serve_app as serve
+from tests.serving.test_personalize_boto3 import AK, CAMPAIGN, SECRET, TRACKER
 from tests.serving.test_personalize_boto3 import client as boto_client
 
 NOT_BOUGHT = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")'

@@ -1,23 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """The real boto3 Personalize clients against a running uvicorn server (endpoint_url only changed)."""
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import boto3
 import botocore
 import pytest
-import uvicorn
 from botocore.config import Config
 
-from homerec.serving import create_app
-from homerec.settings import Settings
 from homerec.storage import open_store
 from tests.serving.conftest import make_settings
+from tests.live import serve_app
 
 AK, SECRET = "AKIAHOMEREC", "s3cr3t/with+chars"
 REGION = "eu-west-1"
@@ -32,36 +27,12 @@ UNKNOWN = "arn:aws:personalize:eu-west-1:123456789012:campaign/nope"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """uvicorn serving create_app(settings) in a thread; yields the base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def base(world) -> Iterator[str]:
     """Signed server: keys, campaign map and the /base prefix."""
     campaigns = {CAMPAIGN: "active", PINNED: world["version"], BROKEN: "v-does-not-exist", RECOMMENDER: "active",
                  TRACKER: "active", ITEMS_DS: "active", USERS_DS: "active"}
-    with serve(make_settings(world, sigv4_keys={AK: SECRET}, campaigns=campaigns, personalize_prefix="base")) as url:
+    with serve_app(make_settings(world, sigv4_keys={AK: SECRET}, campaigns=campaigns, personalize_prefix="base")) as url:
         yield url
 
 
@@ -221,7 +192,7 @@ def test_endpoint_with_path_prefix(base, world):
 
 def test_unsigned_mode_and_zero_config(world):
     """Unsigned mode accepts unsigned clients (signed ones still verified); no campaigns: any ARN works."""
-    with serve(make_settings(world, personalize_unsigned=True, sigv4_keys={AK: SECRET})) as url:
+    with serve_app(make_settings(world, personalize_unsigned=True, sigv4_keys={AK: SECRET})) as url:
         unsigned = boto3.client("personalize-runtime", endpoint_url=url, region_name=REGION,
                                 config=Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1}))
         r = unsigned.get_recommendations(campaignArn=UNKNOWN, userId=world["cached_users"][-1], numResults=4)
@@ -232,7 +203,7 @@ def test_unsigned_mode_and_zero_config(world):
 
 
 def test_no_keys_configured_rejects_everything(world):
-    with serve(make_settings(world)) as url:
+    with serve_app(make_settings(world)) as url:
         with pytest.raises(botocore.exceptions.ClientError) as err:
             client("personalize-runtime", url).get_recommendations(campaignArn=CAMPAIGN, userId="u")
         assert err.value.response["Error"]["Code"] == "UnrecognizedClientException"
@@ -252,7 +223,7 @@ def test_malformed_bodies_get_4xx(world):
               json.dumps({"campaignArn": CAMPAIGN, "userId": "u", "numResults": True}).encode(),
               json.dumps({"campaignArn": CAMPAIGN, "userId": "u", "context": {"bad key!": "x"}}).encode(),
               json.dumps({"trackingId": "t", "sessionId": "s", "eventList": [{"eventType": "x", "sentAt": "now"}]}).encode()]
-    with serve(make_settings(world, personalize_unsigned=True)) as url:
+    with serve_app(make_settings(world, personalize_unsigned=True)) as url:
         for path in ("/recommendations", "/personalize-ranking", "/events", "/items", "/users"):
             for body in bodies:
                 r = httpx.post(url + path, content=body, headers={"content-type": "application/json"}, timeout=10)

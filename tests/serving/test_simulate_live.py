@@ -1,35 +1,24 @@
 # SPDX-License-Identifier: Apache-2.0
 """`homerec simulate` against a real uvicorn server over a private copy of the serving world's store."""
 
-import contextlib
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
-import uvicorn
 
 from homerec.data.schema import Col
 from homerec.models.registry import Registry
 from homerec.pipeline.train import train
-from homerec.serving import create_app
-from homerec.settings import Settings
 from homerec.storage import open_store
 from homerec.synth.simulate import CLICK, PURCHASE, simulate
 from tests.serving.conftest import API_KEY, make_settings
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import free_port, serve_app
 
 
 def _copy_store(world: dict, target: Path) -> str:
@@ -43,29 +32,11 @@ def _copy_store(world: dict, target: Path) -> str:
     return f"sqlite:///{target}"
 
 
-@contextlib.contextmanager
-def _serve(settings: Settings) -> Iterator[str]:
-    """uvicorn serving create_app(settings) in a thread; yields the base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def live(world, tmp_path_factory) -> Iterator[dict]:
     """{'url', 'store_url', 'data'}: the world's trained hybrid served over a private store copy."""
     store_url = _copy_store(world, tmp_path_factory.mktemp("simulate") / "homerec.db")
-    with _serve(make_settings(world, store_url=store_url)) as url:
+    with serve_app(make_settings(world, store_url=store_url)) as url:
         yield {"url": url, "store_url": store_url, "data": world["root"] / "data"}
 
 
@@ -80,7 +51,7 @@ def popularity_url(world, tmp_path_factory) -> Iterator[str]:
         train(store, Registry(root / "artifacts"), models=["popularity"])
     finally:
         store.close()
-    with _serve(make_settings(world, store_url=store_url, artifact_dir=root / "artifacts")) as url:
+    with serve_app(make_settings(world, store_url=store_url, artifact_dir=root / "artifacts")) as url:
         yield url
 
 
@@ -145,6 +116,6 @@ def test_the_command_prints_a_summary_and_a_one_line_error(live, tmp_path):
                    "--seed", "4", cwd=tmp_path)
     assert run.returncode == 0, run.stdout
     assert "cache" in run.stdout and "30 requests" in run.stdout and "0 errors" in run.stdout
-    down = _homerec("simulate", str(live["data"]), "--url", f"http://127.0.0.1:{_free_port()}", cwd=tmp_path)
+    down = _homerec("simulate", str(live["data"]), "--url", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
     assert down.returncode == 2 and len(down.stdout.strip().splitlines()) == 1
     assert "error: cannot reach a homerec server" in down.stdout

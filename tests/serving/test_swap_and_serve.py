@@ -1,10 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Model versions swapped under load with zero failures, and the real `homerec serve` process."""
 
-import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +14,7 @@ from starlette.testclient import TestClient
 from homerec.models.registry import Registry
 from homerec.serving import create_app
 from tests.serving.conftest import make_settings
+from tests.live import free_port
 
 
 def test_promote_and_rollback_under_load_without_failures(world, tmp_path):
@@ -59,12 +58,6 @@ def test_promote_and_rollback_under_load_without_failures(world, tmp_path):
     assert seen == {v1, v2}
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve_command() -> list[str]:
     """`homerec serve` (through the CLI app once it has the command, else the command function)."""
     from homerec.cli.main import app
@@ -75,7 +68,7 @@ def _serve_command() -> list[str]:
 
 
 def test_homerec_serve_with_two_workers(world, tmp_path):
-    port = _free_port()
+    port = free_port()
     cmd = [*_serve_command(), "--store", world["store_url"], "--artifacts", str(world["artifacts"]),
            "--port", str(port), "--workers", "2"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}

@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The simulator's click model and hidden world, and its answers to bad input (no server needed)."""
 
-import contextlib
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from homerec.errors import ConfigError, InputError
 from homerec.synth import POPULATION_FILE, generate
 from homerec.synth.clicks import ClickModel, World, load_world
 from homerec.synth.simulate import simulate
+from tests.live import free_port
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +93,9 @@ def test_a_folder_that_is_not_generated_is_a_one_line_input_error(tmp_path, fold
         load_world(tmp_path)
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_an_unreachable_server_is_a_one_line_input_error(folder):
     with pytest.raises(InputError, match="cannot reach a homerec server"):
-        simulate(folder, f"http://127.0.0.1:{_free_port()}", requests=5, timeout_s=2)
+        simulate(folder, f"http://127.0.0.1:{free_port()}", requests=5, timeout_s=2)
     with pytest.raises(InputError, match="bad server URL|cannot reach"):
         simulate(folder, "no-scheme:////", requests=5, timeout_s=2)
 
