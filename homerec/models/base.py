@@ -150,12 +150,16 @@ class Recommender(ABC):
         if shared.any():
             idx[shared], vals[shared] = top_k(self.fallback_, k)
         if len(rest):
-            scores = np.empty((len(rest), len(self.items_)), dtype=np.float32)
             warm = ~cold[rest]
-            if warm.any():
-                scores[warm] = self.score(user_idx[rest[warm]], history[rest[warm]])
-            scores[~warm] = self.fallback_
-            mask_rows(scores, exclude[rest] if exclude is not None else None)
+            if len(rest) == len(cold) and warm.all():  # every row scored (one user's request): no copies
+                scores = self.score(user_idx, history)
+                mask_rows(scores, exclude)
+            else:
+                scores = np.empty((len(rest), len(self.items_)), dtype=np.float32)
+                if warm.any():
+                    scores[warm] = self.score(user_idx[rest[warm]], history[rest[warm]])
+                scores[~warm] = self.fallback_
+                mask_rows(scores, exclude[rest] if exclude is not None else None)
             idx[rest], vals[rest] = top_k(scores, k)
         return idx, vals, cold
 
