@@ -2,6 +2,7 @@
 """homerec serve: the HTTP API on granian (N worker processes over the app factory)."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
@@ -40,9 +41,13 @@ def run_server(s: Settings, config: Path | None = None) -> None:
         os.environ[f"HOMEREC_{name.upper()}"] = _env_value(value)
     os.environ["HOMEREC_ARTIFACT_DIR"] = str(Path(s.artifact_dir).resolve())
     # Workers share their Prometheus values through files in a fresh folder: /metrics adds them up.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="homerec-metrics-")
-    Granian("homerec.serving.app:factory", address=s.host, port=s.port, interface=Interfaces.ASGI,
-            workers=s.workers, factory=True, log_access=False).serve()
+    metrics_dir = tempfile.mkdtemp(prefix="homerec-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        Granian("homerec.serving.app:factory", address=s.host, port=s.port, interface=Interfaces.ASGI,
+                workers=s.workers, factory=True, log_access=False).serve()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _env_value(value: object) -> str:
