@@ -22,6 +22,7 @@ import polars as pl
 from homerec.data.schema import Col
 from homerec.models.base import Recommender
 from homerec.models.new_items import WithNewItems, with_new_items
+from homerec.serving.periodic import Periodic
 from homerec.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ class Catalog:
         self.new_items_since = 0.0
         """When this process first saw the current set of new items (cached lists older than it are stale)."""
         self._new_ids: frozenset[str] = frozenset()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher: Periodic | None = None
 
     # -- snapshots ------------------------------------------------------------------------------
     def items(self) -> pl.DataFrame:
@@ -101,29 +101,25 @@ class Catalog:
     # -- background refresh ----------------------------------------------------------------------
     def start(self) -> None:
         """Refresh the snapshots every `refresh_s` on a daemon thread."""
-        if self.refresh_s <= 0 or self._thread is not None:
+        if self.refresh_s <= 0 or self._refresher is not None:
             return
-        self._thread = threading.Thread(target=self._run, name="homerec-catalog", daemon=True)
-        self._thread.start()
+        self._refresher = Periodic("homerec-catalog", self.refresh_s, self.refresh)
+        self._refresher.start()
 
     def stop(self) -> None:
         """Stop the refresh thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._refresher is not None:
+            self._refresher.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.refresh_s):
-            try:
-                if self._items is not None:
-                    fresh = self.store.items()
-                    if not fresh.equals(self._items):
-                        with self._lock:
-                            self._items, self._extended = fresh, None
-                base = self.served()
-                if base is not None:
-                    self.model(base)  # build the extension here, not in a request
-                if self._users is not None:
-                    self.reload_users()
-            except Exception:  # a store hiccup must not kill the thread; the old snapshot serves
-                log.exception("catalogue refresh failed")
+    def refresh(self) -> None:
+        """Re-read what has been read before; extend the served model off the request path."""
+        if self._items is not None:
+            fresh = self.store.items()
+            if not fresh.equals(self._items):
+                with self._lock:
+                    self._items, self._extended = fresh, None
+        base = self.served()
+        if base is not None:
+            self.model(base)  # build the extension here, not in a request
+        if self._users is not None:
+            self.reload_users()

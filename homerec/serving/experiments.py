@@ -25,6 +25,7 @@ from homerec.data.schema import EXPOSURE_FRAME_COLUMNS, Col
 from homerec.errors import HomerecError
 from homerec.experiments.spec import Experiment, Variant, routing_experiment
 from homerec.models.registry import Registry
+from homerec.serving.periodic import Periodic
 from homerec.serving.state import Loaded, load_version
 from homerec.storage.base import Store
 from homerec.types import Recommendation
@@ -45,8 +46,7 @@ class ExperimentState:
         self._versions: dict[str, Loaded] = {}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher: Periodic | None = None
 
     def reload(self) -> Experiment | None:
         """Read the running experiment from the store and load the model versions it names."""
@@ -105,22 +105,14 @@ class ExperimentState:
             self.reload()
         except HomerecError as err:
             log.error("experiments: %s", err)
-        if self.refresh_s > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="homerec-experiments", daemon=True)
-            self._thread.start()
+        if self.refresh_s > 0 and self._refresher is None:
+            self._refresher = Periodic("homerec-experiments", self.refresh_s, self.reload)
+            self._refresher.start()
 
     def stop(self) -> None:
         """Stop the refresh thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.refresh_s):
-            try:
-                self.reload()
-            except Exception as err:  # keep the last known experiment
-                log.warning("experiments reload failed: %s", err)
+        if self._refresher is not None:
+            self._refresher.stop()
 
 
 MAX_BUFFERED = 200_000

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from homerec.errors import HomerecError
 from homerec.models.base import Recommender
 from homerec.models.registry import Registry
+from homerec.serving.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +74,8 @@ class ModelHolder:
             log.info("serving model %s", version)
             return True
 
-    def watch(self, interval_s: float) -> "Watcher":
-        """Start a daemon thread that calls refresh() every `interval_s` seconds."""
-        watcher = Watcher(self, interval_s)
+    def watch(self, interval_s: float) -> Periodic:
+        """Start a daemon thread that calls refresh() every `interval_s` seconds (see `stop()`)."""
+        watcher = Periodic("homerec-model-watcher", interval_s, self.refresh)
         watcher.start()
         return watcher
-
-
-class Watcher(threading.Thread):
-    """Polls the registry's ACTIVE file so promote/rollback reach a running server."""
-
-    def __init__(self, holder: ModelHolder, interval_s: float) -> None:
-        super().__init__(name="homerec-model-watcher", daemon=True)
-        self.holder, self.interval_s = holder, interval_s
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        """Poll until stopped; a failed load is logged and retried at the next tick."""
-        while not self._stop_event.wait(self.interval_s):
-            try:
-                self.holder.refresh()
-            except Exception as err:  # keep serving the old model
-                log.warning("model reload failed: %s", err)
-
-    def stop(self) -> None:
-        """Stop polling and wait for the thread."""
-        self._stop_event.set()
-        self.join(timeout=5)
