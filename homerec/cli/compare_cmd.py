@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, progress_bar, say, settings
+from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
 from homerec.evaluation.compare_report import summary_rows, write_compare_html
 from homerec.models.registry import Registry
 from homerec.pipeline.compare import parse_since, run_compare
@@ -34,14 +34,7 @@ def compare(
     cutoff = parse_since(since) if since is not None else None
     st = open_store(s.store_url)
     try:
-        with progress_bar() as bar:
-            tasks: dict[str, int] = {}
-
-            def tick(name: str, done: int, total: int) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done)
-
+        with named_progress() as tick:
             result = run_compare(st, Registry(s.artifact_dir), a, b, k, users, cutoff, event_type, s.event_weights,
                                  s.batch_chunk, s.threads, tick, say)
     finally:

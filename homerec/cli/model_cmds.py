@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, progress_bar, say, settings
+from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
 
 from homerec.evaluation.report import format_table, write_html
 from homerec.models.registry import Registry
@@ -94,14 +94,7 @@ def batch(
     s = settings(config, store, artifacts)
     st = open_store(s.store_url)
     try:
-        with progress_bar() as bar:
-            tasks: dict[str, int] = {}
-
-            def tick(name: str, done: int, total: int) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done)
-
+        with named_progress() as tick:
             r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
                           s.batch_chunk, s.threads, s.event_weights, tick)
     finally:
