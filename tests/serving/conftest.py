@@ -27,15 +27,20 @@ def world(world_base, tmp_path_factory) -> dict:
     product makes every cached list stale, an event makes its user's) would change what the
     next one sees, depending on the order tests run in.
     """
-    root: Path = tmp_path_factory.mktemp("world-copy")
-    source = sqlite3.connect(world_base["store_url"].removeprefix("sqlite:///"))
-    copy = sqlite3.connect(root / "homerec.db")
+    url = copy_store(world_base, tmp_path_factory.mktemp("world-copy") / "homerec.db")
+    return {**world_base, "store_url": url}
+
+
+def copy_store(world: dict, target: Path) -> str:
+    """A private, consistent copy of the world's SQLite store (the backup API, not a file copy); its URL."""
+    source = sqlite3.connect(world["store_url"].removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
     try:
         source.backup(copy)
     finally:
         copy.close()
         source.close()
-    return {**world_base, "store_url": f"sqlite:///{root / 'homerec.db'}"}
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="session")

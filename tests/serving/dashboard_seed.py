@@ -2,7 +2,6 @@
 """A copy of the serving world with what the dashboard shows: a running experiment with exposures,
 clicks and purchases, and events from the last hour."""
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from homerec.data.schema import Col
 from homerec.experiments.assign import assign
 from homerec.experiments.spec import Experiment, Variant
 from homerec.storage import open_store
+from tests.serving.conftest import copy_store
 
 EXPERIMENT = "homepage-reranker"
 RECENT_EVENTS = 30
@@ -31,18 +31,6 @@ class Seeded:
     clicked_per_variant: dict[str, int]
     recent_user: str
     """A user with events in the last hour (so a history that starts with them)."""
-
-
-def copy_store(world: dict, target: Path) -> str:
-    """A private, consistent copy of the world's SQLite store (the backup API, not a file copy)."""
-    source = sqlite3.connect(world["store_url"].removeprefix("sqlite:///"))
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    return f"sqlite:///{target}"
 
 
 def seed(world: dict, target: Path, users: int = 40) -> Seeded:

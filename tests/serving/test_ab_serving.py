@@ -14,18 +14,18 @@ from homerec.experiments.spec import Experiment, Variant
 from homerec.models.registry import Registry
 from homerec.serving import create_app
 from homerec.storage import open_store
-from tests.serving.conftest import make_settings
+from tests.serving.conftest import copy_store, make_settings
 
 
 @pytest.fixture
 def ab_world(world, tmp_path):
     """A private store and registry with v1 active and a copy v2 to test as the candidate."""
-    shutil.copy(world["store_url"].removeprefix("sqlite:///"), tmp_path / "h.db")
+    url = copy_store(world, tmp_path / "h.db")
     shutil.copytree(world["artifacts"], tmp_path / "artifacts")
     registry = Registry(tmp_path / "artifacts")
     v1 = registry.active()
     v2 = registry.register(registry.load(v1), registry.info(v1).meta, activate=False)
-    return {**world, "store_url": f"sqlite:///{tmp_path / 'h.db'}", "artifacts": tmp_path / "artifacts",
+    return {**world, "store_url": url, "artifacts": tmp_path / "artifacts",
             "v1": v1, "v2": v2}
 
 

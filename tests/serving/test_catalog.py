@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The catalogue snapshot: read once, refreshed in the background, re-read after local upserts."""
 
-import shutil
 import time
 
 import polars as pl
@@ -10,11 +9,12 @@ from homerec.models.new_items import WithNewItems
 from homerec.models.registry import Registry
 from homerec.serving.catalog import Catalog
 from homerec.storage import open_store
+from tests.serving.conftest import copy_store
 
 
 def test_snapshot_refreshes_and_extends_the_model(world, tmp_path):
-    shutil.copy(world["store_url"].removeprefix("sqlite:///"), tmp_path / "h.db")
-    store, writer = open_store(f"sqlite:///{tmp_path / 'h.db'}"), open_store(f"sqlite:///{tmp_path / 'h.db'}")
+    url = copy_store(world, tmp_path / "h.db")
+    store, writer = open_store(url), open_store(url)
     model = Registry(world["artifacts"]).load(world["version"])
     catalog = Catalog(store, refresh_s=0.05, served=lambda: model)
     try:
@@ -38,8 +38,7 @@ def test_snapshot_refreshes_and_extends_the_model(world, tmp_path):
 
 
 def test_users_are_read_on_demand_and_forgotten_after_an_upsert(world, tmp_path):
-    shutil.copy(world["store_url"].removeprefix("sqlite:///"), tmp_path / "h.db")
-    store = open_store(f"sqlite:///{tmp_path / 'h.db'}")
+    store = open_store(copy_store(world, tmp_path / "h.db"))
     catalog = Catalog(store, refresh_s=0)
     try:
         assert catalog.user("nobody") is None

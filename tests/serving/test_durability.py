@@ -11,7 +11,6 @@ OS crash or power cut could lose the last commits (synchronous=FULL would cover 
 import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,22 +20,10 @@ from pathlib import Path
 import httpx
 
 from homerec.storage import open_store
-from tests.serving.conftest import API_KEY
+from tests.serving.conftest import API_KEY, copy_store
 from tests.live import free_port
 
 BATCH = 25
-
-
-def _copy_store(world: dict, target: Path) -> str:
-    """A private, consistent copy of the world's SQLite store (the backup API, not a file copy)."""
-    source = sqlite3.connect(world["store_url"].removeprefix("sqlite:///"))
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    return f"sqlite:///{target}"
 
 
 class Server:
@@ -89,7 +76,7 @@ def _batch(n: int) -> list[dict]:
 
 
 def test_acknowledged_events_survive_kill_9(world, tmp_path):
-    store_url = _copy_store(world, tmp_path / "homerec.db")
+    store_url = copy_store(world, tmp_path / "homerec.db")
     acked: dict[str, tuple[str, str]] = {}  # event_id -> (user_id, item_id), only for 200 answers
     failures: list[str] = []
     stop = threading.Event()

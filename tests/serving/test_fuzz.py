@@ -8,7 +8,6 @@ Every 4xx must carry an {"error": message} JSON body.
 """
 
 import json
-import sqlite3
 import string
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from homerec.serving import create_app
-from tests.serving.conftest import API_KEY, make_settings
+from tests.serving.conftest import API_KEY, copy_store, make_settings
 
 MAX_EXAMPLES = 250
 
@@ -27,14 +26,8 @@ MAX_EXAMPLES = 250
 @pytest.fixture(scope="module")
 def fuzz_client(world, tmp_path_factory):
     """An app over a private copy of the world's store (fuzzed writes and deletes stay there)."""
-    target = tmp_path_factory.mktemp("fuzz") / "homerec.db"
-    source, copy = sqlite3.connect(world["store_url"].removeprefix("sqlite:///")), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    app = create_app(make_settings(world, store_url=f"sqlite:///{target}"))
+    url = copy_store(world, tmp_path_factory.mktemp("fuzz") / "homerec.db")
+    app = create_app(make_settings(world, store_url=url))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -2,7 +2,6 @@
 """A product PUT after training is recommended through its metadata at once, before any retrain."""
 
 import json
-import shutil
 import time
 
 import pytest
@@ -10,7 +9,7 @@ from starlette.testclient import TestClient
 
 from homerec.serving import create_app
 from homerec.storage import open_store
-from tests.serving.conftest import make_settings
+from tests.serving.conftest import copy_store, make_settings
 
 NEW = "P-NEW-0001"
 
@@ -19,8 +18,7 @@ NEW = "P-NEW-0001"
 def own_world(world, tmp_path_factory):
     """A private copy of the world's store: new products must not leak into other tests."""
     root = tmp_path_factory.mktemp("new-products")
-    shutil.copy(world["store_url"].removeprefix("sqlite:///"), root / "homerec.db")
-    return {**world, "store_url": f"sqlite:///{root / 'homerec.db'}"}
+    return {**world, "store_url": copy_store(world, root / "homerec.db")}
 
 
 @pytest.fixture(scope="module")

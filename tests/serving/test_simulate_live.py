@@ -2,7 +2,6 @@
 """`homerec simulate` against a real uvicorn server over a private copy of the serving world's store."""
 
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,25 +16,14 @@ from homerec.models.registry import Registry
 from homerec.pipeline.train import train
 from homerec.storage import open_store
 from homerec.synth.simulate import CLICK, PURCHASE, simulate
-from tests.serving.conftest import API_KEY, make_settings
+from tests.serving.conftest import API_KEY, copy_store, make_settings
 from tests.live import free_port, serve_app
-
-
-def _copy_store(world: dict, target: Path) -> str:
-    """A private copy of the world's SQLite store (other tests write to the shared one)."""
-    source, copy = sqlite3.connect(world["store_url"].removeprefix("sqlite:///")), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="module")
 def live(world, tmp_path_factory) -> Iterator[dict]:
     """{'url', 'store_url', 'data'}: the world's trained hybrid served over a private store copy."""
-    store_url = _copy_store(world, tmp_path_factory.mktemp("simulate") / "homerec.db")
+    store_url = copy_store(world, tmp_path_factory.mktemp("simulate") / "homerec.db")
     with serve_app(make_settings(world, store_url=store_url)) as url:
         yield {"url": url, "store_url": store_url, "data": world["root"] / "data"}
 
@@ -44,7 +32,7 @@ def live(world, tmp_path_factory) -> Iterator[dict]:
 def popularity_url(world, tmp_path_factory) -> Iterator[str]:
     """The same world served by a popularity-only model (its own store copy and registry)."""
     root = tmp_path_factory.mktemp("simulate-popularity")
-    store_url = _copy_store(world, root / "homerec.db")
+    store_url = copy_store(world, root / "homerec.db")
     shutil.copytree(world["artifacts"], root / "artifacts")  # popularity becomes v2: the v1 cache goes unused
     store = open_store(store_url)
     try:
