@@ -167,20 +167,14 @@ class SqlStore:
         with self._guard(action), self._engine.connect() as conn:
             return self._dialect.read(conn, query, schema)
 
-    def _read_events(self, action: str, condition: sa.ColumnElement[bool] | None, ordered: bool) -> pl.DataFrame:
-        t = tables.interactions
-        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA))
-        if condition is not None:
-            query = query.where(condition)
-        if ordered:
-            query = query.order_by(t.c[Col.ts], t.c[Col.event_id])
-        return self._read(action, query, INTERACTION_SCHEMA)
-
     def interactions(self, since: int | None = None) -> pl.DataFrame:
         """See `Store.interactions`."""
-        condition = None if since is None else tables.interactions.c[Col.ts] >= int(since)
+        t = tables.interactions
+        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA))
+        if since is not None:
+            query = query.where(t.c[Col.ts] >= int(since))
         # Sorting two million rows in polars is cheaper than asking the database to.
-        return self._read_events("read interactions from", condition, ordered=False).sort(Col.ts, maintain_order=True)
+        return self._read("read interactions from", query, INTERACTION_SCHEMA).sort(Col.ts, maintain_order=True)
 
     def history(self, user_id: str) -> pl.DataFrame:
         """See `Store.history` (a point read: one user's rows through the index)."""
