@@ -18,10 +18,11 @@ from homerec.data.schema import Col
 from homerec.errors import InputError
 from homerec.evaluation.compare import TopK, compare_topk, dedupe
 from homerec.evaluation.compare_report import verdict
+from homerec.experiments.source import Source, parse_source
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import read_user_file
 from homerec.pipeline.sources import (
-    Fetched, Progress, Source, check_source, endpoint_lists, model_lists, parse_source, read_batch_file,
+    Fetched, Progress, check_source, endpoint_lists, model_lists, read_batch_file,
 )
 from homerec.storage.base import Store
 

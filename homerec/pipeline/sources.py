@@ -23,6 +23,7 @@ from homerec.batch.inference import recommend_users
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.errors import HomerecError, InputError
+from homerec.experiments.source import Source, parse_source, runtime_client
 from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry
@@ -30,8 +31,6 @@ from homerec.models.registry import Registry
 Progress = Callable[[str, int, int], None]
 """(task, done, total) callback."""
 
-KINDS = ("model", "file", "endpoint")
-SOURCE_FORMS = "model:active, model:VERSION, file:PATH or endpoint:URL#CAMPAIGN_ARN"
 LIST_SCHEMA = {Col.user_id: pl.String, "rank": pl.Int64, Col.item_id: pl.String, "score": pl.Float64}
 BATCH_SCHEMA = {
     "input": pl.Struct({"userId": pl.String}),
@@ -45,18 +44,6 @@ POPULAR_REASON = "Popular item"
 """The `reason` Personalize (and homerec's server) give an item served by the popularity fallback."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """A parsed SOURCE string: kind, target (version, path or URL) and the campaign ARN of an endpoint."""
-
-    kind: str
-    target: str
-    arn: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.target}" + (f"#{self.arn}" if self.arn else "")
-
-
 @dataclass
 class Fetched:
     """One side's lists (long form, `LIST_SCHEMA`), the users it answered for, and what to report."""
@@ -64,19 +51,6 @@ class Fetched:
     lists: pl.DataFrame
     answered: list[str]
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_source(text: str) -> Source:
-    """Parse `model:…`, `file:…` or `endpoint:URL#ARN`; InputError names the accepted forms."""
-    kind, sep, rest = text.partition(":")
-    if not sep or kind not in KINDS or not rest.strip():
-        raise InputError(f"bad source {text!r}: expected {SOURCE_FORMS}")
-    if kind == "endpoint":
-        url, hash_, arn = rest.rpartition("#")
-        if not hash_ or not url.startswith(("http://", "https://")) or not arn.startswith("arn:"):
-            raise InputError(f"bad source {text!r}: expected endpoint:http(s)://HOST[:PORT]#arn:aws:personalize:…")
-        return Source(kind, url, arn)
-    return Source(kind, rest.strip())
 
 
 def check_source(source: Source, registry: Registry) -> str:
@@ -224,7 +198,7 @@ def endpoint_lists(
     users = list(users)
     if not users:
         return Fetched(pl.DataFrame(schema=LIST_SCHEMA), [], {"errors": 0, "signed": None})
-    client, signed = _runtime_client(source.target, timeout_s, workers)
+    client, signed = runtime_client(source.target, timeout_s, pool=workers, attempts=2)
 
     def call(user: str) -> list[dict[str, Any]]:
         reply = client.get_recommendations(campaignArn=source.arn, userId=user, numResults=k)
@@ -257,20 +231,3 @@ def endpoint_lists(
     info = {"errors": len(errors), "first_error": errors[0] if errors else None, "signed": signed,
             "declared_fallback_share": popular / len(answered) if answered else None}
     return Fetched(lists, answered, info)
-
-
-def _runtime_client(url: str, timeout_s: float, workers: int) -> tuple[Any, bool]:
-    """A personalize-runtime client for `url`, and whether it signs its requests."""
-    import boto3
-    import botocore
-    from botocore.config import Config
-
-    session = boto3.Session()
-    signed = session.get_credentials() is not None
-    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, max_pool_connections=workers,
-                    retries={"max_attempts": 2, "mode": "standard"})
-    if not signed:
-        config = config.merge(Config(signature_version=botocore.UNSIGNED))
-    client = session.client("personalize-runtime", endpoint_url=url, region_name=session.region_name or "us-east-1",
-                            config=config)
-    return client, signed

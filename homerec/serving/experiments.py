@@ -5,7 +5,7 @@
 so `homerec experiment set-traffic | stop | rollback` reach every worker and replica without a
 restart, and loads the model versions the variants name ahead of the first request. It also
 calls external Personalize-compatible endpoints (boto3, imported only when a variant needs
-it) with the variant's timeout and no retries.
+it; `homerec.experiments.source.runtime_client`) with the variant's timeout and no retries.
 
 `ExposureLog` buffers served lists in memory and writes them to the store in batches on its
 own thread: a request only appends one tuple under a lock. Exposures still in the buffer
@@ -23,6 +23,7 @@ import polars as pl
 
 from homerec.data.schema import EXPOSURE_FRAME_COLUMNS, Col
 from homerec.errors import HomerecError
+from homerec.experiments.source import runtime_client
 from homerec.experiments.spec import Experiment, Variant, routing_experiment
 from homerec.models.registry import Registry
 from homerec.serving.periodic import Periodic
@@ -87,14 +88,7 @@ class ExperimentState:
         key = f"{url}#{timeout_ms}"
         client = self._clients.get(key)
         if client is None:
-            import boto3
-            from botocore.config import Config
-
-            seconds = timeout_ms / 1000.0
-            client = boto3.client(
-                "personalize-runtime", endpoint_url=url, region_name="us-east-1",
-                aws_access_key_id="homerec", aws_secret_access_key="homerec",  # an unsigned-mode peer ignores them
-                config=Config(connect_timeout=seconds, read_timeout=seconds, retries={"max_attempts": 1}))
+            client, _ = runtime_client(url, timeout_ms / 1000.0)
             self._clients[key] = client
         return client
 
