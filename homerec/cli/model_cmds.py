@@ -82,7 +82,7 @@ def evaluate(
 
 
 def batch(
-    out: Annotated[Path, typer.Option(help="Output file")],
+    out: Annotated[Optional[Path], typer.Option(help="Output file (default: refresh the serving cache only)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="personalize (JSON lines) or csv")] = "personalize",
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
@@ -90,7 +90,7 @@ def batch(
     include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Precompute top-k lists with the active model into a file and the store's cache."""
+    """Precompute top-k lists with the active model into the store's cache (and a file with --out)."""
     s = settings(config, store, artifacts)
     st = open_store(s.store_url)
     try:
@@ -100,8 +100,8 @@ def batch(
     finally:
         st.close()
     console.print(f"wrote top-{k} for {r.n_users:,} users ({r.n_fallback_users:,} on the popularity fallback)"
-                  + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to {r.out} "
-                  f"and the cache in {r.seconds:.1f}s")
+                  + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to "
+                  + (f"{r.out} and " if r.out is not None else "") + f"the cache in {r.seconds:.1f}s")
 
 
 def recommend(

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """homerec batch: every user's top-k (and every item's similar items) to a file and the cache."""
 
+import contextlib
 import csv
 import time
 from collections.abc import Callable
@@ -29,7 +30,8 @@ class BatchReport:
     n_users: int
     n_fallback_users: int
     n_items: int
-    out: Path
+    out: Path | None
+    """The file written (None: the serving cache only)."""
     seconds: float
 
 
@@ -44,14 +46,19 @@ def read_user_file(path: Path) -> list[str]:
 
 
 def run_batch(
-    store: Store, registry: Registry, out: Path, fmt: str = "personalize", k: int = 10,
+    store: Store, registry: Registry, out: Path | None, fmt: str = "personalize", k: int = 10,
     users_file: Path | None = None, similar_items: bool = False, include_seen: bool = False,
     chunk: int = 2048, workers: int = 2, event_weights: dict[str, float] | None = None,
     progress: Progress | None = None,
 ) -> BatchReport:
-    """Write top-k lists for the listed users (default: every user in the store)."""
+    """Top-k lists for the listed users (default: every user in the store) to `out` and the serving cache.
+
+    Without `out`, only the serving cache is refreshed (what a scheduled refresh does).
+    """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if out is None and include_seen:
+        raise InputError("buy-again lists (--include-seen) are not served from the cache: give --out FILE")
     tick = progress or (lambda _t, _d, _n: None)
     started = time.perf_counter()
     version = registry.active()
@@ -64,12 +71,13 @@ def run_batch(
     user_map = IdMap.from_ids(users[Col.user_id].to_list(), "user") if users.height else None
     data = Interactions.from_frame(frame, event_weights, users=user_map, items=model.items_)
     user_ids = read_user_file(users_file) if users_file else data.users.ids.tolist()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
     n_cold = done = 0
-    with out.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        if fmt == "csv":
+    with out.open("w", newline="") if out is not None else contextlib.nullcontext() as fh:
+        writer = csv.writer(fh) if fh is not None else None
+        if fmt == "csv" and writer is not None:
             writer.writerow(CSV_HEADER)
         for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
             _write(fh, writer, fmt, model, lists, "user")
@@ -89,6 +97,8 @@ def run_batch(
 
 
 def _write(fh, writer, fmt: str, model, lists, kind: str) -> None:
+    if fh is None:
+        return
     if fmt == "personalize":
         write_personalize(fh, model, lists, kind)
     else:

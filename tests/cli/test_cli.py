@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from homerec.storage import open_store
 from homerec.synth.generate import generate
 
 
@@ -42,6 +43,14 @@ def test_the_whole_offline_story(workdir):
     assert set(doc["models"]) == {"popularity", "als", "hybrid"} and doc["n_eval_users"] > 0
     assert {"HR@10", "NDCG@10", "MAP@10", "Coverage@10", "fit_seconds"} <= set(doc["models"]["hybrid"])
     assert (workdir / "e.html").read_text().count("data:image/png;base64") >= 3
+    run = homerec("batch", cwd=workdir)  # no --out: the serving cache only
+    assert run.returncode == 0 and "the cache" in run.stdout and not list(workdir.glob("*.jsonl")), run.stdout
+    store = open_store(f"sqlite:///{workdir / 'homerec.db'}")
+    try:
+        cached_before = {c["namespace"]: c["rows"] for c in store.cache_freshness()}
+    finally:
+        store.close()
+    assert cached_before.get("user", 0) > 0
     run = homerec("batch", "--out", "b.jsonl", "--similar-items", cwd=workdir)
     assert run.returncode == 0 and (workdir / "b.jsonl").stat().st_size > 0
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]

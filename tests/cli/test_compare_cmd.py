@@ -71,6 +71,16 @@ def test_compare_a_model_with_its_own_batch_file(workdir):
     assert (workdir / "same.html").stat().st_size > 0
 
 
+def test_compare_json_alone_and_no_file_at_all(workdir):
+    pages = set(workdir.rglob("*.html"))
+    run = homerec("compare", "--a", "model:v1", "--b", "file:recs.jsonl", "--json", "only.json", cwd=workdir)
+    assert run.returncode == 0, run.stdout
+    assert json.loads((workdir / "only.json").read_text())["pair"]["overlap_at_k"] == 1.0
+    assert set(workdir.rglob("*.html")) == pages
+    run = homerec("compare", "--a", "model:v1", "--b", "file:recs.jsonl", cwd=workdir)
+    assert run.returncode == 0 and "overlap@10" in run.stdout and "--json FILE" in run.stdout, run.stdout
+
+
 @pytest.mark.parametrize(
     ("a", "b", "message"),
     [
