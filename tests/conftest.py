@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.live import free_port
+
+pytest.register_assert_rewrite("tests.contracts")
+
+from tests.live import free_port  # noqa: E402
 
 # The CLI's rich console takes its width from COLUMNS when it is created; without a terminal
 # (xdist workers, CI) it would be 80 and tables would wrap the words the tests look for.

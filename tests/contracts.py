@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Reusable conformance suites: subclass one and provide its fixture."""
 
+import threading
+import time
 from types import SimpleNamespace
 
 import polars as pl
@@ -12,6 +14,7 @@ from homerec.data.schema import (
     INTERACTION_FRAME_COLUMNS,
     SIMILAR_ITEMS,
     USER_RECS,
+    Change,
     Col,
 )
 from homerec.errors import InputError
@@ -71,15 +74,17 @@ V1_STORE_SQL = (
 
 def check_v1_store_is_migrated(url: str) -> None:
     """Open the version-1 store at `url` twice: upgraded in place on the first, data kept, new tables usable."""
-    for _ in range(2):  # the second opening finds version 2 and changes nothing
+    for n in range(2):  # the second opening finds the current version and changes nothing
         store = open_store(url)
         try:
             assert as_tuples(store.interactions())[0] == ("u10", "i11", 100, "purchase", None)
             store.put_experiment("exp", "{}", "running")
             store.add_exposures(exposures(("r1", "exp", "control", "u10", ["i11"], 100, True)))
-            store.add_interactions(linked_events(("u10", "i12", 200, "click", "e2", "r1")))
-            assert store.attributable_events(0)[Col.recommendation_id].to_list() == [None, "r1"]
+            store.add_interactions(linked_events(("u10", "i12", 200 + n, "click", f"e2{n}", "r1")))
+            assert store.attributable_events(0)[Col.recommendation_id].to_list()[:2] == [None, "r1"]
             assert store.exposures("exp").height == 1 and len(store.experiments()) == 1
+            store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", feed_seq=store.change_position())
+            assert store.cached_lists(USER_RECS)[Col.feed_seq].to_list() == [store.change_position() - 1]
         finally:
             store.close()
 
@@ -342,6 +347,55 @@ class StoreContract:
             {"namespace": SIMILAR_ITEMS, "rows": 1, "model_versions": ["v2"], "oldest": 2_000, "newest": 2_000},
             {"namespace": USER_RECS, "rows": 3, "model_versions": ["v1", "v2"], "oldest": 1_000, "newest": 2_000},
         ]
+
+    def test_every_write_that_changes_answers_goes_to_the_feed_in_order(self, store: Store):
+        assert store.change_position() == 0 and store.changes(0) == []
+        follower = store.feed()
+        try:
+            assert follower.wait(0, 0.01) == []
+            store.add_interactions(events(("u10", "i11", 100), ("u20", "i11", 100), ("u10", "i12", 200)))
+            store.add_interactions(events(("u10", "i11", 100)))  # nothing new: no change
+            store.upsert_items(pl.DataFrame({Col.item_id: ["i11"], "CATEGORY": ["a"]}))
+            store.upsert_items(pl.DataFrame({Col.item_id: ["i11"], "CATEGORY": ["a"]}))  # unchanged
+            store.upsert_users(pl.DataFrame({Col.user_id: ["u30"], "TIER": ["gold"]}))
+            store.put_recs(USER_RECS, [("u10", [("i13", 1.0)])], "v1", feed_seq=3)
+            store.delete_user("u20")
+            got = [(c.kind, c.key) for c in store.changes(0)]
+            assert got == [(Change.events, "u10"), (Change.events, "u20"), (Change.items, "i11"),
+                           (Change.users, "u30"), (Change.recs, USER_RECS), (Change.deleted, "u20")]
+            seqs = [c.seq for c in store.changes(0)]
+            assert seqs == sorted(seqs) and store.change_position() == seqs[-1]
+            assert [c.seq for c in follower.wait(seqs[2], 1.0)] == seqs[3:]
+            assert store.changes(seqs[-1]) == [] and follower.wait(seqs[-1], 0.05) == []
+            assert store.cached_lists(USER_RECS).row(0, named=True)[Col.feed_seq] == 3
+        finally:
+            follower.close()
+
+    def test_a_feed_wakes_when_another_connection_commits(self, store: Store):
+        follower = store.feed()
+        try:
+            follower.wait(0, 0.01)
+            timer = threading.Timer(0.3, store.add_interactions, [events(("u10", "i11", 100))])
+            timer.start()
+            started = time.monotonic()
+            got = follower.wait(0, 5.0)
+            waited = time.monotonic() - started
+            timer.join()
+            assert [(c.kind, c.key) for c in got] == [(Change.events, "u10")]
+            assert 0.2 < waited < 4.0  # woken by the commit, not by the timeout
+        finally:
+            follower.close()
+
+    def test_pruning_keeps_what_cached_lists_need(self, store: Store):
+        store.add_interactions(events(("u10", "i11", 100), ("u20", "i11", 200)))
+        store.add_interactions(events(("u30", "i11", 300)))
+        position = store.change_position()
+        store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", feed_seq=position - 1)
+        assert store.prune_changes(older_than_s=3600) == 0  # too recent
+        assert store.prune_changes(older_than_s=-10) == 2  # everything up to the list's position
+        assert [c.key for c in store.changes(0)] == ["u30", USER_RECS]
+        store.delete_user("u10")  # the list goes: nothing needs the feed's past any more
+        assert store.prune_changes(older_than_s=-10) == 3 and store.changes(0) == []
 
     def test_cached_lists_keep_the_time_their_data_was_read(self, store: Store):
         store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", computed_at=1_234)

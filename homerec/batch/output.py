@@ -45,14 +45,15 @@ def write_csv(writer: "csv._writer", model: Recommender, lists: Lists, kind: str
 
 
 def write_cache(store: Store, model: Recommender, lists: Lists, namespace: str, version: str,
-                computed_at: int | None = None) -> int:
+                computed_at: int | None = None, feed_seq: int = 0) -> int:
     """Put each row's ranked (item, raw score) list in the store's recommendation cache.
 
-    `computed_at` is when the batch read the events the lists were computed from.
+    `computed_at` is when the batch read the events the lists were computed from, and
+    `feed_seq` the store's change-feed position read just before.
     """
     rows = []
     for r, key in enumerate(lists.keys):
         keep = lists.idx[r] >= 0
         ids = model.items_.to_ids(lists.idx[r][keep])
         rows.append((key, list(zip(ids, np.round(lists.scores[r][keep].astype(float), 6).tolist()))))
-    return store.put_recs(namespace, rows, version, computed_at)
+    return store.put_recs(namespace, rows, version, computed_at, feed_seq)

@@ -40,6 +40,10 @@ class Col:
     experiment = "experiment"
     variant = "variant"
     served = "served"
+    # changes: the feed serving processes follow (see homerec.storage.feed)
+    seq = "seq"
+    kind = "kind"
+    feed_seq = "feed_seq"  # rec_cache: the change-feed position when the batch read its events
 
 
 INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
@@ -61,6 +65,17 @@ SCHEMA_VERSION_TABLE = "schema_version"
 EXPERIMENTS_TABLE = "experiments"
 EXPOSURES_TABLE = "exposures"
 EVENT_LINKS_TABLE = "event_links"
+CHANGES_TABLE = "changes"
+
+
+class Change:
+    """Kinds of rows in the change feed; `key` says what changed."""
+
+    events = "events"  # key: a user id whose events were added
+    deleted = "deleted"  # key: a user id whose data was deleted
+    items = "items"  # key: an item id whose metadata changed
+    users = "users"  # key: a user id whose metadata changed
+    recs = "recs"  # key: a cache namespace that was written (lists refreshed)
 
 # Cache namespaces.
 USER_RECS = "user"

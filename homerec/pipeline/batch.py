@@ -64,7 +64,9 @@ def run_batch(
     version = registry.active()
     # Products added since training are listed through their metadata, as the server does.
     model = with_new_items(registry.load(version), store.items())
-    # The lists hold as of this read: an event that arrives while the batch runs makes its user's stale.
+    # The lists hold as of this read: a change after this position (an event that arrives while
+    # the batch runs) makes its user's list stale.
+    position = store.change_position()
     snapshot = int(time.time())
     frame = store.interactions()
     users = store.users()
@@ -82,7 +84,7 @@ def run_batch(
         for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
             _write(fh, writer, fmt, model, lists, "user")
             if not include_seen:  # the serving cache holds lists of what users have not bought yet
-                write_cache(store, model, lists, USER_RECS, version, snapshot)
+                write_cache(store, model, lists, USER_RECS, version, snapshot, position)
             n_cold += int(lists.cold.sum())
             done += len(lists.keys)
             tick("users", done, len(user_ids))
@@ -90,9 +92,10 @@ def run_batch(
         if similar_items:
             for lists in similar_all(model, k, workers=workers):
                 _write(fh, writer, fmt, model, lists, "item")
-                write_cache(store, model, lists, SIMILAR_ITEMS, version, snapshot)
+                write_cache(store, model, lists, SIMILAR_ITEMS, version, snapshot, position)
                 n_items += len(lists.keys)
                 tick("items", n_items, len(model.items_))
+    store.prune_changes()  # the lists just written need no change before `position`
     return BatchReport(version, len(user_ids), n_cold, n_items, out, time.perf_counter() - started)
 
 

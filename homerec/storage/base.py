@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from homerec.storage.feed import ChangeRow, Feed
 from homerec.types import Scored
 
 
@@ -52,7 +53,8 @@ class Store(Protocol):
     def add_interactions(
         self, frame: pl.DataFrame, progress: Callable[[int, int], None] | None = None
     ) -> AddResult:
-        """Store events, skipping those whose `event_id` is already known (idempotent).
+        """Store events, skipping those whose `event_id` is already known (idempotent); their users
+        go to the change feed in the same transaction.
 
         `frame` needs `user_id`, `item_id`, `ts`; `event_type` (null means
         `DEFAULT_EVENT_TYPE`), `event_value`, `event_id` and `recommendation_id` are optional.
@@ -98,11 +100,14 @@ class Store(Protocol):
         ...
 
     def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str,
-                 computed_at: int | None = None) -> int:
+                 computed_at: int | None = None, feed_seq: int = 0) -> int:
         """Write ranked lists under `(namespace, key)`, replacing existing keys; returns rows written.
 
-        `computed_at` (default: now) is when the data the lists were computed from was read:
-        serving treats a list as stale once its user has an event at or after that time.
+        `computed_at` (default: now) is when the data the lists were computed from was read, and
+        `feed_seq` the change-feed position read just before (`change_position()`): serving
+        treats a list as stale once its user has a change after that position (lists written
+        with `feed_seq=0`, by code older than the feed, go stale at an event at or after
+        `computed_at`). Writing appends one `recs` change for the namespace at the end.
 
         Lists keyed by user id live in `USER_RECS` or `f"{USER_RECS}:<variant>"` namespaces
         (that is what `delete_user` clears); similar-item lists in `SIMILAR_ITEMS`.
@@ -113,8 +118,31 @@ class Store(Protocol):
         """The cached list for `(namespace, key)`, or None."""
         ...
 
+    def cached_lists(self, namespace: str) -> pl.DataFrame:
+        """Every list of a namespace: `key`, `items` (JSON text), `model_version`, `computed_at`, `feed_seq`."""
+        ...
+
+    # -- the change feed (homerec.storage.feed) ------------------------------------------------
+    def change_position(self) -> int:
+        """The newest change's `seq` (0: none yet): read it before reading what lists are computed from."""
+        ...
+
+    def changes(self, after: int) -> list[ChangeRow]:
+        """Committed changes with `seq > after`, oldest first (at most `feed.BATCH_ROWS`)."""
+        ...
+
+    def feed(self) -> Feed:
+        """A `Feed` on its own connection, to wait for changes without polling the table."""
+        ...
+
+    def prune_changes(self, older_than_s: int = 86_400) -> int:
+        """Drop changes no cached list needs any more (up to the oldest list's `feed_seq`; all of
+        them when there are no lists) and older than `older_than_s`; returns rows removed."""
+        ...
+
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Remove a user's events, user row, cached lists, exposures and event links.
+        """Remove a user's events, user row, cached lists, exposures and event links (and note a
+        `deleted` change).
 
         Returns rows removed per table name (`interactions`, `users`, `rec_cache`,
         `exposures`, `event_links`). Event links go when either side is the user's: the

@@ -67,7 +67,7 @@ def decode_ranked(text: str) -> list[Scored]:
 
 
 def list_chunks(
-    namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str, now: int
+    namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str, now: int, feed_seq: int = 0,
 ) -> Iterator[pl.DataFrame]:
     """Cache rows in table layout, `CHUNK_ROWS` at a time; a repeated key keeps its last list."""
     iterator = iter(rows)
@@ -79,6 +79,7 @@ def list_chunks(
                 Col.ranked: [encode_ranked(items) for _, items in chunk],
                 Col.model_version: [model_version] * len(chunk),
                 Col.computed_at: [now] * len(chunk),
+                Col.feed_seq: [feed_seq] * len(chunk),
             },
             schema={
                 Col.namespace: pl.String,
@@ -86,6 +87,7 @@ def list_chunks(
                 Col.ranked: pl.String,
                 Col.model_version: pl.String,
                 Col.computed_at: pl.Int64,
+                Col.feed_seq: pl.Int64,
             },
         )
         yield frame.unique(Col.key, keep="last", maintain_order=True)

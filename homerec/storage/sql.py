@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
+    Change,
     DEFAULT_EVENT_TYPE,
     EVENT_LINKS_TABLE,
     EXPOSURES_TABLE,
@@ -22,8 +23,10 @@ from homerec.data.schema import (
 )
 from homerec.errors import InputError, StoreError
 from homerec.storage import cache, experiment_log, tables
+from homerec.storage import feed as change_feed
 from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
 from homerec.storage.dialects import DBAPIConnection, Dialect
+from homerec.storage.feed import ChangeRow, write_changes
 from homerec.storage.point import PointQuery, PointReader
 from homerec.types import Scored
 
@@ -155,10 +158,13 @@ class SqlStore:
         for offset in range(0, total, CHUNK_ROWS):
             chunk = events.slice(offset, CHUNK_ROWS)
             links = experiment_log.link_rows(chunk) if Col.recommendation_id in chunk.columns else None
-            with self._raw("add interactions to") as conn:  # events and their links commit together
-                inserted += self._dialect.merge(conn, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
+            with self._raw("add interactions to") as conn:  # events, links and the feed commit together
+                added = self._dialect.merge(conn, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
                 if links is not None and links.height:
                     self._dialect.merge(conn, EVENT_LINKS_TABLE, links, conflict)
+                if added:
+                    write_changes(conn, self._dialect.name, Change.events, chunk[Col.user_id].unique(maintain_order=True).to_list())
+                inserted += added
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
@@ -195,22 +201,28 @@ class SqlStore:
         return [r[0] for r in rows], (int(rows[-1][1]) if rows else None)
 
     # -- catalog and users ---------------------------------------------------------------------
-    def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:
+    def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame, kind: str) -> int:
         rows = cache.entity_rows(frame, id_column, int(time.time()))
+        if rows.is_empty():
+            return 0
         conflict = (
             f"ON CONFLICT ({id_column}) DO UPDATE SET {Col.metadata} = excluded.{Col.metadata}, "
             f"{Col.updated_at} = excluded.{Col.updated_at} "
             f"WHERE {table.name}.{Col.metadata} <> excluded.{Col.metadata}"
         )
-        return self._merge(f"write {table.name} to", table, rows, conflict)
+        with self._raw(f"write {table.name} to") as conn:
+            changed = self._dialect.merge(conn, table.name, rows, conflict)
+            if changed:
+                write_changes(conn, self._dialect.name, kind, rows[id_column].to_list())
+        return changed
 
     def upsert_items(self, frame: pl.DataFrame) -> int:
         """See `Store.upsert_items`."""
-        return self._upsert(tables.items, Col.item_id, frame)
+        return self._upsert(tables.items, Col.item_id, frame, Change.items)
 
     def upsert_users(self, frame: pl.DataFrame) -> int:
         """See `Store.upsert_users`."""
-        return self._upsert(tables.users, Col.user_id, frame)
+        return self._upsert(tables.users, Col.user_id, frame, Change.users)
 
     def _entities(self, table: sa.Table, id_column: str) -> pl.DataFrame:
         query = sa.select(table.c[id_column], table.c[Col.metadata]).order_by(table.c[id_column])
@@ -228,17 +240,56 @@ class SqlStore:
 
     # -- recommendation cache ------------------------------------------------------------------
     def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str,
-                 computed_at: int | None = None) -> int:
-        """See `Store.put_recs`; rows are written in chunks, each its own transaction."""
+                 computed_at: int | None = None, feed_seq: int = 0) -> int:
+        """See `Store.put_recs`; rows are written in chunks, each its own transaction, then one change."""
         written = 0
         conflict = (
             f"ON CONFLICT ({Col.namespace}, {Col.key}) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at))
+            + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at, Col.feed_seq))
         )
         when = int(time.time()) if computed_at is None else int(computed_at)
-        for chunk in cache.list_chunks(namespace, rows, model_version, when):
+        for chunk in cache.list_chunks(namespace, rows, model_version, when, feed_seq):
             written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict)
+        if written:
+            with self._raw("write recommendations to") as conn:
+                write_changes(conn, self._dialect.name, Change.recs, [namespace])
         return written
+
+    def cached_lists(self, namespace: str) -> pl.DataFrame:
+        """See `Store.cached_lists`."""
+        r = tables.rec_cache
+        schema = {Col.key: pl.String(), Col.ranked: pl.String(), Col.model_version: pl.String(),
+                  Col.computed_at: pl.Int64(), Col.feed_seq: pl.Int64()}
+        query = sa.select(*(r.c[c] for c in schema)).where(r.c[Col.namespace] == namespace)
+        return self._read("read recommendations from", query, schema)
+
+    # -- the change feed (homerec.storage.feed) ------------------------------------------------
+    def change_position(self) -> int:
+        """See `Store.change_position`."""
+        with self._guard("read the change feed of"), self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(tables.changes.c[Col.seq]), 0))).scalar())
+
+    def changes(self, after: int) -> list[ChangeRow]:
+        """See `Store.changes`."""
+        t = tables.changes
+        query = (sa.select(t.c[Col.seq], t.c[Col.kind], t.c[Col.key], t.c[Col.ts])
+                 .where(t.c[Col.seq] > int(after)).order_by(t.c[Col.seq]).limit(change_feed.BATCH_ROWS))
+        with self._guard("read the change feed of"), self._engine.connect() as conn:
+            return [ChangeRow(int(q), k, key, int(ts)) for q, k, key, ts in conn.execute(query)]
+
+    def feed(self) -> change_feed.Feed:
+        """See `Store.feed`."""
+        with self._guard("follow the change feed of"):
+            return change_feed.open_feed(self._engine)
+
+    def prune_changes(self, older_than_s: int = 86_400) -> int:
+        """See `Store.prune_changes`."""
+        t, r = tables.changes, tables.rec_cache
+        newest = sa.select(sa.func.max(t.c[Col.seq])).scalar_subquery()
+        needed = sa.select(sa.func.coalesce(sa.func.min(r.c[Col.feed_seq]), newest)).scalar_subquery()
+        query = sa.delete(t).where(t.c[Col.seq] <= needed, t.c[Col.ts] < int(time.time()) - older_than_s)
+        with self._guard("prune the change feed of"), self._engine.begin() as conn:
+            return conn.execute(query).rowcount
 
     def get_recs(self, namespace: str, key: str) -> CachedList | None:
         """See `Store.get_recs`."""
@@ -267,6 +318,7 @@ class SqlStore:
         }
         with self._guard("delete a user from"), self._engine.begin() as conn:
             removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
+            write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.deleted, [user_id])
         order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
         return {name: removed[name] for name in order}
 

@@ -4,6 +4,7 @@
 import sqlalchemy as sa
 
 from homerec.data.schema import (
+    CHANGES_TABLE,
     EVENT_LINKS_TABLE,
     EXPERIMENTS_TABLE,
     EXPOSURES_TABLE,
@@ -17,7 +18,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -68,6 +69,8 @@ rec_cache = sa.Table(
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [[item_id, score], ...], best first
     sa.Column(Col.model_version, sa.String, nullable=False),
     sa.Column(Col.computed_at, sa.BigInteger, nullable=False),
+    # version 3: the change-feed position when the batch read its events (0: written before the feed)
+    sa.Column(Col.feed_seq, sa.BigInteger, nullable=False, server_default="0"),
 )
 
 schema_version = sa.Table(
@@ -109,11 +112,32 @@ event_links = sa.Table(
     sa.Column(Col.recommendation_id, RecommendationId, nullable=False),
 )
 
+# -- version 3: the change feed -------------------------------------------------------------------
+changes = sa.Table(
+    CHANGES_TABLE,
+    metadata,
+    # SQLite: AUTOINCREMENT, so a seq is never reused even after the newest rows are pruned.
+    sa.Column(Col.seq, sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(Col.kind, sa.String, nullable=False),
+    sa.Column(Col.key, Id, nullable=False),
+    sa.Column(Col.ts, sa.BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+NOTIFY_CHANNEL = "homerec_changes"
+"""PostgreSQL: every committed insert into `changes` notifies this channel (a statement trigger)."""
+sa.event.listen(changes, "after_create", sa.DDL(
+    f"CREATE FUNCTION {CHANGES_TABLE}_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$; "
+    f"CREATE TRIGGER {CHANGES_TABLE}_notify AFTER INSERT ON {CHANGES_TABLE} "
+    f"FOR EACH STATEMENT EXECUTE FUNCTION {CHANGES_TABLE}_notify()"
+).execute_if(dialect="postgresql"))
+
 DATA_TABLES = (interactions, items, users, rec_cache)
 """The tables `Store.counts()` reports, in that order."""
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (),  # version 2 only added tables: experiments, exposures, event_links
+    2: (f"ALTER TABLE {REC_CACHE_TABLE} ADD COLUMN {Col.feed_seq} BIGINT NOT NULL DEFAULT 0",),  # + changes
 }
 """Version N → SQL statements that upgrade a version-N store to N+1, run after
 `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""
