@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Which cached lists are still right: a worker's view of the store's change feed.
+
+A cached list was computed from the events the batch read at feed position `feed_seq`
+(`homerec.storage.feed`). It is stale once its user has a change after that position: new
+events, or a deletion. `Freshness` keeps, per user, the newest such change this worker knows
+of (a dict that only holds users who changed since the oldest loaded list), fed by a thread
+that waits on the store's feed: a commit by any worker, process or replica reaches every
+worker within milliseconds. A worker that accepts events marks their users at once
+(`touch`), without waiting for its own feed.
+
+The same thread hands the other kinds of change to callbacks: item and user metadata
+(the catalogue snapshot reloads) and cache namespaces a batch wrote (the in-memory lists
+reload once the batch has gone quiet for `settle_s`).
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from homerec.data.schema import Change
+from homerec.storage.base import Store
+from homerec.storage.feed import ChangeRow, Feed
+
+log = logging.getLogger(__name__)
+
+TOUCHED = 1 << 62
+"""The change position of a user this worker wrote events for itself: after any list's."""
+BLIND_AFTER_S = 3.0
+"""A worker whose feed has not answered for this long trusts no cached list (they may be stale)."""
+
+
+class Freshness:
+    """Users' newest change positions, and the thread that follows the feed."""
+
+    def __init__(self, store: Store, on_items: Callable[[], object] = lambda: None,
+                 on_users: Callable[[], object] = lambda: None, on_recs: Callable[[], object] = lambda: None,
+                 settle_s: float = 1.0, wait_s: float = 0.5) -> None:
+        self.store = store
+        self.on_items, self.on_users, self.on_recs = on_items, on_users, on_recs
+        self.settle_s, self.wait_s = settle_s, wait_s
+        self.changed: dict[str, int] = {}
+        self.position = 0
+        """The newest change applied."""
+        self.last_ok: float | None = None
+        """When the feed last answered (monotonic seconds); None: not following it."""
+        self._recs_due: float | None = None
+        self._feed: Feed | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the request path ---------------------------------------------------------------------
+    def is_fresh(self, user_id: str, feed_seq: int) -> bool:
+        """Whether a list computed at feed position `feed_seq` still holds for the user.
+
+        Lists written before the feed existed (`feed_seq` 0) are never trusted, and none is while
+        the feed is not being followed (not started, or silent for `BLIND_AFTER_S`).
+        """
+        last = self.last_ok
+        return (feed_seq > 0 and last is not None and time.monotonic() - last < BLIND_AFTER_S
+                and self.changed.get(user_id, 0) <= feed_seq)
+
+    def touch(self, user_ids: Iterable[str]) -> None:
+        """This worker just committed events (or a deletion) of these users: their lists are stale."""
+        for user in user_ids:
+            self.changed[user] = TOUCHED
+
+    # -- following the feed -------------------------------------------------------------------
+    def catch_up(self, after: int) -> int:
+        """Apply every stored change after `after` (at start, and after the lists reload); the new position."""
+        position = after
+        while rows := self.store.changes(position):
+            self.apply(rows, reload_lists=False)
+            position = rows[-1].seq
+        self.position = max(self.position, position)
+        return position
+
+    def apply(self, rows: list[ChangeRow], reload_lists: bool = True) -> None:
+        """Record what a batch of changes means for this worker."""
+        items = users = False
+        for row in rows:
+            if row.kind in (Change.events, Change.deleted):
+                if self.changed.get(row.key, 0) < row.seq:
+                    self.changed[row.key] = row.seq
+            elif row.kind == Change.items:
+                items = True
+            elif row.kind == Change.users:
+                users = True
+            elif row.kind == Change.recs and reload_lists:
+                self._recs_due = time.monotonic() + self.settle_s
+        if rows:
+            self.position = max(self.position, rows[-1].seq)
+        if items:
+            self.on_items()
+        if users:
+            self.on_users()
+
+    def forget_before(self, position: int) -> None:
+        """Drop what no loaded list needs any more (changes at or before every list's position)."""
+        self.changed = {u: s for u, s in self.changed.items() if s > position}
+
+    def start(self) -> None:
+        """Open the feed and follow it on a daemon thread."""
+        if self._thread is not None:
+            return
+        self._feed = self.store.feed()
+        self.last_ok = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="homerec-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following and close the feed."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._feed is not None:
+            self._feed.close()
+        self.last_ok = None
+
+    def _run(self) -> None:
+        assert self._feed is not None
+        while not self._stop.is_set():
+            try:
+                rows = self._feed.wait(self.position, self.wait_s)
+                self.apply(rows)
+                self.last_ok = time.monotonic()
+                if self._recs_due is not None and time.monotonic() >= self._recs_due:
+                    self._recs_due = None
+                    self.on_recs()
+            except Exception as err:  # a broken connection: reopen it, keep serving what is known
+                log.warning("change feed: %s; reopening", err)
+                self._reopen()
+
+    def _reopen(self) -> None:
+        try:
+            if self._feed is not None:
+                self._feed.close()
+            self._feed = self.store.feed()
+        except Exception as err:
+            log.warning("change feed: cannot reopen: %s", err)
+            self._stop.wait(1.0)
