@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Exposures: appended on the request path, written once a second to a spool folder or the store,
+and moved from the spool into the store by the shipper."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from homerec.data.schema import Col
+from homerec.serving.exposures import ExposureLog
+from homerec.storage import open_store
+from homerec.storage.spool import read_spool, ship, spool_files
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    yield s
+    s.close()
+
+
+def _serve(log: ExposureLog, n: int, user: str = "u") -> None:
+    for k in range(n):
+        log.append(f"r-{user}-{k}", "exp", "control" if k % 2 else "candidate", f"{user}{k % 3}", ["i1", f"i{k}"], True)
+
+
+def test_without_a_spool_the_worker_writes_to_the_store(store):
+    log = ExposureLog(store)
+    _serve(log, 5)
+    assert store.exposures("exp").height == 0  # nothing written on the request path
+    assert log.flush() == 5 and log.flush() == 0
+    got = store.exposures("exp")
+    assert got.height == 5 and got[Col.ranked][0].to_list() == ["i1", "i0"]
+
+
+def test_with_a_spool_the_shipper_writes_and_nothing_is_lost_or_doubled(store, tmp_path):
+    spool = tmp_path / "spool"
+    log = ExposureLog(store, spool=spool)
+    _serve(log, 7)
+    assert log.flush() == 7
+    _serve(log, 3, user="w")
+    assert log.flush() == 3
+    files = spool_files(spool)
+    assert len(files) == 2 and store.exposures("exp").height == 0
+    assert read_spool(files[0]).height == 7
+    copy = files[0].with_name("copy-" + files[0].name)  # a file shipped twice (a shipper killed after its commit)
+    copy.write_bytes(files[0].read_bytes())
+    assert ship(store, spool) == 10 and spool_files(spool) == []
+    assert store.exposures("exp").height == 10
+
+
+def test_a_bad_spool_file_is_set_aside(store, tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "0-broken.arrow").write_bytes(b"not arrow")
+    log = ExposureLog(store, spool=spool)
+    _serve(log, 2)
+    log.flush()
+    assert ship(store, spool) == 2
+    assert (spool / "0-broken.bad").exists() and spool_files(spool) == []
+
+
+def test_a_deleted_users_buffered_exposures_are_dropped(store):
+    log = ExposureLog(store)
+    _serve(log, 6)  # users u0, u1, u2
+    assert log.forget_user("u1") == 2
+    log.flush()
+    assert sorted(set(store.exposures("exp")[Col.user_id].to_list())) == ["u0", "u2"]
+
+
+def test_a_store_error_keeps_the_rows_for_the_next_flush(store, monkeypatch):
+    log = ExposureLog(store)
+    _serve(log, 4)
+
+    def refuse(frame: pl.DataFrame) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(store, "add_exposures", refuse)
+    assert log.flush() == 0
+    monkeypatch.undo()
+    assert log.flush() == 4 and store.exposures("exp").height == 4
