@@ -23,7 +23,7 @@ from homerec.batch.inference import recommend_users
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.errors import HomerecError, InputError
-from homerec.experiments.source import Source, parse_source, runtime_client
+from homerec.experiments.source import Source, runtime_client
 from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry

@@ -21,7 +21,7 @@ from dataclasses import replace
 from homerec.experiments.assign import route
 from homerec.experiments.spec import Experiment, Variant
 from homerec.serving.experiments import EndpointError, ExperimentState, ExposureLog
-from homerec.serving.filters import BoundFilter
+from homerec.filters import BoundFilter
 from homerec.serving.service import Answer, RecService
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from homerec.serving.ab import ABRouter
 from homerec.serving.catalog import Catalog
 from homerec.serving.experiments import ExperimentState, ExposureLog
 from homerec.serving.dashboard import routes as dashboard_routes
-from homerec.serving.filters import parse as parse_filter
+from homerec.filters import parse as parse_filter
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from homerec.errors import InputError
 from homerec.serving import deps, openapi
-from homerec.serving.filters import BoundFilter, bind, parse
+from homerec.filters import BoundFilter, bind, parse
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,

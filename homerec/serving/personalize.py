@@ -29,7 +29,7 @@ from homerec.errors import HomerecError, InputError, StoreError, UnknownItem, Un
 from homerec.models.base import FALLBACK_REASON
 from homerec.serving import deps
 from homerec.serving import personalize_schemas as ps
-from homerec.serving.filters import BoundFilter, FilterError, bind, parse
+from homerec.filters import BoundFilter, FilterError, bind, parse
 from homerec.serving.service import Answer, NotReady, RecService
 from homerec.serving.sigv4 import SigV4Error, verify
 from homerec.serving.state import Loaded

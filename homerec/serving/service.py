@@ -19,7 +19,8 @@ from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import HomerecError, InputError
 from homerec.models.base import FALLBACK_REASON, Recommender
 from homerec.serving.catalog import Catalog
-from homerec.serving.filters import BoundFilter, Selection, evaluate, store_data
+from homerec.filters import BoundFilter, Selection, evaluate
+from homerec.serving.filter_data import store_data
 from homerec.serving.state import Loaded, ModelHolder
 from homerec.storage.base import AddResult, Store
 from homerec.types import Recommendation
