@@ -40,6 +40,8 @@ class Col:
     experiment = "experiment"
     variant = "variant"
     served = "served"
+    # deleted_users: one tombstone per deleted user id
+    deleted_at = "deleted_at"
 
 
 INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
@@ -61,6 +63,7 @@ SCHEMA_VERSION_TABLE = "schema_version"
 EXPERIMENTS_TABLE = "experiments"
 EXPOSURES_TABLE = "exposures"
 EVENT_LINKS_TABLE = "event_links"
+DELETED_USERS_TABLE = "deleted_users"
 
 # Cache namespaces.
 USER_RECS = "user"

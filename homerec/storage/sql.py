@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """`SqlStore`: the one `Store` implementation, for SQLite and PostgreSQL alike (SQLAlchemy Core)."""
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from homerec.data.rules import MAX_ABS_VALUE, bad_id, bad_value, is_storable_id
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
     DEFAULT_EVENT_TYPE,
@@ -21,11 +23,13 @@ from homerec.data.schema import (
     Col,
 )
 from homerec.errors import InputError, StoreError
-from homerec.storage import cache, experiment_log, tables
+from homerec.storage import cache, experiment_log, tables, tombstones
 from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
-from homerec.storage.dialects import DBAPIConnection, Dialect
+from homerec.storage.dialects import Dialect
 from homerec.storage.point import PointQuery, PointReader
 from homerec.types import Scored
+
+log = logging.getLogger(__name__)
 
 INTERACTION_SCHEMA: dict[str, pl.DataType] = {
     Col.user_id: pl.String(),
@@ -65,11 +69,23 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
     for name in (Col.user_id, Col.item_id, Col.ts):
         if nulls := events[name].null_count():
             raise InputError(f"interactions: {nulls} rows have no {name}")
+    _check_rules(events)
     if events[Col.event_id].null_count():
         derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
         events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
     linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
     return events.select(*_EVENT_COLUMNS, *linked)
+
+
+def _check_rules(events: pl.DataFrame) -> None:
+    """InputError when an id breaks the id rule or a value is not finite (homerec.data.rules)."""
+    for name in (Col.user_id, Col.item_id, Col.event_type, Col.event_id):
+        bad = events.filter(pl.col(name).is_not_null() & bad_id(pl.col(name)))[name]
+        if bad.len():
+            raise InputError(f"interactions: {bad.len()} rows have a {name} that is empty, longer than "
+                             f"256 characters or holds a control character, e.g. {bad[0]!r:.80}")
+    if events.select(bad_value(pl.col(Col.event_value)).any()).item():
+        raise InputError(f"interactions: an {Col.event_value} is not a finite number within ±{MAX_ABS_VALUE:g}")
 
 
 def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
@@ -103,6 +119,7 @@ class SqlStore:
         if dialect.on_connect is not None:
             sa.event.listen(self._engine, "connect", dialect.on_connect)
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        self._data_error: type[Exception] = self._engine.dialect.loaded_dbapi.DataError
         with self._guard("open"):
             tables.create_all(self._engine)
         i, r = tables.interactions, tables.rec_cache
@@ -119,23 +136,29 @@ class SqlStore:
     # -- plumbing ------------------------------------------------------------------------------
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
-        """Turn database errors into StoreError with a one-line message naming the store."""
+        """Turn database errors into StoreError with a one-line message naming the store.
+
+        A value the database refuses (a data exception: PostgreSQL's text type holds no NUL)
+        is the caller's input, not an outage: InputError, without the store's URL.
+        """
         try:
             yield
+        except (sa.exc.DataError, self._data_error) as exc:
+            raise InputError(f"the store refused a value: {_reason(exc)}") from None
         except (sa.exc.SQLAlchemyError, self._driver_error) as exc:
             raise StoreError(f"cannot {action} the store at {self.url}: {_reason(exc)}") from None
 
-    @contextmanager
-    def _raw(self, action: str) -> Iterator[DBAPIConnection]:
-        """The driver connection inside one transaction (committed on success)."""
-        with self._guard(action), self._engine.begin() as conn:
-            yield conn.connection.dbapi_connection
-
-    def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str) -> int:
+    def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str,
+               user_column: str | None = None) -> int:
+        """Insert `frame` into `table`; rows whose `user_column` names a deleted user are left out."""
         if frame.is_empty():
             return 0
-        with self._raw(action) as conn:
-            return self._dialect.merge(conn, table.name, frame, conflict)
+        with self._guard(action), self._engine.begin() as conn:
+            if user_column is not None:
+                frame = tombstones.without_deleted(conn, frame, user_column)
+                if frame.is_empty():
+                    return 0
+            return self._dialect.merge(conn.connection.dbapi_connection, table.name, frame, conflict)
 
     # -- events --------------------------------------------------------------------------------
     def add_interactions(
@@ -155,10 +178,13 @@ class SqlStore:
         for offset in range(0, total, CHUNK_ROWS):
             chunk = events.slice(offset, CHUNK_ROWS)
             links = experiment_log.link_rows(chunk) if Col.recommendation_id in chunk.columns else None
-            with self._raw("add interactions to") as conn:  # events and their links commit together
-                inserted += self._dialect.merge(conn, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
+            # Events, their links and the lifting of their users' tombstones commit together.
+            with self._guard("add interactions to"), self._engine.begin() as conn:
+                raw = conn.connection.dbapi_connection
+                inserted += self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
                 if links is not None and links.height:
-                    self._dialect.merge(conn, EVENT_LINKS_TABLE, links, conflict)
+                    self._dialect.merge(raw, EVENT_LINKS_TABLE, links, conflict)
+                tombstones.lift(conn, chunk[Col.user_id].unique().to_list())
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
@@ -168,28 +194,49 @@ class SqlStore:
             return self._dialect.read(conn, query, schema)
 
     def interactions(self, since: int | None = None) -> pl.DataFrame:
-        """See `Store.interactions`."""
+        """See `Store.interactions`: rows that break the id or number rules are skipped and logged.
+
+        Such rows can only come from an older homerec or from writes that bypassed it; one of
+        them must not stop training (SQLite would serialise an infinite value as text that no
+        JSON reader takes) nor collide ids in a model's id map.
+        """
         t = tables.interactions
-        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA))
-        if since is not None:
-            query = query.where(t.c[Col.ts] >= int(since))
+        value = t.c[Col.event_value]
+        finite = value.is_(None) | value.between(-MAX_ABS_VALUE, MAX_ABS_VALUE)
+        window = [t.c[Col.ts] >= int(since)] if since is not None else []
+        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA)).where(finite, *window)
+        frame = self._read("read interactions from", query, INTERACTION_SCHEMA)
+        bad_ids = bad_id(pl.col(Col.user_id)) | bad_id(pl.col(Col.item_id))
+        if n_ids := frame.select(bad_ids.sum()).item():
+            frame = frame.filter(~bad_ids)
+        with self._guard("read interactions from"), self._engine.connect() as conn:
+            n_values = conn.execute(sa.select(sa.func.count()).select_from(t).where(~finite, *window)).scalar_one()
+        if n_ids or n_values:
+            log.warning("skipped %d stored events whose ids break the id rule and %d whose event_value is not "
+                        "a finite number within ±%g (written by an older homerec?)", n_ids, n_values, MAX_ABS_VALUE)
         # Sorting two million rows in polars is cheaper than asking the database to.
-        return self._read("read interactions from", query, INTERACTION_SCHEMA).sort(Col.ts, maintain_order=True)
+        return frame.sort(Col.ts, maintain_order=True)
 
     def history(self, user_id: str) -> pl.DataFrame:
         """See `Store.history` (a point read: one user's rows through the index)."""
+        if not is_storable_id(user_id):  # no such id can be stored (and PostgreSQL refuses a NUL)
+            return pl.DataFrame(schema=INTERACTION_SCHEMA)
         with self._guard("read history from"):
             rows = self._history.rows(user_id=user_id)
         return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")
 
     def last_event_ts(self, user_id: str) -> int | None:
         """See `Store.last_event_ts`."""
+        if not is_storable_id(user_id):
+            return None
         with self._guard("read history from"):
             rows = self._last_ts.rows(user_id=user_id)
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def user_items(self, user_id: str) -> tuple[list[str], int | None]:
         """See `Store.user_items`."""
+        if not is_storable_id(user_id):
+            return [], None
         with self._guard("read history from"):
             rows = self._user_items.rows(user_id=user_id)
         return [r[0] for r in rows], (int(rows[-1][1]) if rows else None)
@@ -236,12 +283,17 @@ class SqlStore:
             + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at))
         )
         when = int(time.time()) if computed_at is None else int(computed_at)
+        keyed_by_user = cache.is_user_namespace(namespace)
         for chunk in cache.list_chunks(namespace, rows, model_version, when):
-            written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict)
+            chunk = chunk.filter(~bad_id(pl.col(Col.key)))  # such a key cannot be asked for
+            written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict,
+                                   Col.key if keyed_by_user else None)
         return written
 
     def get_recs(self, namespace: str, key: str) -> CachedList | None:
         """See `Store.get_recs`."""
+        if not (is_storable_id(namespace) and is_storable_id(key)):
+            return None
         with self._guard("read recommendations from"):
             rows = self._cached.rows(namespace=namespace, key=key)
         if not rows:
@@ -252,6 +304,9 @@ class SqlStore:
     # -- housekeeping --------------------------------------------------------------------------
     def delete_user(self, user_id: str) -> dict[str, int]:
         """See `Store.delete_user`: cached lists in `cache.user_namespaces` keyed by the user go too."""
+        order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
+        if not is_storable_id(user_id):  # nothing can be stored under it
+            return dict.fromkeys(order, 0)
         i, u, r = tables.interactions, tables.users, tables.rec_cache
         x, links = tables.exposures, tables.event_links
         own_events = sa.select(i.c[Col.event_id]).where(i.c[Col.user_id] == user_id)
@@ -267,7 +322,7 @@ class SqlStore:
         }
         with self._guard("delete a user from"), self._engine.begin() as conn:
             removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
-        order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
+            tombstones.bury(conn, user_id, int(time.time()))
         return {name: removed[name] for name in order}
 
     # -- A/B experiments -----------------------------------------------------------------------
@@ -294,7 +349,8 @@ class SqlStore:
     def add_exposures(self, frame: pl.DataFrame) -> int:
         """See `Store.add_exposures`."""
         rows = experiment_log.exposure_rows(frame)
-        return self._merge("log exposures to", tables.exposures, rows, f"ON CONFLICT ({Col.recommendation_id}) DO NOTHING")
+        return self._merge("log exposures to", tables.exposures, rows, f"ON CONFLICT ({Col.recommendation_id}) DO NOTHING",
+                           Col.user_id)
 
     def exposures(self, experiment: str, since: int | None = None) -> pl.DataFrame:
         """See `Store.exposures`."""

@@ -4,6 +4,7 @@
 import sqlalchemy as sa
 
 from homerec.data.schema import (
+    DELETED_USERS_TABLE,
     EVENT_LINKS_TABLE,
     EXPERIMENTS_TABLE,
     EXPOSURES_TABLE,
@@ -17,7 +18,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -109,11 +110,21 @@ event_links = sa.Table(
     sa.Column(Col.recommendation_id, RecommendationId, nullable=False),
 )
 
+# -- version 3: deleted users -------------------------------------------------------------------
+deleted_users = sa.Table(
+    DELETED_USERS_TABLE,
+    metadata,
+    sa.Column(Col.user_id, Id, primary_key=True),
+    sa.Column(Col.deleted_at, sa.BigInteger, nullable=False),
+)
+"""Tombstones of deleted users: cached lists and exposures for them are refused until new events arrive."""
+
 DATA_TABLES = (interactions, items, users, rec_cache)
 """The tables `Store.counts()` reports, in that order."""
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (),  # version 2 only added tables: experiments, exposures, event_links
+    2: (),  # version 3 only added a table: deleted_users
 }
 """Version N → SQL statements that upgrade a version-N store to N+1, run after
 `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""

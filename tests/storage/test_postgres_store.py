@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from homerec.storage import Store, dialects, open_store
+from homerec.storage import Store, dialects, open_store, tables
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
 
@@ -48,7 +48,7 @@ def test_a_version_1_store_is_migrated_in_place(postgres_url: str):
                 conn.exec_driver_sql(statement)
         check_v1_store_is_migrated(postgres_url)
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(2,)]
-            assert {"experiments", "exposures", "event_links"} <= set(sa.inspect(conn).get_table_names())
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(tables.SCHEMA_VERSION,)]
+            assert {"experiments", "exposures", "event_links", "deleted_users"} <= set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ from homerec.data.schema import Col
 from homerec.errors import StoreError
 from homerec.storage import AddResult, Store, open_store
 from homerec.storage import sql as sql_module
+from homerec.storage import tables
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated, events
 
 
@@ -115,7 +116,7 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path):
     conn.close()
     check_v1_store_is_migrated(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(tables.SCHEMA_VERSION,)]
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert {"experiments", "exposures", "event_links"} <= names
+    assert {"experiments", "exposures", "event_links", "deleted_users"} <= names
