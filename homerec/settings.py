@@ -12,6 +12,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
 
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path("artifacts")
     k: int = Field(10, ge=1, le=500)
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    max_future_skew_s: int = Field(DEFAULT_FUTURE_SKEW_S, ge=0)
+    """How far in the future an event may be dated (import, native events, PutEvents); later ones are refused."""
     batch_chunk: int = Field(2048, ge=1)
     threads: int = Field(2, ge=1)
     # -- serving (`homerec serve`) --

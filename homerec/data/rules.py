@@ -26,6 +26,8 @@ MAX_ID_CHARS = 256
 """Longest id, in characters (AWS Personalize's limit for user and item ids)."""
 MAX_ABS_VALUE = 1e300
 """Largest event value magnitude accepted."""
+DEFAULT_FUTURE_SKEW_S = 86_400
+"""How far in the future an event may be dated (clock skew between systems), by default: one day."""
 WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"

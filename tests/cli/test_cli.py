@@ -85,3 +85,15 @@ def test_bad_rows_are_rejected_and_the_rest_imports(tmp_path):
     rejects = (tmp_path / "rejects").glob("*.csv")
     text = "".join(p.read_text() for p in rejects)
     assert "3" in text and "yesterday" in text
+
+
+def test_import_takes_an_encoding_and_a_future_skew(tmp_path):
+    (tmp_path / "interactions.csv").write_bytes(
+        b"USER_ID,ITEM_ID,TIMESTAMP\nu1,caf\xe9,1700000000\nu2,i2,4070908800\n")
+    (tmp_path / "homerec.toml").write_text("max_future_skew_s = 3600\n")
+    run = homerec("import", ".", "--encoding", "cp1252", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "read as cp1252" in run.stdout and "1 rejected" in run.stdout
+    assert "3600 s in the future" in (tmp_path / "rejects" / "interactions.rejects.csv").read_text()
+    run = homerec("import", ".", "--encoding", "nope", cwd=tmp_path)
+    assert run.returncode == 2 and "unknown encoding" in run.stdout
