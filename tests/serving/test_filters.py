@@ -2,6 +2,7 @@
 """Personalize filter expressions: parser, evaluator, and through the native and boto3 APIs."""
 
 import json
+import time
 
 import polars as pl
 import pytest
@@ -285,7 +286,7 @@ def test_boto3_ranking_drops_just_bought_item(boto, world):
                                          filterArn=NOT_BOUGHT_ARN)
     assert {i["itemId"] for i in r["personalizedRanking"]} == {bought, other}
     events.put_events(trackingId=TRACKER, userId=user, sessionId="s-f",
-                      eventList=[{"eventType": "Purchase", "sentAt": 1_800_000_000, "itemId": bought}])
+                      eventList=[{"eventType": "Purchase", "sentAt": int(time.time()) + 3600, "itemId": bought}])
     r = runtime.get_personalized_ranking(campaignArn=CAMPAIGN, userId=user, inputList=[bought, other],
                                          filterArn=NOT_BOUGHT_ARN)
     assert [i["itemId"] for i in r["personalizedRanking"]] == [other]
