@@ -52,3 +52,13 @@ def test_a_version_1_store_is_migrated_in_place(postgres_url: str):
             assert {"experiments", "exposures", "event_links", "deleted_users"} <= set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_value_postgresql_refuses_is_an_input_error_without_the_url(postgres_url: str):
+    from homerec.errors import InputError
+
+    _reset(postgres_url)
+    with open_store(postgres_url) as store:  # experiment names are not ids: the database is the last check
+        with pytest.raises(InputError) as err:
+            store.put_experiment("exp\x00", "{}", "running")
+        assert "NUL" in str(err.value) and "127.0.0.1" not in str(err.value)
