@@ -210,3 +210,26 @@ def test_unsigned_personalize_writes_need_the_api_key(world, tmp_path):
         assert store.history("unsigned-user").height == 1
         r = c.post("/recommendations", json={"campaignArn": CAMPAIGN, "userId": "unsigned-user"})
         assert r.status_code == 200  # reads follow read_requires_key (off)
+
+
+def test_an_unsigned_boto3_client_sends_the_key_as_the_readme_says(world, tmp_path):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from tests.live import serve_app
+
+    url = copy_store(world, tmp_path / "homerec.db")
+    with serve_app(make_settings(world, store_url=url, personalize_unsigned=True)) as base:
+        events = boto3.client("personalize-events", endpoint_url=base, region_name="eu-west-1",
+                              config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+        event = {"eventType": "click", "itemId": world["item_ids"][0], "sentAt": int(time.time())}
+        with pytest.raises(events.exceptions.ClientError, match="API key"):
+            events.put_events(trackingId="t", userId="boto-user", sessionId="s", eventList=[event])
+        events.meta.events.register("before-send.*", lambda request, **_: request.headers.__setitem__("x-api-key", API_KEY))
+        events.put_events(trackingId="t", userId="boto-user", sessionId="s", eventList=[event])
+    store = open_store(url)
+    try:
+        assert store.history("boto-user").height == 1
+    finally:
+        store.close()
