@@ -11,7 +11,6 @@ from homerec.errors import InputError
 from homerec.models.registry import Registry
 from homerec.pipeline.train import train
 from homerec.storage import Store, import_interactions, import_items, open_store
-from homerec.storage.load import ImportOptions
 
 HEADER = b"USER_ID,ITEM_ID,TIMESTAMP\n"
 
@@ -61,6 +60,8 @@ def test_a_latin1_file_is_detected_not_refused(store: Store, tmp_path: Path):
 
 
 def test_the_encoding_can_be_chosen(store: Store, tmp_path: Path):
+    from homerec.storage.load import ImportOptions
+
     path = tmp_path / "greek.csv"
     path.write_bytes(HEADER + b"u1,\xe1\xe2,5\n")
     report = import_interactions(store, path, options=ImportOptions(encoding="iso8859-7"))
@@ -100,6 +101,8 @@ def test_quoted_values_may_still_hold_newlines(store: Store, tmp_path: Path):
 
 
 def test_events_far_in_the_future_are_rejected_and_do_not_move_trained_until(store: Store, tmp_path: Path):
+    from homerec.storage.load import ImportOptions
+
     now = int(time.time())
     lines = [f"u{n % 7},i{n % 5},{now - 86_400 * 30 + n * 3600}" for n in range(200)]
     path = tmp_path / "future.csv"
