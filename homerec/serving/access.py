@@ -20,11 +20,12 @@ a valid key or signature cannot hold a request slot or a megabyte of buffer.
 """
 
 import hmac
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from starlette.datastructures import Headers
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from homerec.serving import openapi
@@ -79,15 +80,25 @@ class Gate:
 
     def __init__(self, settings: Settings, routes: list[BaseRoute], personalize_paths: frozenset[str]) -> None:
         self.settings = settings
-        self._routes = [(r, {m: route_access(r.path, m, personalize_paths) for m in (r.methods or ())})
-                        for r in routes if isinstance(r, Route)]
+        self._by_method: dict[str, list[tuple[re.Pattern[str], Access]]] = {}
+        for route in routes:
+            if isinstance(route, Route):
+                for method in route.methods or ():
+                    access = route_access(route.path, method, personalize_paths)
+                    self._by_method.setdefault(method, []).append((route.path_regex, access))
 
     def access(self, scope: Scope) -> Access:
-        """The policy of the route `scope` goes to (OPEN when none matches: the router answers 404/405)."""
-        for route, by_method in self._routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return by_method.get(scope["method"], Access.OPEN)
+        """The policy of the route `scope` goes to (OPEN when none matches: the router answers 404/405).
+
+        The routes' own path patterns, matched in the router's order against the path the
+        router sees (without the ASGI `root_path`).
+        """
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        for pattern, access in self._by_method.get(scope["method"], ()):
+            if pattern.match(path):
+                return access
         return Access.OPEN
 
     def refusal(self, access: Access, headers: Headers) -> Refusal | None:

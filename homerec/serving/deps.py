@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from homerec.data.rules import clean_id
 from homerec.serving import jsontext
+from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving.metrics import Metrics
 from homerec.errors import StoreError
 from homerec.serving.service import NotReady, RecService
@@ -20,7 +21,6 @@ from homerec.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1 << 20
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from homerec.errors import HomerecError, InputError, StoreError, UnknownItem, UnknownUser
 from homerec.models.base import FALLBACK_REASON
 from homerec.serving import deps, jsontext
+from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving import personalize_schemas as ps
 from homerec.serving.filters import BoundFilter, FilterError, bind, parse
 from homerec.serving.service import Answer, NotReady, RecService
@@ -37,7 +38,6 @@ from homerec.settings import Settings
 log = logging.getLogger(__name__)
 
 ACTIVE = "active"
-MAX_BODY_BYTES = 1 << 20
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 Handler = Callable[[Request, Any], Awaitable[dict[str, Any]]]
 

@@ -270,8 +270,8 @@ class RecService:
 
     def ready(self) -> tuple[bool, str]:
         """Whether a model is loaded and the store answers, with the reason when not."""
-        if self.holder.current is None:
-            return False, self.holder.last_error or "no model loaded"
+        if self.holder.current is None:  # why (paths, versions) is in the log: answers stay free of it
+            return False, "no model loaded" + (" (the server log says why)" if self.holder.last_error else "")
         try:
             self.store.get_recs(READYZ_NAMESPACE, "readyz")  # a namespace nothing writes: one index probe
         except Exception as err:

@@ -160,6 +160,16 @@ def test_store_errors_answer_without_the_store_url(signed, world, monkeypatch):
         assert r.status_code == 503 and "db.internal" not in r.text and "secret" not in r.text, r.text
 
 
+def test_not_ready_answers_name_no_path(world, tmp_path):
+    registry = tmp_path / "secret-artifacts"
+    Registry(registry)
+    (registry / "ACTIVE").write_text("v9")  # an active version that cannot be loaded
+    with TestClient(create_app(make_settings(world, artifact_dir=registry))) as c:
+        for r in (c.get("/readyz"), c.get("/v1/users/u1/recommendations"),
+                  c.post("/recommendations", json={"campaignArn": CAMPAIGN, "userId": "u1"})):
+            assert r.status_code in (403, 503) and "secret-artifacts" not in r.text, r.text
+
+
 # -- 6. a deleted user came back ---------------------------------------------------------------------
 @pytest.fixture
 def experiment_client(world, tmp_path):
