@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
+from homerec.errors import ConfigError, HomerecError, InputError, UnknownItem, UnknownUser
 from homerec.models.registry import Registry
 from homerec.serving import deps
 from homerec.serving.ab import ABRouter
@@ -31,7 +31,7 @@ from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
 from homerec.serving.personalize import personalize_paths, personalize_routes
 from homerec.serving.request_id import RequestIdMiddleware
-from homerec.serving.service import NotReady, RecService
+from homerec.serving.service import RecService
 from homerec.serving.state import ModelHolder
 from homerec.settings import Settings, load_settings
 from homerec.storage import open_store

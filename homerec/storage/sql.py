@@ -11,10 +11,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from homerec.data.rules import MAX_ABS_VALUE, bad_id, bad_value, is_storable_id
+from homerec.data.rules import MAX_ABS_VALUE, bad_id, is_storable_id
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
-    DEFAULT_EVENT_TYPE,
     EVENT_LINKS_TABLE,
     EXPOSURES_TABLE,
     INTERACTIONS_TABLE,
@@ -24,23 +23,14 @@ from homerec.data.schema import (
 )
 from homerec.errors import InputError, StoreError
 from homerec.storage import cache, experiment_log, tables, tombstones
-from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
+from homerec.storage.base import AddResult, CachedList, ExperimentRow
+from homerec.storage.events import EVENT_COLUMNS, INTERACTION_SCHEMA, prepare_events
 from homerec.storage.dialects import Dialect
 from homerec.storage.point import PointQuery, PointReader
 from homerec.types import Scored
 
 log = logging.getLogger(__name__)
 
-INTERACTION_SCHEMA: dict[str, pl.DataType] = {
-    Col.user_id: pl.String(),
-    Col.item_id: pl.String(),
-    Col.ts: pl.Int64(),
-    Col.event_type: pl.String(),
-    Col.event_value: pl.Float64(),
-}
-"""Columns and types of the frames `interactions()` and `history()` return."""
-
-_EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
 CHUNK_ROWS = 200_000
 """Events written per transaction by `add_interactions`: short enough for live writers to interleave."""
 
@@ -49,60 +39,6 @@ def _reason(exc: BaseException) -> str:
     """The driver's message on one line, without SQLAlchemy's statement dump and help links."""
     inner = getattr(exc, "orig", None) or exc
     return " ".join(line.strip() for line in str(inner).splitlines() if line.strip())
-
-
-def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
-    """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
-
-    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links.
-
-    Raises:
-        InputError: a required column is missing, holds nulls or has values of the wrong type.
-    """
-    missing = [c for c in (Col.user_id, Col.item_id, Col.ts) if c not in frame.columns]
-    if missing:
-        raise InputError(f"interactions need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
-    try:
-        events = _typed_events(frame)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"interactions: {str(exc).splitlines()[0]}") from None
-    for name in (Col.user_id, Col.item_id, Col.ts):
-        if nulls := events[name].null_count():
-            raise InputError(f"interactions: {nulls} rows have no {name}")
-    _check_rules(events)
-    if events[Col.event_id].null_count():
-        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
-        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
-    linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
-    return events.select(*_EVENT_COLUMNS, *linked)
-
-
-def _check_rules(events: pl.DataFrame) -> None:
-    """InputError when an id breaks the id rule or a value is not finite (homerec.data.rules)."""
-    for name in (Col.user_id, Col.item_id, Col.event_type, Col.event_id):
-        bad = events.filter(pl.col(name).is_not_null() & bad_id(pl.col(name)))[name]
-        if bad.len():
-            raise InputError(f"interactions: {bad.len()} rows have a {name} that is empty, longer than "
-                             f"256 characters or holds a control character, e.g. {bad[0]!r:.80}")
-    if events.select(bad_value(pl.col(Col.event_value)).any()).item():
-        raise InputError(f"interactions: an {Col.event_value} is not a finite number within ±{MAX_ABS_VALUE:g}")
-
-
-def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
-    linked = [pl.col(Col.recommendation_id).cast(pl.String)] if Col.recommendation_id in frame.columns else []
-    return frame.select(
-        pl.col(Col.user_id).cast(pl.String),
-        pl.col(Col.item_id).cast(pl.String),
-        pl.col(Col.ts).cast(pl.Int64),
-        (pl.col(Col.event_type).cast(pl.String) if Col.event_type in frame.columns else pl.lit(None, pl.String))
-        .fill_null(DEFAULT_EVENT_TYPE)
-        .alias(Col.event_type),
-        (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
-        .cast(pl.Float64)
-        .alias(Col.event_value),
-        (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
-        *linked,
-    )
 
 
 class SqlStore:
@@ -181,7 +117,7 @@ class SqlStore:
             # Events, their links and the lifting of their users' tombstones commit together.
             with self._guard("add interactions to"), self._engine.begin() as conn:
                 raw = conn.connection.dbapi_connection
-                inserted += self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
+                inserted += self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(EVENT_COLUMNS), conflict)
                 if links is not None and links.height:
                     self._dialect.merge(raw, EVENT_LINKS_TABLE, links, conflict)
                 tombstones.lift(conn, chunk[Col.user_id].unique().to_list())
