@@ -96,10 +96,12 @@ def delete_user(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Delete a user's events, profile and cached lists (privacy request)."""
+    """Delete a user's events, profile, cached lists and exposures (privacy request; see also models purge-user)."""
     st = open_store(settings(config, store).store_url)
     try:
         removed = st.delete_user(user_id)
     finally:
         st.close()
     console.print(", ".join(f"{n:,} {table}" for table, n in removed.items()) + f" removed for {user_id}")
+    console.print("later cached lists and exposures for this id are refused until it has new events; "
+                  f"model versions still hold it until the next retrain or `homerec models purge-user {user_id}`")

@@ -8,7 +8,10 @@ body is buffered whole before any size check. This pure ASGI middleware sits out
 overload guard and, for each HTTP request:
 
 1. asks the `Gate` whether the headers allow the route (API key, SigV4 header form, key and
-   date) and answers 401/403 at once when not, without reading the body;
+   date) and answers 401/403 when not, without reading the body for the request: only a
+   small body that is already on its way is drained first (`DRAIN_BYTES` within `DRAIN_S`),
+   so that the connection closes cleanly (a socket closed with unread bytes is reset, and the
+   client may lose the answer); anything else is answered at once and the connection closed;
 2. answers 413 at once when `Content-Length` is over the limit, and stops reading (413) as
    soon as the bytes received pass it, chunked bodies included;
 3. answers 408 (and closes the connection) when the whole body has not arrived within
@@ -29,6 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from homerec.serving.access import Access, Gate, Refusal
 
 MAX_BODY_BYTES = 1 << 20
+DRAIN_BYTES = 64 << 10
+"""Largest body of a refused request that is read (and dropped) before the answer."""
+DRAIN_S = 0.25
+"""How long a refused request's body may take to arrive before the answer goes out anyway."""
 
 
 class BodyMiddleware:
@@ -46,10 +53,12 @@ class BodyMiddleware:
         headers = Headers(scope=scope)
         access = self.gate.access(scope)
         refused = self.gate.refusal(access, headers)
+        has_body = "content-length" in headers or "transfer-encoding" in headers
         if refused is not None:
-            await _answer(send, refused, access)
+            drained = not has_body or await _drain(receive, headers)
+            await _answer(send, refused, access, close=not drained)
             return
-        if "content-length" not in headers and "transfer-encoding" not in headers:
+        if not has_body:
             await self.app(scope, receive, send)  # no body (GET, DELETE, …)
             return
         declared = headers.get("content-length", "")
@@ -86,6 +95,27 @@ class BodyMiddleware:
             size += len(chunk)
             if size > self.max_bytes or not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+async def _drain(receive: Receive, headers: Headers) -> bool:
+    """Read and drop a small body that arrives at once; False when it is large, slow or still coming."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_BYTES:
+        return False
+    size = 0
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return True
+                size += len(message.get("body", b""))
+                if size > DRAIN_BYTES:
+                    return False
+                if not message.get("more_body", False):
+                    return True
+    except TimeoutError:
+        return False
 
 
 def _too_large(max_bytes: int) -> Refusal:

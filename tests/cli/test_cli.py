@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from homerec.data.schema import USER_RECS
+from homerec.storage import open_store
 from homerec.synth.generate import generate
 
 
@@ -47,7 +49,16 @@ def test_the_whole_offline_story(workdir):
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
     assert "score" in homerec("recommend", user, cwd=workdir).stdout
     gone = homerec("delete-user", user, cwd=workdir)
-    assert gone.returncode == 0 and "removed" in gone.stdout
+    assert gone.returncode == 0 and "removed" in gone.stdout and "purge-user" in gone.stdout
+    purged = homerec("models", "purge-user", user, cwd=workdir)
+    assert purged.returncode == 0 and f"{user} removed from v1" in purged.stdout, purged.stdout
+    assert homerec("batch", "--out", "b2.jsonl", cwd=workdir).returncode == 0
+    store = open_store(f"sqlite:///{workdir / 'homerec.db'}")
+    try:  # no cached list comes back for the deleted user; the others are written
+        assert store.get_recs(USER_RECS, user) is None and store.counts()["rec_cache"] > 0
+    finally:
+        store.close()
+    assert "score" in homerec("recommend", user, cwd=workdir).stdout  # a stranger now: the fallback
 
 
 @pytest.mark.parametrize(
