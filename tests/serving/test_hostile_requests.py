@@ -121,6 +121,20 @@ def test_a_non_finite_value_already_stored_neither_stops_training_nor_the_dashbo
         assert r.status_code == 200 and r.json()["ready"] is True, r.text
 
 
+def test_events_dated_far_in_the_future_are_refused_on_both_apis(signed, world):
+    # Issue 13 #8 through the APIs: a 2099 event would move the next model's trained_until past every real one.
+    item = world["item_ids"][0]
+    r = signed.post("/v1/events", headers=KEY, json={"events": [{"user_id": "future", "item_id": item,
+                                                                "timestamp": 4_070_908_800}]})
+    assert r.status_code == 422 and "future" in r.json()["error"], r.text
+    r = post_signed(signed, "/events", {"trackingId": "t", "userId": "future", "sessionId": "s",
+                                        "eventList": [{"eventType": "click", "itemId": item, "sentAt": 4_070_908_800}]})
+    assert r.status_code == 400 and r.json()["__type"] == "InvalidInputException", r.text
+    r = signed.post("/v1/events", headers=KEY, json={"events": [{"user_id": "future", "item_id": item,
+                                                                "timestamp": int(time.time()) + 600}]})
+    assert r.status_code == 200  # clock skew within max_future_skew_s
+
+
 # -- 5. 1,000-level nesting answered 500 -------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/recommendations", "/personalize-ranking", "/events", "/items", "/users"])
 def test_deep_nesting_on_the_personalize_routes_is_a_400(signed, path):
