@@ -12,6 +12,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
 
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path("artifacts")
     k: int = Field(10, ge=1, le=500)
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    max_future_skew_s: int = Field(DEFAULT_FUTURE_SKEW_S, ge=0)
+    """How far in the future an event may be dated (import, native events, PutEvents); later ones are refused."""
     batch_chunk: int = Field(2048, ge=1)
     threads: int = Field(2, ge=1)
     # -- serving (`homerec serve`) --
@@ -50,12 +53,16 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Keys accepted in the `x-api-key` header; when set, write and admin routes need one."""
     read_requires_key: bool = False
+    """Reads need an `x-api-key` too (the dashboard's data always does when `api_keys` is set)."""
     reload_interval_s: float = Field(2.0, ge=0)
     """How often the server checks the registry's active version (0: never; reload by hand)."""
     catalog_refresh_s: float = Field(5.0, ge=0)
     """How often a server process re-reads items and users (0: only after its own upserts)."""
     max_in_flight: int = Field(256, ge=1)
-    """HTTP requests one server process handles at once; more get 503 with Retry-After at once."""
+    """HTTP requests one server process handles at once; more get 503 with Retry-After at once.
+    A request counts once its body has arrived (see `read_timeout_s`)."""
+    read_timeout_s: float = Field(10.0, gt=0, le=600)
+    """How long a client may take to send a request's headers, and then its body (else 408)."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""
@@ -67,7 +74,8 @@ class Settings(BaseSettings):
     (HOMEREC_FILTERS='{"arn:…:filter/not-bought": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\\"purchase\\")"}',
     a JSON object). Expressions are checked at start-up; an unknown filterArn is ResourceNotFoundException."""
     personalize_unsigned: bool = False
-    """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified."""
+    """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified.
+    With `api_keys` set, unsigned writes (PutEvents/PutItems/PutUsers) still need an `x-api-key`."""
     personalize_prefix: str = ""
     """Extra path prefix the Personalize routes are also served under (endpoint_url=http://h:p/prefix)."""
     # -- scheduling (`homerec schedule`; cron times are the machine's local time) --

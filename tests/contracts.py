@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
@@ -157,12 +158,12 @@ class StoreContract:
         assert store.history("nobody").height == 0
 
     def test_awkward_ids_and_values_survive(self, store: Store):
-        odd = ['comma,"quote"', "new\nline", "Café — 東京 🛒", " padded "]
+        odd = ['comma,"quote"', "semi;colon", "Café — 東京 🛒", " padded "]
         store.add_interactions(events(*((u, "i11", n, "view", 0.1 + 0.2) for n, u in enumerate(odd))))
         frame = store.interactions()
         assert frame[Col.user_id].to_list() == odd
         assert frame[Col.event_value].to_list() == pytest.approx([0.3] * 4, rel=1e-14)
-        assert store.history("new\nline").height == 1
+        assert store.history("semi;colon").height == 1 and store.history(" padded ").height == 1
 
     def test_progress_runs_from_zero_to_total(self, store: Store):
         calls: list[tuple[int, int]] = []
@@ -236,6 +237,64 @@ class StoreContract:
         assert store.delete_user("u10") == {
             "interactions": 0, "users": 0, "rec_cache": 0, "exposures": 0, "event_links": 0
         }  # fmt: skip
+
+    def test_ids_breaking_the_id_rule_are_refused(self, store: Store):
+        for bad in ("P1\x00", "\x00", "x" * 257, "new\nline", ""):
+            with pytest.raises(InputError):
+                store.add_interactions(events(("u10", bad, 1)))
+            with pytest.raises(InputError):
+                store.add_interactions(events((bad, "i11", 1)))
+            with pytest.raises(InputError):
+                store.upsert_items(pl.DataFrame({Col.item_id: [bad], "BRAND": ["b"]}))
+            with pytest.raises(InputError):
+                store.upsert_users(pl.DataFrame({Col.user_id: [bad]}))
+        with pytest.raises(InputError):
+            store.add_interactions(events(("u10", "i11", 1, "view\x00")))
+        assert store.counts() == {"interactions": 0, "items": 0, "users": 0, "rec_cache": 0}
+
+    def test_reads_by_an_id_that_cannot_be_stored_find_nothing(self, store: Store):
+        store.add_interactions(events(("u10", "i11", 1)))
+        store.put_recs(USER_RECS, [("u10", [("i11", 1.0)]), ("u1\x00", [("i11", 1.0)])], "v1")
+        for bad in ("u10\x00", "\x00readyz", "x" * 300):  # PostgreSQL would refuse a NUL parameter
+            assert store.history(bad).height == 0 and store.last_event_ts(bad) is None
+            assert store.user_items(bad) == ([], None) and store.get_recs(USER_RECS, bad) is None
+            assert set(store.delete_user(bad).values()) == {0}
+        assert store.get_recs(USER_RECS, "u10") is not None and store.counts()["rec_cache"] == 1
+
+    @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1.7976931348623157e308])
+    def test_event_values_must_be_finite(self, store: Store, value: float):
+        with pytest.raises(InputError, match="finite"):
+            store.add_interactions(events(("u10", "i11", 1, "view", value)))
+        assert store.counts()["interactions"] == 0
+
+    def test_stored_rows_breaking_the_rules_are_skipped_on_read(self, store: Store, caplog: pytest.LogCaptureFixture):
+        store.add_interactions(events(("u10", "i11", 1, "view", 2.0), ("u20", "i11", 5)))
+        t = sql_module.tables.interactions
+        rows = [("bad1", "u30", "i11", 2, "purchase", float("inf")), ("bad2", "u30", "i11", 3, "view", -1e308),
+                ("bad3", "u" * 300, "i11", 4, "view", None)]
+        with store._engine.begin() as conn:  # as an older homerec (or a hand-written INSERT) left them
+            conn.execute(sa.insert(t), [dict(zip((Col.event_id, *INTERACTION_FRAME_COLUMNS), r)) for r in rows])
+        with caplog.at_level("WARNING"):
+            frame = store.interactions()
+        assert as_tuples(frame) == [("u10", "i11", 1, "view", 2.0), ("u20", "i11", 5, "purchase", None)]
+        assert "skipped 1 stored events whose ids" in caplog.text and "and 2 whose event_value" in caplog.text
+        assert store.interactions(since=5).height == 1
+
+    def test_a_deleted_user_stays_deleted_until_new_events(self, store: Store):
+        store.add_interactions(events(("u10", "i11", 1), ("u20", "i11", 2)))
+        store.delete_user("u10")
+        # A batch or a serving process that read the user before the deletion writes late.
+        assert store.put_recs(USER_RECS, [("u10", [("i11", 1.0)]), ("u20", [("i11", 1.0)])], "v1") == 1
+        assert store.put_recs(f"{USER_RECS}:b", [("u10", [("i11", 1.0)])], "v1") == 0
+        assert store.put_recs(SIMILAR_ITEMS, [("u10", [("i11", 1.0)])], "v1") == 1  # an item called u10
+        late = exposures(("r1", "exp", "control", "u10", ["i11"], 3, True), ("r2", "exp", "control", "u20", [], 3, True))
+        assert store.add_exposures(late) == 1
+        assert store.exposures("exp")[Col.user_id].to_list() == ["u20"]
+        assert store.get_recs(USER_RECS, "u10") is None
+        # The customer comes back: a new event lifts the tombstone.
+        store.add_interactions(events(("u10", "i12", 10)))
+        assert store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1") == 1
+        assert store.add_exposures(exposures(("r3", "exp", "control", "u10", ["i11"], 11, True))) == 1
 
     def test_counts(self, store: Store):
         store.add_interactions(events(("u10", "i11", 1), ("u20", "i11", 2)))

@@ -161,6 +161,22 @@ def promote(version: str, artifacts: ArtifactsOpt = None, config: ConfigOpt = No
     console.print(f"{version} is active")
 
 
+@models_app.command("purge-user")
+def purge_user(
+    user_id: Annotated[str, typer.Argument(help="The user to remove from every kept model version")],
+    artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Rewrite every model version without a user (their id and learned vectors); pair it with delete-user."""
+    from homerec.pipeline.purge import purge_user as purge
+
+    report = purge(Registry(settings(config, None, artifacts).artifact_dir), user_id)
+    if report.rewritten:
+        console.print(f"{user_id} removed from {', '.join(report.rewritten)}; running servers drop it from memory "
+                      "at their next model load (POST /v1/admin/reload?force=true, or a restart)")
+    else:
+        console.print(f"no model version knows {user_id}")
+
+
 @models_app.command()
 def rollback(artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
     """Re-activate the previously active version."""

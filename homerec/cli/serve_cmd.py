@@ -32,6 +32,7 @@ def run_server(s: Settings, config: Path | None = None) -> None:
     """
     from granian import Granian  # the HTTP stack loads only for this command
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     console.print(f"serving {s.artifact_dir} over {s.store_url} on http://{s.host}:{s.port} "
                   f"with {s.workers} worker{'s' if s.workers > 1 else ''}")
@@ -44,8 +45,10 @@ def run_server(s: Settings, config: Path | None = None) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="homerec-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
+        # granian times out slow request headers; the app's BodyMiddleware times out slow bodies.
         Granian("homerec.serving.app:factory", address=s.host, port=s.port, interface=Interfaces.ASGI,
-                workers=s.workers, factory=True, log_access=False).serve()
+                workers=s.workers, factory=True, log_access=False,
+                http1_settings=HTTP1Settings(header_read_timeout=int(s.read_timeout_s * 1000))).serve()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -44,6 +44,8 @@ class Col:
     seq = "seq"
     kind = "kind"
     feed_seq = "feed_seq"  # rec_cache: the change-feed position when the batch read its events
+    # deleted_users: one tombstone per deleted user id
+    deleted_at = "deleted_at"
 
 
 INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
@@ -66,6 +68,7 @@ EXPERIMENTS_TABLE = "experiments"
 EXPOSURES_TABLE = "exposures"
 EVENT_LINKS_TABLE = "event_links"
 CHANGES_TABLE = "changes"
+DELETED_USERS_TABLE = "deleted_users"
 
 
 class Change:
@@ -76,6 +79,7 @@ class Change:
     items = "items"  # key: an item id whose metadata changed
     users = "users"  # key: a user id whose metadata changed
     recs = "recs"  # key: a cache namespace that was written (lists refreshed)
+
 
 # Cache namespaces.
 USER_RECS = "user"

@@ -90,6 +90,9 @@ class ALS(Recommender):
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
 
+    def _drop_users(self, keep: np.ndarray) -> None:
+        self.user_factors_ = np.ascontiguousarray(self.user_factors_[keep[keep < len(self.user_factors_)]])
+
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.user_factors_ = arrays["user_factors"]
         self.item_factors_ = arrays["item_factors"]

@@ -77,6 +77,9 @@ class Recommender(ABC):
         """Learned arrays of the subclass, for the artifact."""
         return {}
 
+    def _drop_users(self, keep: np.ndarray) -> None:
+        """Keep only the learned rows of these users (old indices, in order); models without per-user state: nothing."""
+
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore learned arrays of the subclass."""
 
@@ -93,6 +96,21 @@ class Recommender(ABC):
         self.calibration_ = self._calibrate(X)
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def without_users(self, user_ids: Collection[str]) -> bool:
+        """Forget users: their id map entries and every learned row of theirs (a privacy deletion).
+
+        What the model learned from them in aggregate (item popularity, item-item similarity,
+        the score calibration) stays; nothing in it names or indexes them any more. Returns
+        True when one of them was known (the model changed in place).
+        """
+        self._check_fitted()
+        users, keep = self.users_.without(user_ids)
+        if len(users) == len(self.users_):
+            return False
+        self._drop_users(keep)
+        self.users_ = users
+        return True
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "items_"):

@@ -4,6 +4,7 @@
 
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +150,11 @@ class Hybrid(Recommender):
             top = [f"{names[j]} {share[j]:.0%}" for j in np.argsort(-c)[:2] if c[j] > 0] or [names[int(np.argmax(w))]]
             out.append(Recommendation(item, float(v), t, "hybrid: " + ", ".join(top)))
         return out
+
+    def without_users(self, user_ids: Collection[str]) -> bool:
+        """See `Recommender.without_users`: every part forgets them too."""
+        parts = [m.without_users(user_ids) for m in self.models_.values()]
+        return super().without_users(user_ids) or any(parts)
 
     # ---- artifacts -----------------------------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:

@@ -104,6 +104,23 @@ class Registry:
         _atomic_write(self.root / ACTIVE_FILE, history[-1])
         return history[-1]
 
+    def rewrite(self, version: str, model: Recommender, meta_update: dict[str, Any]) -> None:
+        """Replace a version's saved model (and update its metadata), e.g. after `without_users`.
+
+        The new model is written beside the old one and swapped in by two renames, so a
+        reader sees the old model or the new one (or, for an instant, none: it retries).
+        """
+        d = self.info(version).path
+        new, old = d / f".{MODEL_DIR}.new", d / f".{MODEL_DIR}.old"
+        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        model.save(new)
+        meta = {**json.loads((d / META_FILE).read_text()), **meta_update}
+        os.replace(d / MODEL_DIR, old)
+        os.replace(new, d / MODEL_DIR)
+        _atomic_write(d / META_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str))
+        shutil.rmtree(old, ignore_errors=True)
+
     def load(self, version: str | None = None) -> Recommender:
         """Load a version (default: the active one)."""
         from homerec.models import load_model

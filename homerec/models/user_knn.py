@@ -147,6 +147,10 @@ class UserKNN(Recommender):
             "avg_len": np.asarray(self.avg_len_, dtype=np.float32),
         }
 
+    def _drop_users(self, keep: np.ndarray) -> None:
+        self.R_ = sp.csr_matrix(self.R_[keep[keep < self.R_.shape[0]]])
+        self._prepare()
+
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.R_ = artifact.unpack_csr("R", arrays)
         self.idf_ = arrays["idf"]

@@ -168,7 +168,7 @@ def model_lists(
     scores = personalize_scores(model, np.vstack(raw) if raw else np.zeros(idx_m.shape, np.float32), cold_v)
     rows, ranks = np.nonzero(idx_m >= 0)
     lists = pl.DataFrame({
-        Col.user_id: np.asarray(users, dtype=object)[rows].astype(str), "rank": ranks.astype(np.int64),
+        Col.user_id: np.asarray(users, dtype=object)[rows], "rank": ranks.astype(np.int64),
         Col.item_id: model.items_.ids[idx_m[rows, ranks]], "score": scores[rows, ranks].astype(np.float64),
     }, schema=LIST_SCHEMA)
     info = {"version": version, "model": model.name, "declared_fallback_share": float(cold_v.mean()) if len(cold_v) else None}

@@ -43,8 +43,9 @@ class ABRouter:
     def recommend(
         self, experiment: Experiment, user_id: str, k: int, exclude: Collection[str] = (),
         min_score: float | None = None, item_filter: BoundFilter | None = None, cache_only: bool = False,
+        log_exposure: bool = True,
     ) -> Answer | None:
-        """The list of the variant the user is routed to, logged as an exposure.
+        """The list of the variant the user is routed to, logged as an exposure (unless told not to).
 
         With `cache_only`, None (and nothing logged) when the list is not a cache hit.
         """
@@ -59,6 +60,8 @@ class ABRouter:
         else:
             answer = self._variant_answer(experiment, variant, user_id, k, exclude, min_score, item_filter)
         answer = replace(answer, experiment=experiment.name, variant=served)
+        if not log_exposure:
+            return answer
         self.exposures.append(answer.recommendation_id, experiment.name, served, user_id,
                               [r.item_id for r in answer.items], served=True)
         if shadow is not None:

@@ -16,9 +16,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
+from homerec.errors import ConfigError, HomerecError, InputError, UnknownItem, UnknownUser
 from homerec.models.registry import Registry
+from homerec.serving import deps
 from homerec.serving.ab import ABRouter
+from homerec.serving.access import Gate
+from homerec.serving.body import BodyMiddleware
 from homerec.serving.catalog import Catalog
 from homerec.serving.experiments import ExperimentState, ExposureLog
 from homerec.serving.dashboard import routes as dashboard_routes
@@ -26,9 +29,9 @@ from homerec.filters import parse as parse_filter
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
-from homerec.serving.personalize import personalize_routes
+from homerec.serving.personalize import personalize_paths, personalize_routes
 from homerec.serving.request_id import RequestIdMiddleware
-from homerec.serving.service import NotReady, RecService
+from homerec.serving.service import RecService
 from homerec.serving.state import ModelHolder
 from homerec.settings import Settings, load_settings
 from homerec.storage import open_store
@@ -52,10 +55,7 @@ async def _homerec_error(request: Request, exc: Exception) -> Response:
         return _error(404, str(exc))
     if isinstance(exc, (InputError, ConfigError)):
         return _error(422, str(exc))
-    if isinstance(exc, (NotReady, StoreError)):
-        return _error(503, str(exc))
-    log.warning("request failed: %s", exc)
-    return _error(503, str(exc))
+    return _error(503, deps.unavailable(exc, f"{request.method} {request.url.path}"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
         catalog = Catalog(store, settings.catalog_refresh_s,
                           served=lambda: holder.current.model if holder.current is not None else None)
         service = RecService(store, holder, catalog)
+        service.max_future_s = settings.max_future_skew_s
         experiments = ExperimentState(store, holder.registry, settings.reload_interval_s)
         exposures = ExposureLog(store)
         service.ab = ABRouter(service, experiments, exposures)
@@ -121,9 +122,13 @@ def create_app(settings: Settings) -> Starlette:
             exposures.stop()
             store.close()
 
+    routes = ROUTES + personalize_routes(settings) + dashboard_routes()
+    gate = Gate(settings, routes, personalize_paths(settings))
     app = Starlette(
-        routes=ROUTES + personalize_routes(settings) + dashboard_routes(),
+        routes=routes,
+        # Outermost first: the body is read (after the access check) before the request counts as in flight.
         middleware=[Middleware(RequestIdMiddleware), Middleware(TimingMiddleware, metrics=metrics),
+                    Middleware(BodyMiddleware, gate=gate, read_timeout_s=settings.read_timeout_s),
                     Middleware(OverloadMiddleware, max_in_flight=settings.max_in_flight)],
         exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},
         lifespan=lifespan,

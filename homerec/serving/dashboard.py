@@ -6,16 +6,17 @@
     experiments       every experiment: status, mode, traffic split and live per-variant metrics
     users/{user_id}   one user's last events and recommendations (score, 0-10 score, reason, source)
 
-The page holds no data: its script reads the JSON routes, which follow the read-key policy of
-the other read routes (`x-api-key` when `read_requires_key` is set; the page asks for the key
-and keeps it for the browser tab). Expensive answers are cached for a few seconds per process.
+The page holds no data: its script reads the JSON routes, which need an `x-api-key` whenever
+`api_keys` is set (they show any user's recent events: `homerec.serving.access`); the page asks
+for the key and keeps it for the browser tab. A user lookup is not logged as a served list
+(no exposure). Expensive answers are cached for a few seconds per process.
 """
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from homerec import __version__
 from homerec.serving import deps
+from homerec.serving.fields import Id
 from homerec.serving.dashboard_data import (
     TTLCache,
     answers_by_source,
@@ -49,7 +51,7 @@ class UserQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    user_id: Id
     k: int = Field(10, ge=1, le=MAX_LOOKUP)
 
 
@@ -79,7 +81,6 @@ class Dashboard:
 
     async def overview(self, request: Request) -> Response:
         """GET /dashboard/api/overview: models, serving state, cache freshness and event rate."""
-        deps.require_key(request, write=False)
         svc, metrics = deps.service(request), deps.metrics(request)
         body = await run_in_threadpool(self._overview.get, "overview", lambda: self._build_overview(svc))
         current = svc.holder.current
@@ -110,7 +111,6 @@ class Dashboard:
 
     async def experiments(self, request: Request) -> Response:
         """GET /dashboard/api/experiments: each experiment's split and live per-variant metrics."""
-        deps.require_key(request, write=False)
         store = deps.service(request).store
         body = await run_in_threadpool(
             self._experiments.get, "experiments", lambda: experiments_summary(store, int(time.time())))
@@ -118,13 +118,12 @@ class Dashboard:
 
     async def user(self, request: Request) -> Response:
         """GET /dashboard/api/users/{user_id}?k=: the user's last events and recommendations."""
-        deps.require_key(request, write=False)
         q = deps.parse(UserQuery, {**deps.query_params(request), "user_id": request.path_params["user_id"]})
         svc = deps.service(request)
 
         def lookup() -> dict[str, Any]:
             history = svc.store.history(q.user_id)
-            answer = svc.recommend(q.user_id, q.k)
+            answer = svc.recommend(q.user_id, q.k, log_exposure=False)
             return {
                 "user_id": q.user_id,
                 "known": history.height > 0,

@@ -1,21 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What a handler needs from the app (service, metrics, settings), API-key checks and body parsing."""
+"""What a handler needs from the app (service, metrics, settings), body and path parsing, error messages.
 
-import hmac
-import json
-import re
+Who may call a route is decided before the handler runs: `homerec.serving.access`.
+"""
+
+import logging
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from homerec.data.rules import clean_id
+from homerec.serving import jsontext
+from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving.metrics import Metrics
-from homerec.serving.service import RecService
+from homerec.errors import StoreError
+from homerec.serving.service import NotReady, RecService
 from homerec.settings import Settings
 
-API_KEY_HEADER = "x-api-key"
-MAX_BODY_BYTES = 1 << 20
+log = logging.getLogger(__name__)
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,16 +40,14 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def require_key(request: Request, write: bool) -> None:
-    """401 without a key, 403 with a wrong one, when keys are configured (reads: only if told to)."""
-    s = settings(request)
-    if not s.api_keys or not (write or s.read_requires_key):
-        return
-    given = request.headers.get(API_KEY_HEADER)
-    if not given:
-        raise HTTPException(401, f"missing API key: send it in the {API_KEY_HEADER} header")
-    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in s.api_keys):
-        raise HTTPException(403, "invalid API key")
+def unavailable(exc: Exception, what: str) -> str:
+    """Log why a request could not be served; the answer's message, free of store URLs and paths."""
+    log.warning("%s: %s: %s", what, type(exc).__name__, exc)
+    if isinstance(exc, NotReady):
+        return "no model is loaded yet: run `homerec train` (the server log says more)"
+    if isinstance(exc, StoreError):
+        return "the store is unavailable (the server log says why)"
+    return "the service is unavailable (the server log says why)"
 
 
 def validation_message(err: ValidationError) -> str:
@@ -73,7 +76,7 @@ def parse_as(adapter: TypeAdapter, data: Any) -> Any:
 
 
 async def json_body(request: Request) -> Any:
-    """The request's JSON body; 413 when too large, 400 when not JSON."""
+    """The request's JSON body; 413 when too large, 400 when not JSON (see `jsontext.loads`)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
@@ -83,39 +86,17 @@ async def json_body(request: Request) -> Any:
     if not body:
         raise HTTPException(400, "a JSON body is required")
     try:
-        value = json.loads(body, parse_constant=_no_constant)
-    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, an integer over 4300 digits
+        return jsontext.loads(body)
+    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, 1e400, too deep, a lone surrogate
         raise HTTPException(400, f"body is not valid JSON: {err}") from None
-    except RecursionError:
-        raise HTTPException(400, "body is not valid JSON: nested too deeply") from None
-    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
-        raise HTTPException(400, "body is not valid JSON: a \\u escape is a lone UTF-16 surrogate")
-    return value
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-"""A \\uD800-\\uDFFF escape: json.loads joins valid pairs, and leaves lone halves that no encoder accepts."""
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+def path_id(request: Request, name: str) -> str:
+    """A path parameter that is an id, trimmed (`homerec.data.rules`); 422 when it breaks the id rule."""
+    try:
+        return clean_id(request.path_params[name], name)
+    except ValueError as err:
+        raise HTTPException(422, f"{name}: {err}") from None
 
 
 def query_params(request: Request, lists: tuple[str, ...] = ()) -> dict[str, Any]:

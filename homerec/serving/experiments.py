@@ -136,6 +136,13 @@ class ExposureLog:
         if full:
             self._wake.set()
 
+    def forget(self, user_id: str) -> int:
+        """Drop the buffered exposures of one user (deleted); returns how many went."""
+        with self._lock:
+            kept = [row for row in self._rows if row[3] != user_id]
+            dropped, self._rows = len(self._rows) - len(kept), kept
+        return dropped
+
     def flush(self) -> int:
         """Write what is buffered now; returns rows written.
 

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The native /v1 API and the operational routes: thin translations over RecService."""
 
-import json
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -11,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from homerec.errors import InputError
-from homerec.serving import deps, openapi
 from homerec.filters import BoundFilter, bind, parse
+from homerec.serving import deps, jsontext, openapi
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
@@ -40,9 +39,8 @@ def _answer(request: Request, endpoint: str, answer: Answer) -> JSONResponse:
 
 async def recommendations(request: Request) -> Response:
     """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values="""
-    deps.require_key(request, write=False)
     q = deps.parse(RecommendQuery, deps.query_params(request, lists=("exclude",)))
-    user_id = request.path_params["user_id"]
+    user_id = deps.path_id(request, "user_id")
     item_filter = _filter(request, q)
     svc = deps.service(request)
     # A cache hit costs two point reads: answered here, without the hop to a worker thread.
@@ -65,7 +63,7 @@ def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
     values: dict[str, Any] = {}
     if q.filter_values is not None:
         try:
-            values = json.loads(q.filter_values)
+            values = jsontext.loads(q.filter_values)
         except ValueError as err:
             raise InputError(f"filter_values is not valid JSON: {err}") from None
         if not isinstance(values, dict) or not all(
@@ -83,23 +81,22 @@ def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
 
 async def similar(request: Request) -> Response:
     """GET /v1/items/{item_id}/similar?num_results=&exclude="""
-    deps.require_key(request, write=False)
     q = deps.parse(SimilarQuery, deps.query_params(request, lists=("exclude",)))
-    answer = await run_in_threadpool(deps.service(request).similar, request.path_params["item_id"], q.num_results, q.exclude)
+    answer = await run_in_threadpool(deps.service(request).similar, deps.path_id(request, "item_id"), q.num_results,
+                                     q.exclude)
     return _answer(request, "similar", answer)
 
 
 async def ranking(request: Request) -> Response:
     """POST /v1/users/{user_id}/ranking {"item_ids": [...], "context": {...}}"""
-    deps.require_key(request, write=False)
+    user_id = deps.path_id(request, "user_id")
     body = deps.parse(RankRequest, await deps.json_body(request))
-    answer = await run_in_threadpool(deps.service(request).rank, request.path_params["user_id"], body.item_ids)
+    answer = await run_in_threadpool(deps.service(request).rank, user_id, body.item_ids)
     return _answer(request, "ranking", answer)
 
 
 async def events(request: Request) -> Response:
     """POST /v1/events {"events": [...]}: committed before the answer goes out."""
-    deps.require_key(request, write=True)
     body = deps.parse(EventsRequest, await deps.json_body(request))
     result = await run_in_threadpool(deps.service(request).add_events, [e.model_dump() for e in body.events])
     m = deps.metrics(request)
@@ -110,33 +107,29 @@ async def events(request: Request) -> Response:
 
 async def put_item(request: Request) -> Response:
     """PUT /v1/items/{item_id} {field: value, ...}"""
-    deps.require_key(request, write=True)
+    item_id = deps.path_id(request, "item_id")
     meta = deps.parse_as(_metadata, await deps.json_body(request))
-    item_id = request.path_params["item_id"]
     changed = await run_in_threadpool(deps.service(request).upsert_item, item_id, meta)
     return JSONResponse({"item_id": item_id, "changed": bool(changed)})
 
 
 async def put_user(request: Request) -> Response:
     """PUT /v1/users/{user_id} {field: value, ...}"""
-    deps.require_key(request, write=True)
+    user_id = deps.path_id(request, "user_id")
     meta = deps.parse_as(_metadata, await deps.json_body(request))
-    user_id = request.path_params["user_id"]
     changed = await run_in_threadpool(deps.service(request).upsert_user, user_id, meta)
     return JSONResponse({"user_id": user_id, "changed": bool(changed)})
 
 
 async def delete_user(request: Request) -> Response:
     """DELETE /v1/users/{user_id}: events, user row and cached lists; says what went."""
-    deps.require_key(request, write=True)
-    user_id = request.path_params["user_id"]
+    user_id = deps.path_id(request, "user_id")
     removed = await run_in_threadpool(deps.service(request).delete_user, user_id)
     return JSONResponse({"user_id": user_id, "removed": removed})
 
 
 async def reload(request: Request) -> Response:
     """POST /v1/admin/reload: load the registry's active version and swap it in."""
-    deps.require_key(request, write=True)
     svc = deps.service(request)
     before = svc.holder.current.version if svc.holder.current else None
     changed = await run_in_threadpool(svc.holder.refresh, before is None or _force(request))
@@ -166,7 +159,6 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """GET /metrics in the Prometheus text format."""
-    deps.require_key(request, write=False)
     m = deps.metrics(request)
     current = deps.service(request).holder.current
     m.set_version(current.version if current else None)

@@ -7,12 +7,11 @@
 Wire details: `shared/design/personalize-compat.md` §3–§6. Every response carries
 `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and `{"__type", "message"}` so botocore
 raises its own exception classes. Requests are SigV4-verified against `settings.sigv4_keys`.
-Filters: `settings.filters` maps a filterArn to an expression (`homerec/serving/filters.py`),
+Filters: `settings.filters` maps a filterArn to an expression (`homerec/filters`),
 evaluated per request against the live store; an unknown filterArn is ResourceNotFoundException,
 bad filterValues are InvalidInputException.
 """
 
-import json
 import logging
 import re
 import uuid
@@ -27,7 +26,8 @@ from starlette.routing import Route
 
 from homerec.errors import HomerecError, InputError, StoreError, UnknownItem, UnknownUser
 from homerec.models.base import FALLBACK_REASON
-from homerec.serving import deps
+from homerec.serving import deps, jsontext
+from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving import personalize_schemas as ps
 from homerec.filters import BoundFilter, FilterError, bind, parse
 from homerec.serving.service import Answer, NotReady, RecService
@@ -38,7 +38,6 @@ from homerec.settings import Settings
 log = logging.getLogger(__name__)
 
 ACTIVE = "active"
-MAX_BODY_BYTES = 1 << 20
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 Handler = Callable[[Request, Any], Awaitable[dict[str, Any]]]
 
@@ -97,8 +96,8 @@ async def _read_body(request: Request) -> bytes:
 
 def _parse(model: type[BaseModel], body: bytes) -> Any:
     try:
-        data = json.loads(body) if body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        data = jsontext.loads(body) if body else {}
+    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, 1e400, nested too deep, a lone surrogate
         raise PersonalizeError(400, "SerializationException", f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise PersonalizeError(400, "SerializationException", "body must be a JSON object")
@@ -299,7 +298,8 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except (InputError, ValueError) as err:
             return _error_response(_invalid(str(err)), request_id)
         except (NotReady, StoreError, HomerecError) as err:
-            return _error_response(PersonalizeError(503, "ServiceUnavailable", str(err)), request_id)
+            message = deps.unavailable(err, f"Personalize {request.url.path}")
+            return _error_response(PersonalizeError(503, "ServiceUnavailable", message), request_id)
         except Exception:
             log.exception("Personalize %s failed", request.url.path)
             return _error_response(PersonalizeError(500, "InternalFailure", "internal error"), request_id)
@@ -317,8 +317,16 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 
+def _prefixes(settings: Settings) -> list[str]:
+    return [""] + ([settings.personalize_prefix] if settings.personalize_prefix else [])
+
+
+def personalize_paths(settings: Settings) -> frozenset[str]:
+    """The paths of the operations (see `personalize_routes`)."""
+    return frozenset(prefix + path for prefix in _prefixes(settings) for path in OPERATIONS)
+
+
 def personalize_routes(settings: Settings) -> list[Route]:
     """POST routes of the operations at `/` and, when set, under `settings.personalize_prefix`."""
-    prefixes = [""] + ([settings.personalize_prefix] if settings.personalize_prefix else [])
     return [Route(prefix + path, _endpoint(handler), methods=["POST"])
-            for prefix in prefixes for path, handler in OPERATIONS.items()]
+            for prefix in _prefixes(settings) for path, handler in OPERATIONS.items()]

@@ -5,10 +5,14 @@ Every max length, list size and pattern is checked here: botocore checks only mi
 Unknown members are ignored (newer SDKs may send fields this server does not know).
 """
 
-import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from homerec.data.rules import id_problem
+from homerec.data.schema import RECOMMENDATION_ID_MAX
+from homerec.serving import jsontext
+from homerec.serving.fields import Finite, Id, Label
 
 MAX_RESULTS = 500
 DEFAULT_RESULTS = 25
@@ -16,8 +20,7 @@ ARN_PATTERN = r"^arn:([a-z\d-]+):personalize:.*:.*:.+$"
 RESERVED_EVENT_PROPERTIES = {"userid", "sessionid", "eventtype", "timestamp", "recommendationid", "impression"}
 
 Arn = Annotated[StrictStr, Field(max_length=256, pattern=ARN_PATTERN)]
-Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-Number = StrictInt | StrictFloat
+Number = Finite
 ContextKey = Annotated[StrictStr, Field(min_length=1, max_length=150, pattern=r"^[A-Za-z\d_]+$")]
 FilterKey = Annotated[StrictStr, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_]+$")]
 Value1000 = Annotated[StrictStr, Field(max_length=1000)]
@@ -32,12 +35,14 @@ def parse_properties(text: str | None, what: str) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
+        value = jsontext.loads(text)
+    except ValueError as err:  # bad JSON, NaN, 1e400, nested too deep, a lone surrogate
         raise ValueError(f"{what}.properties is not valid JSON: {err}") from None
     if not isinstance(value, dict):
         raise ValueError(f"{what}.properties must be a JSON object")
     for key, val in value.items():
+        if (problem := id_problem(key)) is not None:
+            raise ValueError(f"{what}.properties: a key {problem}")
         if isinstance(val, dict) or (isinstance(val, list) and any(isinstance(v, (dict, list)) for v in val)):
             raise ValueError(f"{what}.properties.{key}: values must be strings, numbers, booleans or flat lists")
     return value
@@ -80,7 +85,7 @@ class Event(_Body):
     itemId: Id | None = None
     eventValue: Number | None = None
     properties: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
-    recommendationId: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = None
+    recommendationId: Label(RECOMMENDATION_ID_MAX) | None = None  # type: ignore[valid-type]
     impression: list[Id] | None = Field(None, min_length=1, max_length=25)
     metricAttribution: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=1024)]] | None = None
 

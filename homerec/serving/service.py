@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import HomerecError, InputError
 from homerec.models.base import FALLBACK_REASON, Recommender
@@ -34,6 +35,7 @@ CACHE = "cache"
 MODEL = "model"
 FALLBACK = "fallback"
 SOURCES = (CACHE, MODEL, FALLBACK)
+READYZ_NAMESPACE = "homerec:readyz"
 
 
 class NotReady(HomerecError):
@@ -73,6 +75,8 @@ class RecService:
         self.catalog = catalog or Catalog(store, refresh_s=0)
         self.ab: ABRouter | None = None
         """Set by the app when experiments are on: routes users to variants and logs exposures."""
+        self.max_future_s = DEFAULT_FUTURE_SKEW_S
+        """Events dated later than now plus this many seconds are refused (setting max_future_skew_s)."""
 
     def model(self, loaded: Loaded) -> Recommender:
         """The loaded model, extended with catalogue items it has never seen (scored by their metadata)."""
@@ -92,7 +96,7 @@ class RecService:
     # -- reads --------------------------------------------------------------------------------
     def recommend(
         self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
-        item_filter: BoundFilter | None = None, cache_only: bool = False,
+        item_filter: BoundFilter | None = None, cache_only: bool = False, log_exposure: bool = True,
     ) -> Answer | None:
         """Top-k for a user, seen and excluded items removed; cache, then model, then fallback.
 
@@ -100,10 +104,12 @@ class RecService:
         and removes its items from the candidates before the top-k is taken. While an
         experiment runs, the user's variant decides the source and the list is logged.
         With `cache_only`, None instead of scoring: the caller answers cache hits at once (two
-        point reads) and sends the rest to a worker thread.
+        point reads) and sends the rest to a worker thread. Without `log_exposure` (a look
+        from the dashboard), the list is not logged as served.
         """
         if self.ab is not None and self.ab.state.current is not None:
-            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter, cache_only)
+            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter, cache_only,
+                                     log_exposure)
         return self.recommend_with(self.loaded(), user_id, k, exclude, min_score, item_filter, cache_only)
 
     def recommend_with(
@@ -221,6 +227,10 @@ class RecService:
         fields by the store, so a retried request does not count twice.
         """
         now = int(time.time())
+        late = [e["timestamp"] for e in events if e.get("timestamp") is not None and e["timestamp"] > now + self.max_future_s]
+        if late:
+            raise InputError(f"{len(late)} events are dated more than {self.max_future_s} s in the future "
+                             f"(e.g. {late[0]}; the server's clock says {now})")
         frame = pl.DataFrame(
             {
                 Col.user_id: [e["user_id"] for e in events],
@@ -250,17 +260,24 @@ class RecService:
         return changed
 
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Remove the user's events, user row and cached lists; rows removed per table."""
+        """Remove the user's events, user row and cached lists; rows removed per table.
+
+        Exposures of the user this process still holds are dropped first; the store's
+        tombstone refuses those another process writes later.
+        """
+        if self.ab is not None:
+            self.ab.exposures.forget(user_id)
         return self.store.delete_user(user_id)
 
     def ready(self) -> tuple[bool, str]:
         """Whether a model is loaded and the store answers, with the reason when not."""
-        if self.holder.current is None:
-            return False, self.holder.last_error or "no model loaded"
+        if self.holder.current is None:  # why (paths, versions) is in the log: answers stay free of it
+            return False, "no model loaded" + (" (the server log says why)" if self.holder.last_error else "")
         try:
-            self.store.get_recs(USER_RECS, "\x00readyz")
+            self.store.get_recs(READYZ_NAMESPACE, "readyz")  # a namespace nothing writes: one index probe
         except Exception as err:
-            return False, f"store unreachable: {err}"
+            log.warning("readiness: the store does not answer: %s", err)
+            return False, "store unreachable (see the server log)"
         return True, "ok"
 
 

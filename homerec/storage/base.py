@@ -45,6 +45,10 @@ class Store(Protocol):
     Interaction frames have the columns `user_id`, `item_id`, `ts` (epoch seconds),
     `event_type` and `event_value` (see `homerec.data.schema.INTERACTION_FRAME_COLUMNS`).
     Exposure frames have `homerec.data.schema.EXPOSURE_FRAME_COLUMNS`.
+
+    Ids follow `homerec.data.rules` (the store does not trim: its callers do): writes with
+    an id that breaks the rule, or a non-finite event value, raise InputError; reads by such
+    an id find nothing, without asking the database.
     """
 
     url: str
@@ -63,7 +67,12 @@ class Store(Protocol):
         the event id, in the same transaction as the event and idempotent on the event id; ids
         longer than `RECOMMENDATION_ID_MAX` cannot name an exposure and are not linked. Large
         frames are written in chunks, one transaction each, calling
-        `progress(rows_done, rows_total)` after each.
+        `progress(rows_done, rows_total)` after each. New events of a deleted user lift its
+        tombstone (see `delete_user`).
+
+        Raises:
+            InputError: a column is missing or has nulls, an id breaks the id rule, or an
+                event value is not finite.
         """
         ...
 
@@ -76,7 +85,11 @@ class Store(Protocol):
         ...
 
     def interactions(self, since: int | None = None) -> pl.DataFrame:
-        """All events (or those with `ts >= since`), ordered by `ts`; fast for millions of rows."""
+        """All events (or those with `ts >= since`), ordered by `ts`; fast for millions of rows.
+
+        Stored rows that break the id or number rules (left by an older homerec) are skipped
+        and logged as a warning, never returned.
+        """
         ...
 
     def history(self, user_id: str) -> pl.DataFrame:
@@ -110,7 +123,8 @@ class Store(Protocol):
         `computed_at`). Writing appends one `recs` change for the namespace at the end.
 
         Lists keyed by user id live in `USER_RECS` or `f"{USER_RECS}:<variant>"` namespaces
-        (that is what `delete_user` clears); similar-item lists in `SIMILAR_ITEMS`.
+        (that is what `delete_user` clears); similar-item lists in `SIMILAR_ITEMS`. Lists of
+        deleted users (see `delete_user`) and keys that break the id rule are not written.
         """
         ...
 
@@ -147,6 +161,10 @@ class Store(Protocol):
         Returns rows removed per table name (`interactions`, `users`, `rec_cache`,
         `exposures`, `event_links`). Event links go when either side is the user's: the
         user's events, or events linked to one of the user's exposures.
+
+        The user id is left as a tombstone: cached lists and exposures for it are refused
+        (a batch or a serving process that started before the deletion cannot bring them
+        back) until new events of the id arrive through `add_interactions`.
         """
         ...
 
@@ -165,7 +183,8 @@ class Store(Protocol):
         `frame` has `EXPOSURE_FRAME_COLUMNS`: `recommendation_id` (at most
         `RECOMMENDATION_ID_MAX` characters), `experiment`, `variant`, `user_id`, `items`
         (list of item ids), `ts` (epoch seconds) and `served` (False for lists computed in
-        shadow mode). A `recommendation_id` already logged is skipped.
+        shadow mode). A `recommendation_id` already logged is skipped, and so are the
+        exposures of deleted users (see `delete_user`).
 
         Raises:
             InputError: a column is missing, has nulls or wrong types, or an id is too long.

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from homerec.data.rules import bad_id
 from homerec.data.schema import USER_RECS, Col
 from homerec.errors import InputError
 from homerec.types import Scored
@@ -30,6 +31,10 @@ def entity_rows(frame: pl.DataFrame, id_column: str, now: int) -> pl.DataFrame:
         raise InputError(f"the frame needs an {id_column} column (got {', '.join(frame.columns)})")
     if nulls := frame[id_column].null_count():
         raise InputError(f"{nulls} rows have no {id_column}")
+    bad = frame.filter(bad_id(pl.col(id_column).cast(pl.String)))[id_column]
+    if bad.len():
+        raise InputError(f"{bad.len()} rows have an {id_column} that is empty, longer than 256 characters "
+                         f"or holds a control character, e.g. {bad[0]!r:.80}")
     frame = frame.unique(id_column, keep="last", maintain_order=True)
     fields = [c for c in frame.columns if c != id_column]
     values = frame.select(pl.col(fields).cast(pl.String)).rows() if fields else [()] * frame.height
@@ -91,6 +96,11 @@ def list_chunks(
             },
         )
         yield frame.unique(Col.key, keep="last", maintain_order=True)
+
+
+def is_user_namespace(namespace: str) -> bool:
+    """Whether a namespace's keys are user ids (what `user_namespaces` selects in SQL)."""
+    return namespace == USER_RECS or namespace.startswith(f"{USER_RECS}:")
 
 
 def user_namespaces(namespace: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -3,14 +3,17 @@
 
 Bad rows never stop an import: each is reported with its line and reason in a rejects
 CSV (line, reason, raw) and the rest goes in. Only a file that cannot be read at all
-(missing, empty, unknown type, required column missing) raises `InputError`.
+(missing, empty, unknown type, required column missing, a Parquet column of structs)
+raises `InputError`. `ImportOptions` says how to read (the CSV encoding) and what to
+accept (how far in the future an event may be dated).
 """
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import (
     ITEM_ID,
     OPTIONAL_INTERACTION_COLUMNS,
@@ -34,6 +37,20 @@ Progress = Callable[[int, int], None]
 """progress(rows_done, rows_total)."""
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """How import files are read and what they may hold.
+
+    Attributes:
+        encoding: the CSV files' text encoding (None: detected per file; see
+            `homerec.storage.csvfile`).
+        max_future_s: events dated later than now plus this many seconds are rejected.
+    """
+
+    encoding: str | None = None
+    max_future_s: int = DEFAULT_FUTURE_SKEW_S
+
+
 @dataclass
 class ImportReport:
     """What one file import did.
@@ -50,6 +67,8 @@ class ImportReport:
     duplicates: int
     rejects_file: str | None
     seconds: float
+    encoding: str | None = field(default=None)
+    """The encoding a CSV file was read in (detected or given); None for Parquet."""
 
 
 def _as_path(path: str | Path) -> Path:
@@ -66,7 +85,8 @@ def _finish_rejects(rejects: list[Reject], source: Path, rejects_path: str | Pat
 
 
 def import_interactions(
-    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None,
+    options: ImportOptions = ImportOptions(),
 ) -> ImportReport:
     """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE; any case).
 
@@ -74,22 +94,23 @@ def import_interactions(
         InputError: the file cannot be read at all or lacks a required column.
     """
     start, path = time.perf_counter(), _as_path(path)
-    rows = read_rows(path)
+    rows = read_rows(path, options.encoding)
     columns = find_columns(rows, REQUIRED_INTERACTION_COLUMNS, OPTIONAL_INTERACTION_COLUMNS)
-    good, rejects = check_interactions(rows, columns)
+    good, rejects = check_interactions(rows, columns, options.max_future_s)
     added = store.add_interactions(good, progress=progress)
     rejects_file = _finish_rejects(rejects, path, rejects_path)
     return ImportReport(
         str(path), "interactions", rows.count, added.inserted, len(rejects), added.duplicates, rejects_file,
-        time.perf_counter() - start,
+        time.perf_counter() - start, rows.encoding,
     )  # fmt: skip
 
 
 def _import_entities(
-    store: Store, path: str | Path, id_name: str, rejects_path: str | Path | None, progress: Progress | None
+    store: Store, path: str | Path, id_name: str, rejects_path: str | Path | None, progress: Progress | None,
+    options: ImportOptions,
 ) -> ImportReport:
     start, path = time.perf_counter(), _as_path(path)
-    rows = read_rows(path)
+    rows = read_rows(path, options.encoding)
     good, rejects = check_entities(rows, id_name, find_columns(rows, (id_name,)))
     if progress:
         progress(0, good.height)
@@ -100,25 +121,27 @@ def _import_entities(
     kind = "items" if id_name == ITEM_ID else "users"
     return ImportReport(
         str(path), kind, rows.count, changed, len(rejects), good.height - changed,
-        _finish_rejects(rejects, path, rejects_path), time.perf_counter() - start,
+        _finish_rejects(rejects, path, rejects_path), time.perf_counter() - start, rows.encoding,
     )  # fmt: skip
 
 
 def import_items(
-    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None,
+    options: ImportOptions = ImportOptions(),
 ) -> ImportReport:
     """Import the catalog: ITEM_ID (any case) and any metadata columns, kept as strings.
 
     Multi-valued fields (`a|b|c`) are kept as written. A re-imported item replaces its metadata.
     """
-    return _import_entities(store, path, ITEM_ID, rejects_path, progress)
+    return _import_entities(store, path, ITEM_ID, rejects_path, progress, options)
 
 
 def import_users(
-    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
+    store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None,
+    options: ImportOptions = ImportOptions(),
 ) -> ImportReport:
     """Import users: USER_ID (any case) and any metadata columns, kept as strings."""
-    return _import_entities(store, path, USER_ID, rejects_path, progress)
+    return _import_entities(store, path, USER_ID, rejects_path, progress, options)
 
 
 def _dataset_file(folder: Path, stem: str) -> Path | None:
@@ -133,7 +156,8 @@ def _dataset_file(folder: Path, stem: str) -> Path | None:
 
 
 def import_folder(
-    store: Store, folder: str | Path, rejects_dir: str | Path | None = None, progress: Progress | None = None
+    store: Store, folder: str | Path, rejects_dir: str | Path | None = None, progress: Progress | None = None,
+    options: ImportOptions = ImportOptions(),
 ) -> list[ImportReport]:
     """Import a Personalize dataset folder: interactions (required), items and users (optional).
 
@@ -157,6 +181,6 @@ def import_folder(
     reports = []
     for path, importer in plan:
         rejects = _as_path(rejects_dir) / f"{path.stem}.rejects.csv" if rejects_dir is not None else None
-        reports.append(importer(store, path, rejects, progress))
+        reports.append(importer(store, path, rejects, progress, options))
     return reports
 

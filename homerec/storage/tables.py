@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from homerec.data.schema import (
     CHANGES_TABLE,
+    DELETED_USERS_TABLE,
     EVENT_LINKS_TABLE,
     EXPERIMENTS_TABLE,
     EXPOSURES_TABLE,
@@ -18,7 +19,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -69,7 +70,7 @@ rec_cache = sa.Table(
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [[item_id, score], ...], best first
     sa.Column(Col.model_version, sa.String, nullable=False),
     sa.Column(Col.computed_at, sa.BigInteger, nullable=False),
-    # version 3: the change-feed position when the batch read its events (0: written before the feed)
+    # version 4: the change-feed position when the batch read its events (0: written before the feed)
     sa.Column(Col.feed_seq, sa.BigInteger, nullable=False, server_default="0"),
 )
 
@@ -112,7 +113,16 @@ event_links = sa.Table(
     sa.Column(Col.recommendation_id, RecommendationId, nullable=False),
 )
 
-# -- version 3: the change feed -------------------------------------------------------------------
+# -- version 3: deleted users -------------------------------------------------------------------
+deleted_users = sa.Table(
+    DELETED_USERS_TABLE,
+    metadata,
+    sa.Column(Col.user_id, Id, primary_key=True),
+    sa.Column(Col.deleted_at, sa.BigInteger, nullable=False),
+)
+"""Tombstones of deleted users: cached lists and exposures for them are refused until new events arrive."""
+
+# -- version 4: the change feed -------------------------------------------------------------------
 changes = sa.Table(
     CHANGES_TABLE,
     metadata,
@@ -137,7 +147,8 @@ DATA_TABLES = (interactions, items, users, rec_cache)
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (),  # version 2 only added tables: experiments, exposures, event_links
-    2: (f"ALTER TABLE {REC_CACHE_TABLE} ADD COLUMN {Col.feed_seq} BIGINT NOT NULL DEFAULT 0",),  # + changes
+    2: (),  # version 3 only added a table: deleted_users
+    3: (f"ALTER TABLE {REC_CACHE_TABLE} ADD COLUMN {Col.feed_seq} BIGINT NOT NULL DEFAULT 0",),  # + changes
 }
 """Version N → SQL statements that upgrade a version-N store to N+1, run after
 `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""

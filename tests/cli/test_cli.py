@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from homerec.data.schema import USER_RECS
 from homerec.storage import open_store
 from homerec.synth.generate import generate
 
@@ -56,7 +57,16 @@ def test_the_whole_offline_story(workdir):
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
     assert "score" in homerec("recommend", user, cwd=workdir).stdout
     gone = homerec("delete-user", user, cwd=workdir)
-    assert gone.returncode == 0 and "removed" in gone.stdout
+    assert gone.returncode == 0 and "removed" in gone.stdout and "purge-user" in gone.stdout
+    purged = homerec("models", "purge-user", user, cwd=workdir)
+    assert purged.returncode == 0 and f"{user} removed from v1" in purged.stdout, purged.stdout
+    assert homerec("batch", "--out", "b2.jsonl", cwd=workdir).returncode == 0
+    store = open_store(f"sqlite:///{workdir / 'homerec.db'}")
+    try:  # no cached list comes back for the deleted user; the others are written
+        assert store.get_recs(USER_RECS, user) is None and store.counts()["rec_cache"] > 0
+    finally:
+        store.close()
+    assert "score" in homerec("recommend", user, cwd=workdir).stdout  # a stranger now: the fallback
 
 
 @pytest.mark.parametrize(
@@ -94,3 +104,15 @@ def test_bad_rows_are_rejected_and_the_rest_imports(tmp_path):
     rejects = (tmp_path / "rejects").glob("*.csv")
     text = "".join(p.read_text() for p in rejects)
     assert "3" in text and "yesterday" in text
+
+
+def test_import_takes_an_encoding_and_a_future_skew(tmp_path):
+    (tmp_path / "interactions.csv").write_bytes(
+        b"USER_ID,ITEM_ID,TIMESTAMP\nu1,caf\xe9,1700000000\nu2,i2,4070908800\n")
+    (tmp_path / "homerec.toml").write_text("max_future_skew_s = 3600\n")
+    run = homerec("import", ".", "--encoding", "cp1252", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "read as cp1252" in run.stdout and "1 rejected" in run.stdout
+    assert "3600 s in the future" in (tmp_path / "rejects" / "interactions.rejects.csv").read_text()
+    run = homerec("import", ".", "--encoding", "nope", cwd=tmp_path)
+    assert run.returncode == 2 and "unknown encoding" in run.stdout

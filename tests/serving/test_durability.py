@@ -15,8 +15,8 @@ import time
 import httpx
 
 from homerec.storage import open_store
-from tests.serving.conftest import API_KEY, copy_store
 from tests.live import HomerecServer
+from tests.serving.conftest import API_KEY, copy_store
 
 BATCH = 25
 

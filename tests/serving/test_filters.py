@@ -2,6 +2,7 @@
 """Personalize filter expressions through the native and boto3 APIs (the package itself: tests/filters)."""
 
 import json
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -148,7 +149,7 @@ def test_boto3_ranking_drops_just_bought_item(boto, world):
                                          filterArn=NOT_BOUGHT_ARN)
     assert {i["itemId"] for i in r["personalizedRanking"]} == {bought, other}
     events.put_events(trackingId=TRACKER, userId=user, sessionId="s-f",
-                      eventList=[{"eventType": "Purchase", "sentAt": 1_800_000_000, "itemId": bought}])
+                      eventList=[{"eventType": "Purchase", "sentAt": int(time.time()) + 3600, "itemId": bought}])
     r = runtime.get_personalized_ranking(campaignArn=CAMPAIGN, userId=user, inputList=[bought, other],
                                          filterArn=NOT_BOUGHT_ARN)
     assert [i["itemId"] for i in r["personalizedRanking"]] == [other]

@@ -56,11 +56,11 @@ def test_a_new_product_is_recommended_next_to_its_look_alike(app_client, own_wor
     assert all(i["reason"] != "not scored: unknown to the model" for i in ranked["items"])
 
 
-def test_a_product_put_through_personalize_is_recommendable_too(app_client, own_world):
+def test_a_product_put_through_personalize_is_recommendable_too(app_client, own_world, auth):
     user = own_world["cached_users"][1]
     top = app_client.get(f"/v1/users/{user}/recommendations?num_results=3").json()["items"][0]["item_id"]
     props = json.dumps(metadata_of(own_world["store_url"], top))
-    r = app_client.post("/items", content=json.dumps(
+    r = app_client.post("/items", headers=auth, content=json.dumps(
         {"datasetArn": "arn:aws:personalize:us-east-1:1:dataset/items", "items": [{"itemId": "P-NEW-0002", "properties": props}]}))
     assert r.status_code == 200, r.text
     ids = [i["item_id"] for i in app_client.get(f"/v1/users/{user}/recommendations?num_results=10").json()["items"]]

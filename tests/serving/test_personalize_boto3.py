@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 
 from homerec.storage import open_store
-from tests.serving.conftest import make_settings
+from tests.serving.conftest import API_KEY, make_settings
 from tests.live import serve_app
 
 AK, SECRET = "AKIAHOMEREC", "s3cr3t/with+chars"
@@ -226,9 +226,10 @@ def test_malformed_bodies_get_4xx(world):
     with serve_app(make_settings(world, personalize_unsigned=True)) as url:
         for path in ("/recommendations", "/personalize-ranking", "/events", "/items", "/users"):
             for body in bodies:
-                r = httpx.post(url + path, content=body, headers={"content-type": "application/json"}, timeout=10)
+                r = httpx.post(url + path, content=body, timeout=10,
+                               headers={"content-type": "application/json", "x-api-key": API_KEY})
                 assert r.status_code == 400, (path, body, r.text)
                 assert r.headers["x-amzn-errortype"] in ("InvalidInputException", "SerializationException")
                 assert r.json()["message"] and r.headers["x-amzn-requestid"]
-        r = httpx.post(url + "/events", content=b"x" * (2 << 20), timeout=10)
+        r = httpx.post(url + "/events", content=b"x" * (2 << 20), timeout=10, headers={"x-api-key": API_KEY})
         assert r.status_code == 413

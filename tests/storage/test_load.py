@@ -39,7 +39,7 @@ EXPECTED_REJECTS = [
     (10, "wrong number of fields: expected 5, found 6", "u30,i11,1700000006,view,2,extra"),
     (13, "empty TIMESTAMP", "u40,i11,,view,"),
     (14, "TIMESTAMP is after 2100: expected epoch seconds, not milliseconds", "u40,i11,1700000000000,view,"),
-    (15, "empty USER_ID; TIMESTAMP is not a whole number of seconds; EVENT_VALUE is not a number",
+    (15, "empty USER_ID; TIMESTAMP is not a whole number of seconds; EVENT_VALUE is not a finite number within ±1e+300",
      " ,i11,1.5,view,nan"),
 ]  # fmt: skip
 
@@ -185,9 +185,3 @@ def test_folder_without_interactions_or_with_two_is_an_input_error(store: Store,
     with pytest.raises(InputError, match="several"):
         import_folder(store, tmp_path)
     assert store.counts()["items"] == 0  # nothing imported before the check failed
-
-
-def test_a_file_that_is_not_utf8_says_so(store: Store, tmp_path: Path):
-    (tmp_path / "latin1.csv").write_bytes(b"USER_ID,ITEM_ID,TIMESTAMP\nu1,caf\xe9,5\n")
-    with pytest.raises(InputError, match="latin1.csv.*UTF-8"):
-        import_interactions(store, tmp_path / "latin1.csv")

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from homerec.storage import Store, dialects, open_store
-from homerec.storage import tables
+from homerec.storage import Store, dialects, open_store, tables
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
 
@@ -50,6 +49,17 @@ def test_a_version_1_store_is_migrated_in_place(postgres_url: str):
         check_v1_store_is_migrated(postgres_url)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(tables.SCHEMA_VERSION,)]
-            assert {"experiments", "exposures", "event_links"} <= set(sa.inspect(conn).get_table_names())
+            assert {"experiments", "exposures", "event_links", "deleted_users", "changes"} <= set(
+                sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_value_postgresql_refuses_is_an_input_error_without_the_url(postgres_url: str):
+    from homerec.errors import InputError
+
+    _reset(postgres_url)
+    with open_store(postgres_url) as store:  # experiment names are not ids: the database is the last check
+        with pytest.raises(InputError) as err:
+            store.put_experiment("exp\x00", "{}", "running")
+        assert "NUL" in str(err.value) and "127.0.0.1" not in str(err.value)

@@ -119,4 +119,4 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path):
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(tables.SCHEMA_VERSION,)]
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert {"experiments", "exposures", "event_links"} <= names
+    assert {"experiments", "exposures", "event_links", "deleted_users"} <= names

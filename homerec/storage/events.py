@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Events in table layout: typed, checked against the id and number rules, event ids derived."""
+
+import polars as pl
+
+from homerec.data.rules import MAX_ABS_VALUE, MAX_ID_CHARS, bad_id, bad_value
+from homerec.data.schema import DEFAULT_EVENT_TYPE, Col
+from homerec.errors import InputError
+from homerec.storage.base import event_ids
+
+INTERACTION_SCHEMA: dict[str, pl.DataType] = {
+    Col.user_id: pl.String(),
+    Col.item_id: pl.String(),
+    Col.ts: pl.Int64(),
+    Col.event_type: pl.String(),
+    Col.event_value: pl.Float64(),
+}
+"""Columns and types of the frames `interactions()` and `history()` return."""
+
+EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
+"""Columns of the interactions table, in the order bulk writes send them."""
+
+
+def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
+
+    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links.
+
+    Raises:
+        InputError: a required column is missing, holds nulls or has values of the wrong type.
+    """
+    missing = [c for c in (Col.user_id, Col.item_id, Col.ts) if c not in frame.columns]
+    if missing:
+        raise InputError(f"interactions need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
+    try:
+        events = _typed_events(frame)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"interactions: {str(exc).splitlines()[0]}") from None
+    for name in (Col.user_id, Col.item_id, Col.ts):
+        if nulls := events[name].null_count():
+            raise InputError(f"interactions: {nulls} rows have no {name}")
+    _check_rules(events)
+    if events[Col.event_id].null_count():
+        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
+        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
+    linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
+    return events.select(*EVENT_COLUMNS, *linked)
+
+
+def _check_rules(events: pl.DataFrame) -> None:
+    """InputError when an id breaks the id rule or a value is not finite (homerec.data.rules)."""
+    for name in (Col.user_id, Col.item_id, Col.event_type, Col.event_id):
+        bad = events.filter(pl.col(name).is_not_null() & bad_id(pl.col(name)))[name]
+        if bad.len():
+            raise InputError(f"interactions: {bad.len()} rows have a {name} that is empty, longer than "
+                             f"{MAX_ID_CHARS} characters or holds a control character, e.g. {bad[0]!r:.80}")
+    if events.select(bad_value(pl.col(Col.event_value)).any()).item():
+        raise InputError(f"interactions: an {Col.event_value} is not a finite number within ±{MAX_ABS_VALUE:g}")
+
+
+def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
+    linked = [pl.col(Col.recommendation_id).cast(pl.String)] if Col.recommendation_id in frame.columns else []
+    return frame.select(
+        pl.col(Col.user_id).cast(pl.String),
+        pl.col(Col.item_id).cast(pl.String),
+        pl.col(Col.ts).cast(pl.Int64),
+        (pl.col(Col.event_type).cast(pl.String) if Col.event_type in frame.columns else pl.lit(None, pl.String))
+        .fill_null(DEFAULT_EVENT_TYPE)
+        .alias(Col.event_type),
+        (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
+        .cast(pl.Float64)
+        .alias(Col.event_value),
+        (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
+        *linked,
+    )
