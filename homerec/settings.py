@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(256, ge=1)
     """HTTP requests one server process handles at once; more get 503 with Retry-After at once.
     A request counts once its body has arrived (see `read_timeout_s`)."""
+    exposure_spool: Path | None = None
+    """A folder where serving workers leave exposures for `homerec ship-exposures` to store (set by
+    `homerec serve`); without one, each worker writes its exposures to the store itself."""
     read_timeout_s: float = Field(10.0, gt=0, le=600)
     """How long a client may take to send a request's headers, and then its body (else 408)."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --

@@ -115,7 +115,8 @@ class HomerecServer:
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.log_path = Path(folder) / f"{name}.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")} | dict(env or {})
+        own = {"HOMEREC_EXPOSURE_SPOOL": str(Path(folder) / f"{name}-spool")}  # never another server's spool
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")} | own | dict(env or {})
         self.cmd = [sys.executable, "-m", "homerec.cli.main", "serve", "--store", store_url,
                     "--artifacts", str(artifacts), "--host", HOST, "--port", str(self.port), *args]
         self.ready_timeout_s = ready_timeout_s

@@ -35,7 +35,10 @@ from homerec.serving.dashboard_data import (
     user_experiment,
     user_history,
 )
+from homerec.serving.request import USER, Request as Read
+from homerec.serving.router import answer
 from homerec.serving.service import RecService
+from homerec.serving.versions import Versions
 
 OVERVIEW_TTL_S = 3.0
 COUNTS_TTL_S = 30.0
@@ -81,21 +84,21 @@ class Dashboard:
 
     async def overview(self, request: Request) -> Response:
         """GET /dashboard/api/overview: models, serving state, cache freshness and event rate."""
-        svc, metrics = deps.service(request), deps.metrics(request)
-        body = await run_in_threadpool(self._overview.get, "overview", lambda: self._build_overview(svc))
-        current = svc.holder.current
+        svc, held, metrics = deps.service(request), deps.versions(request), deps.metrics(request)
+        body = await run_in_threadpool(self._overview.get, "overview", lambda: self._build_overview(svc, held))
+        current = held.current
         return JSONResponse({
             **body,
             "server": {"homerec_version": __version__, "started_at": int(self.started_at),
                        "uptime_s": int(time.time() - self.started_at),
                        "model_version": current.version if current else None,
-                       "load_error": svc.holder.last_error,
+                       "load_error": held.last_error,
                        "served_by_source": answers_by_source(metrics)},
         })
 
-    def _build_overview(self, svc: RecService) -> dict[str, Any]:
+    def _build_overview(self, svc: RecService, held: Versions) -> dict[str, Any]:
         now = int(time.time())
-        registry = svc.holder.registry
+        registry = held.registry
         ready, detail = svc.ready()
         active = registry.active()
         return {
@@ -119,21 +122,22 @@ class Dashboard:
     async def user(self, request: Request) -> Response:
         """GET /dashboard/api/users/{user_id}?k=: the user's last events and recommendations."""
         q = deps.parse(UserQuery, {**deps.query_params(request), "user_id": request.path_params["user_id"]})
-        svc = deps.service(request)
+        svc, router = deps.service(request), deps.router(request)
+        # A look, not a served list: no exposure is logged.
+        found = await answer(router, Read(USER, user_id=q.user_id, k=q.k, logged=False))
 
         def lookup() -> dict[str, Any]:
             history = svc.store.history(q.user_id)
-            answer = svc.recommend(q.user_id, q.k, log_exposure=False)
             return {
                 "user_id": q.user_id,
                 "known": history.height > 0,
                 "events_total": history.height,
                 "history": user_history(history, HISTORY_ROWS),
                 "experiment": user_experiment(svc.store, q.user_id),
-                "source": answer.source,
-                "model_version": answer.model_version,
+                "source": found.source,
+                "model_version": found.model_version,
                 "recommendations": [{"rank": n, "item_id": r.item_id, "score": r.score, "score10": r.score10,
-                                     "reason": r.reason} for n, r in enumerate(answer.items, 1)],
+                                     "reason": r.reason} for n, r in enumerate(found.items, 1)],
             }
 
         return JSONResponse(await run_in_threadpool(lookup))

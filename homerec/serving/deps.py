@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What a handler needs from the app (service, metrics, settings), body and path parsing, error messages.
+"""What a handler needs from the app (router, service, writes, metrics, settings), and body and path parsing.
 
-Who may call a route is decided before the handler runs: `homerec.serving.access`.
+Who may call a route is decided before the handler runs (`homerec.serving.access`), and the
+body has already arrived within its size and time limits (`homerec.serving.body`).
 """
 
-import logging
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -13,21 +13,34 @@ from starlette.requests import Request
 
 from homerec.data.rules import clean_id
 from homerec.serving import jsontext
-from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving.metrics import Metrics
-from homerec.errors import StoreError
-from homerec.serving.service import NotReady, RecService
+from homerec.serving.router import Router
+from homerec.serving.service import RecService
+from homerec.serving.versions import Versions
+from homerec.serving.writes import Writes
 from homerec.settings import Settings
-
-log = logging.getLogger(__name__)
-
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def router(request: Request) -> Router:
+    """The app's Router: every read goes through it (`homerec.serving.router.answer`)."""
+    return request.app.state.router
+
+
 def service(request: Request) -> RecService:
-    """The app's RecService (built in the lifespan)."""
+    """The app's RecService (below the router: reads that are no experiment's business)."""
     return request.app.state.service
+
+
+def writes(request: Request) -> Writes:
+    """The app's Writes (events, metadata, deletion)."""
+    return request.app.state.writes
+
+
+def versions(request: Request) -> Versions:
+    """The model versions the app holds."""
+    return request.app.state.versions
 
 
 def metrics(request: Request) -> Metrics:
@@ -38,16 +51,6 @@ def metrics(request: Request) -> Metrics:
 def settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
-
-
-def unavailable(exc: Exception, what: str) -> str:
-    """Log why a request could not be served; the answer's message, free of store URLs and paths."""
-    log.warning("%s: %s: %s", what, type(exc).__name__, exc)
-    if isinstance(exc, NotReady):
-        return "no model is loaded yet: run `homerec train` (the server log says more)"
-    if isinstance(exc, StoreError):
-        return "the store is unavailable (the server log says why)"
-    return "the service is unavailable (the server log says why)"
 
 
 def validation_message(err: ValidationError) -> str:
@@ -76,13 +79,8 @@ def parse_as(adapter: TypeAdapter, data: Any) -> Any:
 
 
 async def json_body(request: Request) -> Any:
-    """The request's JSON body; 413 when too large, 400 when not JSON (see `jsontext.loads`)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    """The request's JSON body (already read by `BodyMiddleware`); 400 when absent or not JSON."""
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
     if not body:
         raise HTTPException(400, "a JSON body is required")
     try:

@@ -1,18 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The AWS Personalize runtime + events APIs (rest-json) over RecService, so unchanged boto3 works.
+"""The AWS Personalize runtime + events APIs (rest-json): a translation between their wire shapes and a `Request`.
 
     boto3.client("personalize-runtime", endpoint_url="http://host:8000")   # or .../<prefix>
     boto3.client("personalize-events", endpoint_url="http://host:8000")
 
-Wire details: `shared/design/personalize-compat.md` §3–§6. Every response carries
-`x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and `{"__type", "message"}` so botocore
-raises its own exception classes. Requests are SigV4-verified against `settings.sigv4_keys`.
-Filters: `settings.filters` maps a filterArn to an expression (`homerec/filters`),
-evaluated per request against the live store; an unknown filterArn is ResourceNotFoundException,
-bad filterValues are InvalidInputException.
+What this adapter does, and nothing else: verify SigV4 (`homerec.serving.sigv4`; the header
+form is checked before the body by `homerec.serving.access`), map ARNs and trackingIds to model
+versions (`settings.campaigns`) and filter ARNs to expressions (`settings.filters`), and turn
+camelCase requests into `Request`s and `Answer`s back into Personalize's shapes. Reads go
+through `router.answer` like the native routes', writes through `Writes`; errors follow
+`homerec.serving.errors` (`x-amzn-ErrorType` and `{"__type", "message"}`, so botocore raises
+its own exception classes). Wire details: `shared/design/personalize-compat.md` §3–§6.
 """
 
-import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,91 +20,50 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from homerec.errors import HomerecError, InputError, StoreError, UnknownItem, UnknownUser
+from homerec.errors import HomerecError
+from homerec.filters import BoundFilter, FilterError, bind, parse
 from homerec.models.base import FALLBACK_REASON
 from homerec.serving import deps, jsontext
-from homerec.serving.body import MAX_BODY_BYTES
 from homerec.serving import personalize_schemas as ps
-from homerec.filters import BoundFilter, FilterError, bind, parse
-from homerec.serving.service import Answer, NotReady, RecService
+from homerec.serving.errors import ApiError, aws_response, classify, invalid, not_found
+from homerec.serving.request import RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.router import answer
 from homerec.serving.sigv4 import SigV4Error, verify
-from homerec.serving.state import Loaded
+from homerec.serving.versions import ACTIVE
 from homerec.settings import Settings
 
-log = logging.getLogger(__name__)
-
-ACTIVE = "active"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-Handler = Callable[[Request, Any], Awaitable[dict[str, Any]]]
-
-
-class PersonalizeError(Exception):
-    """An AWS-style error: status, `__type` code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _invalid(message: str) -> PersonalizeError:
-    return PersonalizeError(400, "InvalidInputException", message)
-
-
-def _not_found(message: str) -> PersonalizeError:
-    return PersonalizeError(404, "ResourceNotFoundException", message)
-
-
-def _error_response(err: PersonalizeError, request_id: str) -> Response:
-    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code}
-    return JSONResponse({"__type": err.code, "message": err.message}, status_code=err.status, headers=headers)
+Handler = Callable[[HttpRequest, Any], Awaitable[dict[str, Any]]]
 
 
 # -- authentication, body, resources ---------------------------------------------------------
-def _authenticate(request: Request, settings: Settings, body: bytes) -> None:
-    """SigV4 when an Authorization header is sent; unsigned only in unsigned mode."""
+def _authenticate(request: HttpRequest, settings: Settings, body: bytes) -> None:
+    """The SigV4 signature, when one is sent (its header form was checked before the body)."""
     if "authorization" not in request.headers:
-        if settings.personalize_unsigned:
-            return
-        if not settings.sigv4_keys:
-            raise PersonalizeError(403, "MissingAuthenticationTokenException",
-                                   "the Personalize API is disabled: configure HOMEREC_SIGV4_KEYS "
-                                   "(or HOMEREC_PERSONALIZE_UNSIGNED=true on a trusted network)")
-    if not settings.sigv4_keys:
-        raise PersonalizeError(403, "UnrecognizedClientException",
-                               "no SigV4 access keys are configured on this server (HOMEREC_SIGV4_KEYS)")
+        return  # unsigned: only reaches here in unsigned mode (`access.Gate`)
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     try:
         verify(request.method, raw_path.decode("latin-1"), request.scope.get("query_string", b"").decode("latin-1"),
                request.headers, body, settings.sigv4_keys)
     except SigV4Error as err:
-        raise PersonalizeError(err.status, err.code, err.message) from None
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PersonalizeError(413, "InvalidInputException", f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PersonalizeError(413, "InvalidInputException", f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+        raise ApiError(err.status, err.code, err.message) from None
 
 
 def _parse(model: type[BaseModel], body: bytes) -> Any:
     try:
         data = jsontext.loads(body) if body else {}
     except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, 1e400, nested too deep, a lone surrogate
-        raise PersonalizeError(400, "SerializationException", f"body is not valid JSON: {err}") from None
+        raise ApiError(400, "SerializationException", f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
-        raise PersonalizeError(400, "SerializationException", "body must be a JSON object")
+        raise ApiError(400, "SerializationException", "body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise _invalid(deps.validation_message(err)) from None
+        raise invalid(deps.validation_message(err)) from None
 
 
 def _resolve(settings: Settings, name: str, what: str) -> str:
@@ -117,7 +76,21 @@ def _resolve(settings: Settings, name: str, what: str) -> str:
         return ACTIVE
     model = settings.campaigns.get(name)
     if model is None:
-        raise _not_found(f"{what} {name} not found")
+        raise not_found(f"{what} {name} not found")
+    return model
+
+
+async def _version(request: HttpRequest, arn: str, what: str) -> str | None:
+    """The model version a campaign or recommender ARN answers with (None: the active one), loaded."""
+    model = _resolve(deps.settings(request), arn, what)
+    if model == ACTIVE:
+        return None
+    versions = deps.versions(request)
+    if versions.get(model) is None:
+        try:
+            await run_in_threadpool(versions.load, model)
+        except HomerecError as err:
+            raise not_found(f"{arn} maps to model version {model}, which cannot be loaded: {err}") from None
     return model
 
 
@@ -127,46 +100,16 @@ def _filter(settings: Settings, filter_arn: str | None, values: dict[str, str] |
         return None
     expression = settings.filters.get(filter_arn)
     if expression is None:
-        raise _not_found(f"filter {filter_arn} not found")
+        raise not_found(f"filter {filter_arn} not found")
     try:
         return bind(parse(expression), values)
     except FilterError as err:
-        raise _invalid(str(err)) from None
+        raise invalid(str(err)) from None
 
 
-async def _service_for(request: Request, model: str, arn: str) -> RecService:
-    """The shared service for `active`, else one pinned to that model version (loaded once)."""
-    svc = deps.service(request)
-    current = svc.holder.current
-    if model == ACTIVE or (current is not None and current.version == model):
-        return svc
-    pinned: dict[str, RecService] = request.app.state.__dict__.setdefault("_personalize_pinned", {})
-    if model not in pinned:
-        try:
-            loaded = await run_in_threadpool(_load_version, svc, model)
-        except HomerecError as err:
-            raise _not_found(f"{arn} maps to model version {model}, which cannot be loaded: {err}") from None
-        pinned[model] = RecService(svc.store, _Pinned(loaded))
-    return pinned[model]
-
-
-class _Pinned:
-    """A ModelHolder stand-in that always serves one loaded version."""
-
-    def __init__(self, loaded: Loaded) -> None:
-        self.current, self.last_error = loaded, None
-
-
-def _load_version(svc: RecService, version: str) -> Loaded:
-    registry = svc.holder.registry
-    info, model = registry.info(version), registry.load(version)
-    ts = info.meta.get("trained_until")
-    return Loaded(version, model, int(ts) if ts is not None else None)
-
-
-def _items(answer: Answer) -> list[dict[str, Any]]:
+def _items(found: Answer) -> list[dict[str, Any]]:
     out = []
-    for r in answer.items:
+    for r in found.items:
         item: dict[str, Any] = {"itemId": r.item_id, "score": float(r.score)}
         if r.reason == FALLBACK_REASON:
             item["reason"] = ["Popular item"]
@@ -186,123 +129,110 @@ def _metadata(properties: str | None, what: str) -> dict[str, Any]:
 def _check_dataset(arn: str, kind: str) -> None:
     last = arn.rsplit("/", 1)[-1]
     if last in ("ITEMS", "USERS", "INTERACTIONS", "ACTIONS") and last != kind:
-        raise _invalid(f"{arn} is a {last} dataset, not {kind}")
+        raise invalid(f"{arn} is a {last} dataset, not {kind}")
 
 
 # -- operations --------------------------------------------------------------------------------
-async def get_recommendations(request: Request, body: bytes) -> dict[str, Any]:
-    req: ps.GetRecommendations = _parse(ps.GetRecommendations, body)
+async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, Any]:
+    """GetRecommendations: a user's list (userId), or related items (itemId)."""
+    q: ps.GetRecommendations = _parse(ps.GetRecommendations, body)
     settings = deps.settings(request)
-    if (req.campaignArn is None) == (req.recommenderArn is None):
-        raise _invalid("give exactly one of campaignArn and recommenderArn")
-    arn = req.campaignArn or req.recommenderArn or ""
-    model = _resolve(settings, arn, "campaign" if req.campaignArn else "recommender")
-    if req.userId is None and req.itemId is None:
-        raise _invalid("give userId (user recommendations) or itemId (related items)")
-    item_filter = _filter(settings, req.filterArn, req.filterValues)
-    for promotion in req.promotions or ():
+    if (q.campaignArn is None) == (q.recommenderArn is None):
+        raise invalid("give exactly one of campaignArn and recommenderArn")
+    arn = q.campaignArn or q.recommenderArn or ""
+    version = await _version(request, arn, "campaign" if q.campaignArn else "recommender")
+    if q.userId is None and q.itemId is None:
+        raise invalid("give userId (user recommendations) or itemId (related items)")
+    item_filter = _filter(settings, q.filterArn, q.filterValues)
+    for promotion in q.promotions or ():
         if promotion.filterArn is not None and _filter(settings, promotion.filterArn, promotion.filterValues):
-            raise _invalid("promotions are not supported yet")
-    if req.metadataColumns:
-        raise _invalid(f"{arn} was not created with metadata in recommendations (metadataColumns)")
-    svc = await _service_for(request, model, arn)
-    if req.itemId is not None:
-        answer = await run_in_threadpool(_similar, svc, req.itemId, req.numResults, item_filter, req.userId)
+            raise invalid("promotions are not supported yet")
+    if q.metadataColumns:
+        raise invalid(f"{arn} was not created with metadata in recommendations (metadataColumns)")
+    if q.itemId is not None:
+        req = Request(SIMILAR, item_id=q.itemId, user_id=q.userId, k=q.numResults, item_filter=item_filter,
+                      version=version, unknown_item="popular", context=q.context or {})
         endpoint = "personalize_similar"
     else:
-        answer = await run_in_threadpool(svc.recommend, req.userId, req.numResults, (), None, item_filter)
+        req = Request(USER, user_id=q.userId, k=q.numResults, item_filter=item_filter, version=version,
+                      context=q.context or {})
         endpoint = "personalize_recommendations"
-    deps.metrics(request).answers.labels(endpoint, answer.source).inc()
-    return {"itemList": _items(answer), "recommendationId": answer.recommendation_id}
+    found = await answer(deps.router(request), req)
+    deps.metrics(request).answers.labels(endpoint, found.source).inc()
+    return {"itemList": _items(found), "recommendationId": found.recommendation_id}
 
 
-def _similar(svc: RecService, item_id: str, k: int, item_filter: BoundFilter | None = None,
-             user_id: str | None = None) -> Answer:
-    """Related items; an item the model does not know gets popular items (as Personalize's SIMS)."""
-    try:
-        return svc.similar(item_id, k, item_filter=item_filter, user_id=user_id)
-    except UnknownItem:
-        loaded = svc.loaded()
-        banned = {item_id} | (svc.filtered_out(loaded, item_filter, user_id) if item_filter is not None else set())
-        recs = loaded.model.recommend(None, k, exclude=banned, history=None)
-        return Answer(recs, "fallback", loaded.version)
-
-
-async def get_personalized_ranking(request: Request, body: bytes) -> dict[str, Any]:
-    req: ps.GetPersonalizedRanking = _parse(ps.GetPersonalizedRanking, body)
+async def get_personalized_ranking(request: HttpRequest, body: bytes) -> dict[str, Any]:
+    """GetPersonalizedRanking: the input list reordered for the user (unknown items last)."""
+    q: ps.GetPersonalizedRanking = _parse(ps.GetPersonalizedRanking, body)
     settings = deps.settings(request)
-    model = _resolve(settings, req.campaignArn, "campaign")
-    item_filter = _filter(settings, req.filterArn, req.filterValues)
-    if req.metadataColumns:
-        raise _invalid(f"{req.campaignArn} was not created with metadata in recommendations (metadataColumns)")
-    svc = await _service_for(request, model, req.campaignArn)
-    answer = await run_in_threadpool(svc.rank, req.userId, req.inputList, item_filter)
-    deps.metrics(request).answers.labels("personalize_ranking", answer.source).inc()
-    return {"personalizedRanking": _items(answer), "recommendationId": answer.recommendation_id}
+    version = await _version(request, q.campaignArn, "campaign")
+    item_filter = _filter(settings, q.filterArn, q.filterValues)
+    if q.metadataColumns:
+        raise invalid(f"{q.campaignArn} was not created with metadata in recommendations (metadataColumns)")
+    req = Request(RANK, user_id=q.userId, item_ids=tuple(q.inputList), k=len(q.inputList), item_filter=item_filter,
+                  version=version, context=q.context or {})
+    found = await answer(deps.router(request), req)
+    deps.metrics(request).answers.labels("personalize_ranking", found.source).inc()
+    return {"personalizedRanking": _items(found), "recommendationId": found.recommendation_id}
 
 
-async def put_events(request: Request, body: bytes) -> dict[str, Any]:
-    req: ps.PutEvents = _parse(ps.PutEvents, body)
-    _resolve(deps.settings(request), req.trackingId, "event tracker")
+async def put_events(request: HttpRequest, body: bytes) -> dict[str, Any]:
+    """PutEvents: interactions of a user (or of an anonymous session)."""
+    q: ps.PutEvents = _parse(ps.PutEvents, body)
+    _resolve(deps.settings(request), q.trackingId, "event tracker")
     # An anonymous session's events belong to the sessionId (clients then ask with it as userId).
-    user_id = req.userId or req.sessionId
+    user_id = q.userId or q.sessionId
     # Events without an itemId (page views, searches) have no interaction to store.
     events = [
         {"user_id": user_id, "item_id": e.itemId, "event_type": e.eventType, "timestamp": int(e.sentAt),
          "event_value": None if e.eventValue is None else float(e.eventValue), "event_id": e.eventId,
          "recommendation_id": e.recommendationId}
-        for e in req.eventList if e.itemId is not None
+        for e in q.eventList if e.itemId is not None
     ]
     if events:
-        result = await run_in_threadpool(deps.service(request).add_events, events)
+        result = await run_in_threadpool(deps.writes(request).add_events, events)
         m = deps.metrics(request)
         m.events.inc(result.inserted)
         m.duplicates.inc(result.duplicates)
     return {}
 
 
-async def put_items(request: Request, body: bytes) -> dict[str, Any]:
-    req: ps.PutItems = _parse(ps.PutItems, body)
-    _resolve(deps.settings(request), req.datasetArn, "dataset")
-    _check_dataset(req.datasetArn, "ITEMS")
-    svc = deps.service(request)
-    for item in req.items:
-        await run_in_threadpool(svc.upsert_item, item.itemId, _metadata(item.properties, "item"))
+async def put_items(request: HttpRequest, body: bytes) -> dict[str, Any]:
+    """PutItems: item metadata (recommendable at once)."""
+    q: ps.PutItems = _parse(ps.PutItems, body)
+    rows = [(item.itemId, _metadata(item.properties, "item")) for item in q.items]
+    return await _put(request, q.datasetArn, "ITEMS", deps.writes(request).upsert_item, rows)
+
+
+async def put_users(request: HttpRequest, body: bytes) -> dict[str, Any]:
+    """PutUsers: user metadata."""
+    q: ps.PutUsers = _parse(ps.PutUsers, body)
+    rows = [(user.userId, _metadata(user.properties, "user")) for user in q.users]
+    return await _put(request, q.datasetArn, "USERS", deps.writes(request).upsert_user, rows)
+
+
+async def _put(request: HttpRequest, dataset_arn: str, kind: str, upsert: Callable[[str, dict[str, Any]], int],
+               rows: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    _resolve(deps.settings(request), dataset_arn, "dataset")
+    _check_dataset(dataset_arn, kind)
+    for entity_id, metadata in rows:
+        await run_in_threadpool(upsert, entity_id, metadata)
     return {}
 
 
-async def put_users(request: Request, body: bytes) -> dict[str, Any]:
-    req: ps.PutUsers = _parse(ps.PutUsers, body)
-    _resolve(deps.settings(request), req.datasetArn, "dataset")
-    _check_dataset(req.datasetArn, "USERS")
-    svc = deps.service(request)
-    for user in req.users:
-        await run_in_threadpool(svc.upsert_user, user.userId, _metadata(user.properties, "user"))
-    return {}
+def _endpoint(handler: Handler) -> Callable[[HttpRequest], Awaitable[Response]]:
+    """The signature check and the AWS answer (or error) around one operation."""
 
-
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authentication, body limits and AWS error mapping around one operation."""
-
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: HttpRequest) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            body = await _read_body(request)
+            body = await request.body()  # already read, within its limits, by BodyMiddleware
             _authenticate(request, deps.settings(request), body)
             result = await handler(request, body)
             return JSONResponse(result, headers={"x-amzn-RequestId": request_id})
-        except PersonalizeError as err:
-            return _error_response(err, request_id)
-        except (UnknownUser, UnknownItem) as err:
-            return _error_response(_not_found(str(err)), request_id)
-        except (InputError, ValueError) as err:
-            return _error_response(_invalid(str(err)), request_id)
-        except (NotReady, StoreError, HomerecError) as err:
-            message = deps.unavailable(err, f"Personalize {request.url.path}")
-            return _error_response(PersonalizeError(503, "ServiceUnavailable", message), request_id)
-        except Exception:
-            log.exception("Personalize %s failed", request.url.path)
-            return _error_response(PersonalizeError(500, "InternalFailure", "internal error"), request_id)
+        except Exception as err:  # noqa: BLE001 - every failure gets its row of the error table
+            return aws_response(classify(err, f"Personalize {request.url.path}", aws=True), request_id)
 
     endpoint.__name__ = handler.__name__
     return endpoint

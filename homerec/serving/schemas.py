@@ -33,6 +33,7 @@ class RecommendQuery(_Strict):
                                     description="The name (or ARN) of a filter configured in `filters`")
     filter_values: str | None = Field(None, min_length=2, max_length=30_000, description=(
         'JSON object: placeholder name → value, as Personalize filterValues ("\\"a\\",\\"b\\"") or a list'))
+    include_seen: bool = Field(False, description="Keep products the user already bought (a buy-again list)")
 
 
 class SimilarQuery(_Strict):

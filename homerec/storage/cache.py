@@ -37,7 +37,9 @@ def entity_rows(frame: pl.DataFrame, id_column: str, now: int) -> pl.DataFrame:
                          f"or holds a control character, e.g. {bad[0]!r:.80}")
     frame = frame.unique(id_column, keep="last", maintain_order=True)
     fields = [c for c in frame.columns if c != id_column]
-    values = frame.select(pl.col(fields).cast(pl.String)).rows() if fields else [()] * frame.height
+    # Columns by position, not by pl.col(name): polars reads a name like "^a.*$" as a regular expression.
+    columns = [frame.to_series(i).cast(pl.String).to_list() for i, c in enumerate(frame.columns) if c != id_column]
+    values = list(zip(*columns)) if fields else [()] * frame.height
     metadata = [
         json.dumps({k: v for k, v in zip(fields, row, strict=True) if v is not None}, ensure_ascii=False)
         for row in values

@@ -4,7 +4,6 @@ and moved from the spool into the store by the shipper."""
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from homerec.data.schema import Col
@@ -69,14 +68,54 @@ def test_a_deleted_users_buffered_exposures_are_dropped(store):
     assert sorted(set(store.exposures("exp")[Col.user_id].to_list())) == ["u0", "u2"]
 
 
-def test_a_store_error_keeps_the_rows_for_the_next_flush(store, monkeypatch):
-    log = ExposureLog(store)
-    _serve(log, 4)
+def test_exposures_survive_a_store_that_refuses_writes_for_a_while(store):
+    class Flaky:
+        def __init__(self, store):
+            self.store, self.fail = store, True
 
-    def refuse(frame: pl.DataFrame) -> int:
-        raise RuntimeError("database is locked")
+        def add_exposures(self, frame):
+            if self.fail:
+                raise RuntimeError("database is locked")
+            return self.store.add_exposures(frame)
 
-    monkeypatch.setattr(store, "add_exposures", refuse)
-    assert log.flush() == 0
-    monkeypatch.undo()
-    assert log.flush() == 4 and store.exposures("exp").height == 4
+    flaky = Flaky(store)
+    log = ExposureLog(flaky)  # type: ignore[arg-type]
+    for n in range(3):
+        log.append(f"rec{n}", "exp1", "control", f"u{n}", ["i1", "i2"], served=True)
+    assert log.flush() == 0 and log.failed == 0  # kept, not lost
+    flaky.fail = False
+    log.append("rec3", "exp1", "candidate", "u3", ["i3"], served=True)
+    assert log.flush() == 4
+    assert sorted(store.exposures("exp1")["recommendation_id"]) == ["rec0", "rec1", "rec2", "rec3"]
+
+
+def test_homerec_serve_ships_exposures_from_its_workers_to_the_store(world, tmp_path):
+    import time
+
+    import httpx
+
+    from homerec.experiments.spec import Experiment, Variant
+    from tests.live import HomerecServer
+    from tests.serving.conftest import copy_store
+
+    url = copy_store(world, tmp_path / "homerec.db")
+    exp = Experiment("ship", "salt1", "split", "control", (Variant("control", "model:active", 0.5),
+                     Variant("candidate", "model:active", 0.5)), created_at=int(time.time()) - 5)
+    with open_store(url) as store:
+        store.put_experiment(exp.name, exp.to_json(), exp.status)
+    users = world["cached_users"][:20]
+    server = HomerecServer(url, world["artifacts"], tmp_path, args=["--workers", "2"],
+                           env={"HOMEREC_RELOAD_INTERVAL_S": "0.5"})
+    with server:
+        with httpx.Client(base_url=server.base, timeout=10) as client:
+            ids = {client.get(f"/v1/users/{u}/recommendations").json()["recommendation_id"] for u in users}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the shipper moves each worker's spool file within seconds
+            with open_store(url) as store:
+                if store.exposures("ship").height == len(users):
+                    break
+            time.sleep(0.2)
+    with open_store(url) as store:
+        logged = store.exposures("ship")
+    assert set(logged[Col.recommendation_id].to_list()) == ids and logged.height == len(users)
+    assert spool_files(tmp_path / "serve-spool") == []

@@ -204,7 +204,7 @@ def test_exposures_still_buffered_when_a_user_is_deleted_are_never_written(exper
     for _ in range(6):
         assert c.get(f"/v1/users/{user}/recommendations").json()["experiment"] == "exp1"
     assert c.delete(f"/v1/users/{user}").status_code == 200
-    c.app.state.service.ab.exposures.flush()
+    c.app.state.router.exposures.flush()
     store = c.app.state.service.store
     assert store.exposures("exp1").filter(store.exposures("exp1")["user_id"] == user).height == 0
 
@@ -213,7 +213,7 @@ def test_dashboard_lookups_are_not_logged_as_served_lists(experiment_client, wor
     c, user = experiment_client, world["cached_users"][3]
     for _ in range(3):
         assert c.get(f"/dashboard/api/users/{user}").status_code == 200
-    c.app.state.service.ab.exposures.flush()
+    c.app.state.router.exposures.flush()
     assert c.app.state.service.store.exposures("exp1").height == 0
 
 

@@ -67,11 +67,14 @@ def test_a_product_put_through_personalize_is_recommendable_too(app_client, own_
     assert "P-NEW-0002" in ids
 
 
-def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_client, own_world):
+def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_client, own_world, auth):
     from homerec.models.registry import Registry
     from homerec.pipeline.batch import run_batch
 
     user = own_world["cached_users"][0]
+    top = app_client.get(f"/v1/users/{user}/recommendations?num_results=1").json()["items"][0]["item_id"]
+    # The product as the first test adds it (xdist may run this test on another worker, with its own store).
+    app_client.put(f"/v1/items/{NEW}", json=metadata_of(own_world["store_url"], top), headers=auth)
     time.sleep(1.1)  # cache times are whole seconds: the refresh must come after the products' second
     store = open_store(own_world["store_url"])
     try:
@@ -79,5 +82,12 @@ def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_clie
                   users_file=None)
     finally:
         store.close()
-    answer = app_client.get(f"/v1/users/{user}/recommendations?num_results=5").json()
+    # Workers load the new lists once the batch has written them (the change feed says so).
+    deadline = time.monotonic() + 15
+    while True:
+        answer = app_client.get(f"/v1/users/{user}/recommendations?num_results=5").json()
+        if answer["source"] == "cache" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert answer["source"] == "cache" and NEW in [i["item_id"] for i in answer["items"]]
+
