@@ -100,16 +100,18 @@ def id_frame(spark: "SparkSession", ids: IdMap, name: str, idx: str) -> "DataFra
     return spark.createDataFrame(table)
 
 
+def listed_ids(frame: "DataFrame", column: str, known: list[str], kind: str) -> IdMap:
+    """The store's ids (`known`, in its order), then the ids only events have (sorted)."""
+    seen = frame.select(column).distinct().toArrow()[column].to_pylist()
+    return IdMap.from_ids(known + sorted(seen), kind)
+
+
 def index_events(spark: "SparkSession", frame: "DataFrame", store: Store) -> SparkEvents:
     """Events over the artifact's id maps: the store's users and items, then ids only events have."""
     from pyspark.sql import functions as F
 
-    def ids(column: str, known: list[str], kind: str) -> IdMap:
-        seen = frame.select(column).distinct().toArrow()[column].to_pylist()
-        return IdMap.from_ids(known + sorted(seen), kind)
-
-    users = ids(Col.user_id, store.users()[Col.user_id].to_list(), "user")
-    items = ids(Col.item_id, store.items()[Col.item_id].to_list(), "item")
+    users = listed_ids(frame, Col.user_id, store.users()[Col.user_id].to_list(), "user")
+    items = listed_ids(frame, Col.item_id, store.items()[Col.item_id].to_list(), "item")
     indexed = (
         frame.join(F.broadcast(id_frame(spark, items, Col.item_id, ITEM_IDX)), Col.item_id)
         .join(id_frame(spark, users, Col.user_id, USER_IDX), Col.user_id)
