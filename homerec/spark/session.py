@@ -68,12 +68,23 @@ def spark_session(config: SparkConfig, app_name: str = "homerec") -> Iterator[tu
 
     Local mode runs the executors' Python in this interpreter (PYSPARK_PYTHON), so homerec
     and numpy are found without a cluster-wide install; the UI and console progress are off.
+    A session already active in this process (a notebook's, a test suite's) is used as it is
+    and left running; `config` then only names the work folder.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
 
     own_dir = config.work_dir is None
     work = config.work_dir or tempfile.mkdtemp(prefix="homerec-spark-")
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.sparkContext.setCheckpointDir(os.path.join(work, "checkpoints"))
+        try:
+            yield active, work
+        finally:
+            if own_dir:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     if config.local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
