@@ -257,7 +257,8 @@ class RecService:
         if self.holder.current is None:
             return False, self.holder.last_error or "no model loaded"
         try:
-            self.store.get_recs(USER_RECS, "\x00readyz")
+            # A key no import stores (ids are trimmed); PostgreSQL refuses NUL bytes in text, so no "\x00".
+            self.store.get_recs(USER_RECS, " readyz probe ")
         except Exception as err:
             return False, f"store unreachable: {err}"
         return True, "ok"
