@@ -257,7 +257,8 @@ class RecService:
         if self.holder.current is None:
             return False, self.holder.last_error or "no model loaded"
         try:
-            # A key no import stores (ids are trimmed); PostgreSQL refuses NUL bytes in text, so no "\x00".
+            # Only whether the read works matters, not what it finds; no "\x00" in the key: PostgreSQL
+            # refuses NUL bytes in text and every replica on it reported itself unavailable.
             self.store.get_recs(USER_RECS, " readyz probe ")
         except Exception as err:
             return False, f"store unreachable: {err}"
