@@ -42,6 +42,7 @@ from homerec.spark.train import train_on_spark
 from homerec.storage import import_folder, open_store
 from homerec.synth.generate import generate
 
+SECTION_TITLE = "## Spark training (local mode, generated data)"
 TARGET_NDCG_RATIO = 0.95
 TARGET_CI_SECONDS = 90.0
 MASTER = "local[2]"

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
-from homerec.cli.spark_cmds import EngineOpt, SparkMasterOpt, batch_spark, train_spark, use_spark
+from homerec.cli.spark_cmds import EngineOpt, SparkMasterOpt, SparkWorkDirOpt, batch_spark, train_spark, use_spark
 
 from homerec.evaluation.report import format_table, write_html
 from homerec.models.registry import Registry
@@ -32,7 +32,7 @@ def train(
         "Train on events before this DATE only (YYYY-MM-DD, ISO date-time or epoch s), "
         "e.g. to compare on later purchases"))] = None,
     activate: Annotated[bool, typer.Option(help="Make the new version the active one")] = True,
-    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
     """Train the hybrid and its parts on the store's data and register a new version (active by default).
@@ -44,7 +44,7 @@ def train(
     s = settings(config, store, artifacts)
     cutoff = parse_since(until, "--until") if until is not None else None
     if use_spark(engine):
-        report = train_spark(s, spark_master, _names(models), tune, activate, cutoff, say)
+        report = train_spark(s, spark_master, spark_work_dir, _names(models), tune, activate, cutoff, say)
     else:
         st = open_store(s.store_url)
         try:
@@ -96,14 +96,14 @@ def batch(
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
     similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
     include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
-    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
     """Precompute top-k lists with the active model into a file and the store's cache (users scored on Spark with --engine spark)."""
     s = settings(config, store, artifacts)
     if use_spark(engine):
         with named_progress() as tick:
-            r = batch_spark(s, spark_master, out, fmt, k, users, similar_items, include_seen, tick)
+            r = batch_spark(s, spark_master, spark_work_dir, out, fmt, k, users, similar_items, include_seen, tick)
     else:
         st = open_store(s.store_url)
         try:

@@ -18,6 +18,12 @@ SparkMasterOpt = Annotated[Optional[str], typer.Option(
     help="Spark master with --engine spark: local[2], spark://HOST:7077, yarn, … (default local[*])")]
 
 
+SparkWorkDirOpt = Annotated[Optional[str], typer.Option(
+    "--spark-work-dir", envvar="HOMEREC_SPARK_WORK_DIR",
+    help="Spark checkpoints and the SQLite export go here (default: a temporary folder); on a cluster, "
+         "a path every executor reaches (HDFS, a shared mount)")]
+
+
 def use_spark(engine: str) -> bool:
     """True for --engine spark; InputError for an unknown engine (--spark-master alone changes nothing)."""
     if engine not in ENGINES:
@@ -25,13 +31,13 @@ def use_spark(engine: str) -> bool:
     return engine == "spark"
 
 
-def _config(master: str | None):
+def _config(master: str | None, work_dir: str | None):
     from homerec.spark.session import DEFAULT_MASTER, SparkConfig
 
-    return SparkConfig(master=master or DEFAULT_MASTER)
+    return SparkConfig(master=master or DEFAULT_MASTER, work_dir=work_dir)
 
 
-def train_spark(s: Settings, master: str | None, models: list[str] | None, tune: bool, activate: bool,
+def train_spark(s: Settings, master: str | None, work_dir: str | None, models: list[str] | None, tune: bool, activate: bool,
                 until: int | None, say) -> TrainReport:
     """Train ALS on Spark and register it (the other hybrid parts stay on one machine)."""
     if models not in (None, ["als"]):
@@ -47,14 +53,14 @@ def train_spark(s: Settings, master: str | None, models: list[str] | None, tune:
 
     st = open_store(s.store_url)
     try:
-        with spark_session(_config(master)) as (spark, work):
+        with spark_session(_config(master, work_dir)) as (spark, work):
             return train_on_spark(spark, work, st, Registry(s.artifact_dir), event_weights=s.event_weights,
                                   activate=activate, progress=say, until=until)
     finally:
         st.close()
 
 
-def batch_spark(s: Settings, master: str | None, out: Path, fmt: str, k: int, users: Path | None,
+def batch_spark(s: Settings, master: str | None, work_dir: str | None, out: Path, fmt: str, k: int, users: Path | None,
                 similar_items: bool, include_seen: bool, tick: Progress) -> BatchReport:
     """Score every user on Spark with the active (ALS) version; the file and cache as `homerec batch` writes them."""
     from homerec.models.registry import Registry
@@ -64,7 +70,7 @@ def batch_spark(s: Settings, master: str | None, out: Path, fmt: str, k: int, us
 
     st = open_store(s.store_url)
     try:
-        with spark_session(_config(master)) as (spark, work):
+        with spark_session(_config(master, work_dir)) as (spark, work):
             return run_batch_on_spark(spark, work, st, Registry(s.artifact_dir), out, fmt, k, users, similar_items,
                                       include_seen, s.batch_chunk, s.threads, s.event_weights, tick)
     finally:

@@ -78,10 +78,13 @@ def spark_session(config: SparkConfig, app_name: str = "homerec") -> Iterator[tu
     work = config.work_dir or tempfile.mkdtemp(prefix="homerec-spark-")
     active = SparkSession.getActiveSession()
     if active is not None:
+        previous = active.sparkContext.getCheckpointDir()
         active.sparkContext.setCheckpointDir(os.path.join(work, "checkpoints"))
         try:
             yield active, work
         finally:
+            if previous:
+                active.sparkContext.setCheckpointDir(previous)  # (Spark adds a fresh sub-folder)
             if own_dir:
                 shutil.rmtree(work, ignore_errors=True)
         return

@@ -34,8 +34,10 @@ def test_train_batch_and_compare_a_spark_version(spark, tmp_path):
     finally:
         store.close()
     common = ["--store", url, "--artifacts", str(tmp_path / "artifacts")]
-    out = run("train", "--engine", "spark", "--spark-master", "local[2]", *common)
+    out = run("train", "--engine", "spark", "--spark-master", "local[2]", "--spark-work-dir", str(tmp_path / "work"),
+              *common)
     assert "registered v1" in out and "als" in out
+    assert (tmp_path / "work" / "export" / "interactions.parquet").exists()  # SQLite reaches Spark as Parquet
     assert Registry(tmp_path / "artifacts").info("v1").meta["engine"] == "spark"
     out = run("batch", "--engine", "spark", "--out", str(tmp_path / "recs.jsonl"), *common)
     assert "wrote top-10" in out and "with v1" in out
