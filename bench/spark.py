@@ -174,9 +174,11 @@ def spark_section(doc: dict) -> str:
     t = doc["train_seconds"]
     out += ["", f"Whole training commands on the train part (mix chosen on validation, so two fits each): "
             f"single-machine {t['single-machine']:.1f} s, Spark {t['spark']:.1f} s (session already up). "
-            f"Spark's regParam is scaled by each user's item count (ALS-WR), so its default "
-            f"({doc['spark_params']['regularization']}) is not implicit's 1.0; see docs/scaling.md for when "
-            "Spark pays: data that outgrows one machine, never speed on one machine."]
+            f"Spark's regParam ({doc['spark_params']['regularization']}, chosen on the validation split) is "
+            "scaled by each user's item count (ALS-WR), and its confidence is 1 + alpha·log1p(weight); the "
+            "artifact records both so fold-in matches. Wall times suffer from the other processes sharing these "
+            "2 cores; CPU seconds less so. docs/scaling.md says when Spark pays: data that outgrows one machine, "
+            "never speed on one machine."]
     return "\n".join(out)
 
 
