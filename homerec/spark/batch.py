@@ -28,7 +28,7 @@ from homerec.data.schema import Col
 from homerec.errors import ConfigError
 from homerec.models.als import ALS
 from homerec.models.base import Recommender
-from homerec.models.new_items import WithNewItems, find_new_items
+from homerec.models.new_items import NewItems, WithNewItems, find_new_items
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import BatchJob, BatchReport, Progress, check_format, read_user_file, write_lists
 from homerec.spark.read import ITEM_IDX, WEIGHT, id_frame, listed_ids, raw_events, weighted
@@ -44,7 +44,7 @@ class ItemSide:
     """What every executor needs (broadcast): the model without its user factors, and the new items."""
 
     model: ALS
-    new: object
+    new: NewItems
 
     def scorer(self) -> Recommender:
         """The model batch scores with: the ALS, wrapped with the new products when there are some."""
@@ -56,7 +56,7 @@ class ItemSide:
         n_items, rank = len(scorer.items_), self.model.item_factors_.shape[1]
         for lo in range(0, batch.num_rows, chunk):
             part = batch.slice(lo, chunk)
-            has = np.asarray([f is not None for f in part[FACTORS].to_pylist()])
+            has = part[FACTORS].is_valid().to_numpy(zero_copy_only=False)
             factors = part[FACTORS].filter(pa.array(has)).flatten().to_numpy(zero_copy_only=False)
             self.model.user_factors_ = factors.astype(np.float32).reshape(int(has.sum()), rank)
             uidx = np.where(has, np.cumsum(has) - 1, -1)

@@ -85,7 +85,8 @@ def weighted(frame: "DataFrame", event_weights: dict[str, float] | None, until: 
     from pyspark.sql import functions as F
 
     weights = DEFAULT_EVENT_WEIGHTS if event_weights is None else event_weights
-    lookup = F.create_map(*[F.lit(x) for kv in weights.items() for x in (kv[0].lower(), float(kv[1]))])
+    # As Interactions.from_frame: the event type lower-cased, looked up among the keys as written.
+    lookup = F.create_map(*[F.lit(x) for kv in weights.items() for x in (kv[0], float(kv[1]))])
     out = frame.select(
         F.col(Col.user_id).cast("string").alias(Col.user_id), F.col(Col.item_id).cast("string").alias(Col.item_id),
         F.col(Col.ts).cast("long").alias(Col.ts),

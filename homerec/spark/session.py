@@ -96,8 +96,9 @@ def spark_session(config: SparkConfig, app_name: str = "homerec") -> Iterator[tu
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.local.dir", os.path.join(work, "scratch"))
     )
+    if config.local:  # shuffle scratch files; a cluster's executors use their own local disks
+        builder = builder.config("spark.local.dir", os.path.join(work, "scratch"))
     if jars := jdbc_jars():
         builder = builder.config("spark.jars", ",".join(jars))
     for key, value in config.conf.items():
