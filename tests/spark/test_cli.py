@@ -38,6 +38,7 @@ def test_train_batch_and_compare_a_spark_version(spark, tmp_path):
               *common)
     assert "registered v1" in out and "als" in out
     assert (tmp_path / "work" / "export" / "interactions.parquet").exists()  # SQLite reaches Spark as Parquet
+    assert list((tmp_path / "work" / "checkpoints").glob("*/rdd-*"))  # ALS checkpointed its intermediate RDDs
     assert Registry(tmp_path / "artifacts").info("v1").meta["engine"] == "spark"
     out = run("batch", "--engine", "spark", "--out", str(tmp_path / "recs.jsonl"), *common)
     assert "wrote top-10" in out and "with v1" in out
