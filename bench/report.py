@@ -64,10 +64,10 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
-          compare: Path | None = None) -> None:
+          compare: Path | None = None, spark: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
-             f"Reproduce everything with `{COMMAND}` (about 30–40 minutes on 2 cores); `python -m bench.speed`, "
+             f"Reproduce everything with `{COMMAND}` (about 50–60 minutes on 2 cores); `python -m bench.speed`, "
              "`python -m bench.quality` and `python -m bench.report` run the parts. Every figure stands beside "
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
@@ -80,6 +80,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.compare import compare_section
 
         parts += [compare_section(json.loads(compare.read_text())), ""]
+    if spark is not None and spark.exists():
+        from bench.spark import SECTION_TITLE, spark_section
+
+        parts += [SECTION_TITLE, "", spark_section(json.loads(spark.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -96,9 +100,10 @@ def main() -> None:
                     default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
     ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
     ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
+    ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
-    write(args.speed, args.quality, args.out, args.serving, args.compare)
+    write(args.speed, args.quality, args.out, args.serving, args.compare, args.spark)
     print(f"wrote {args.out}")
 
 

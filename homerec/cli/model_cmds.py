@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
+from homerec.cli.spark_cmds import EngineOpt, SparkMasterOpt, SparkWorkDirOpt, batch_spark, train_spark, use_spark
 
 from homerec.evaluation.report import format_table, write_html
 from homerec.models.registry import Registry
@@ -31,19 +32,26 @@ def train(
         "Train on events before this DATE only (YYYY-MM-DD, ISO date-time or epoch s), "
         "e.g. to compare on later purchases"))] = None,
     activate: Annotated[bool, typer.Option(help="Make the new version the active one")] = True,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Train the hybrid and its parts on the store's data and register a new version (active by default)."""
+    """Train the hybrid and its parts on the store's data and register a new version (active by default).
+
+    With --engine spark, ALS trains on Spark and registers the same kind of version.
+    """
     from homerec.pipeline.compare import parse_since
 
     s = settings(config, store, artifacts)
     cutoff = parse_since(until, "--until") if until is not None else None
-    st = open_store(s.store_url)
-    try:
-        report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
-                              activate=activate, progress=say, until=cutoff)
-    finally:
-        st.close()
+    if use_spark(engine):
+        report = train_spark(s, spark_master, spark_work_dir, _names(models), tune, activate, cutoff, say)
+    else:
+        st = open_store(s.store_url)
+        try:
+            report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
+                                  activate=activate, progress=say, until=cutoff)
+        finally:
+            st.close()
     console.print(f"[green]registered {report.version}{'' if activate else ' (not active)'}[/] "
                   f"({report.model}: {', '.join(report.parts)}) "
                   f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
@@ -88,17 +96,23 @@ def batch(
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
     similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
     include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Precompute top-k lists with the active model into the store's cache (and a file with --out)."""
+    """Precompute top-k lists with the active model into the store's cache, and a file with --out (users scored on
+    Spark with --engine spark)."""
     s = settings(config, store, artifacts)
-    st = open_store(s.store_url)
-    try:
+    if use_spark(engine):
         with named_progress() as tick:
-            r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
-                          s.batch_chunk, s.threads, s.event_weights, tick)
-    finally:
-        st.close()
+            r = batch_spark(s, spark_master, spark_work_dir, out, fmt, k, users, similar_items, include_seen, tick)
+    else:
+        st = open_store(s.store_url)
+        try:
+            with named_progress() as tick:
+                r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
+                              s.batch_chunk, s.threads, s.event_weights, tick)
+        finally:
+            st.close()
     console.print(f"wrote top-{k} for {r.n_users:,} users ({r.n_fallback_users:,} on the popularity fallback)"
                   + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to "
                   + (f"{r.out} and " if r.out is not None else "") + f"the cache in {r.seconds:.1f}s")

@@ -3,11 +3,13 @@
 
 from collections.abc import Callable
 
+import numpy as np
+
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.evaluation.evaluate import score_model
 from homerec.evaluation.grids import GRIDS
-from homerec.evaluation.split import eval_users, ground_truth
+from homerec.evaluation.split import Split, eval_users, ground_truth
 from homerec.evaluation.tuning import grid_search, validation_split
 from homerec.models import model_class
 from homerec.models.base import Recommender
@@ -15,6 +17,8 @@ from homerec.models.base import Recommender
 MIXES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9)
 """Shares of the popularity prior tried; 0 keeps the model's own ranking."""
 UNMIXED = ("popularity", "trending", "hybrid")
+MIX_USERS = 5000
+"""Validation users the popularity mix is chosen on."""
 
 
 def fit_tuned(
@@ -34,16 +38,27 @@ def fit_tuned(
         chosen.update(best)
     if name not in UNMIXED:
         split = validation_split(train)
-        users = eval_users(split, max_users=5000)
+        users = eval_users(split, max_users=MIX_USERS)
         if len(users):
-            truth = ground_truth(split, users)
             probe = cls(**chosen).fit(split.train, features)
-            scores = {}
-            for mix in MIXES:
-                probe.popularity_mix = mix
-                scores[mix] = score_model(probe, split, users, truth, k)["NDCG@10"]
-            chosen["popularity_mix"] = max(MIXES, key=lambda m: (scores[m], -m))
-            if say:
-                say(f"{name}: popularity mix {chosen['popularity_mix']} (validation NDCG@10 "
-                    + ", ".join(f"{m}: {v:.4f}" for m, v in scores.items()) + ")")
+            chosen["popularity_mix"] = choose_mix(probe, split, users, ground_truth(split, users), k, say)
     return cls(**chosen).fit(train, features)
+
+
+def choose_mix(
+    probe: Recommender, split: Split, users: np.ndarray, truth: list[np.ndarray], k: int = 10,
+    say: Callable[[str], None] | None = None,
+) -> float:
+    """The share of MIXES with the best validation NDCG@10 for `probe` (fitted on split.train).
+
+    Ties go to the smaller mix. `users` index split.train's users; `truth` follows them.
+    """
+    scores = {}
+    for mix in MIXES:
+        probe.popularity_mix = mix
+        scores[mix] = score_model(probe, split, users, truth, k)["NDCG@10"]
+    best = max(MIXES, key=lambda m: (scores[m], -m))
+    if say:
+        say(f"{probe.name}: popularity mix {best} (validation NDCG@10 "
+            + ", ".join(f"{m}: {v:.4f}" for m, v in scores.items()) + ")")
+    return best

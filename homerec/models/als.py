@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
+from homerec.errors import ConfigError
 from homerec.models.base import Recommender
 
 
@@ -19,6 +20,11 @@ class ALS(Recommender):
     A user seen in training is scored from their learned vector; any other history (a new
     user, or a known user whose events changed) is folded in by solving their least-squares
     problem against the fixed item factors, exactly as one ALS half-step would.
+
+    Two fields record which least-squares problem the trainer solved, so that fold-in solves
+    the same one: implicit's (the defaults) or Spark's (``homerec train --engine spark``),
+    where the confidence is Hu et al.'s 1 + alpha × log1p(weight) and the regularisation is
+    scaled by the user's number of items (ALS-WR).
     """
 
     name = "als"
@@ -30,17 +36,25 @@ class ALS(Recommender):
     log_confidence: bool = True
     num_threads: int = 2
     random_state: int = 0
+    confidence_offset: float = 0.0
+    """Added to every confidence: 0 as implicit solves it, 1 where Spark trained the factors."""
+    weighted_regularization: bool = False
+    """Regularisation × the user's number of items (Spark's scaling) instead of a fixed one."""
 
     def _confidence(self, X: sp.csr_matrix) -> sp.csr_matrix:
         C = sp.csr_matrix(X, dtype=np.float32, copy=True)
         if self.log_confidence:
             C.data = np.log1p(C.data)
         C.data *= self.alpha
+        C.data += self.confidence_offset
         return C
 
     def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
+        if self.weighted_regularization:
+            raise ConfigError("implicit's ALS has a fixed regularisation: weighted_regularization "
+                              "describes factors trained by Spark (homerec train --engine spark)")
         with threadpool_limits(1, "blas"):  # implicit runs its own threads; BLAS threads would fight them
             model = AlternatingLeastSquares(
                 factors=self.factors, regularization=self.regularization, alpha=1.0,
@@ -56,9 +70,12 @@ class ALS(Recommender):
         """User vectors (b, factors) for history rows, against the fixed item factors."""
         Y = self.item_factors_
         if getattr(self, "_yty", None) is None:
-            self._yty = (Y.T.astype(np.float64) @ Y) + self.regularization * np.eye(Y.shape[1])
+            self._yty = Y.T.astype(np.float64) @ Y
         C = self._confidence(history)
         A = np.repeat(self._yty[None], C.shape[0], axis=0)
+        n_items = np.maximum(np.diff(C.indptr), 1) if self.weighted_regularization else np.ones(C.shape[0])
+        lam = self.regularization * n_items
+        A += lam[:, None, None] * np.eye(Y.shape[1])[None]
         b = np.zeros((C.shape[0], Y.shape[1]))
         for r in range(C.shape[0]):
             lo, hi = C.indptr[r], C.indptr[r + 1]

@@ -112,6 +112,27 @@ class Recommender(ABC):
         self.users_ = users
         return True
 
+    def adopt(
+        self, users: IdMap, items: IdMap, item_known: np.ndarray, fallback: np.ndarray,
+        arrays: dict[str, np.ndarray], calibration_rows: sp.csr_matrix, fit_seconds: float,
+    ) -> Self:
+        """Take state learned elsewhere (Spark) and calibrate it as fit() does.
+
+        Args:
+            item_known, fallback: what fit() derives from the events (items with events; the
+                trending popularity with FALLBACK_HALF_LIFE_DAYS plus 1e-6 × counts).
+            arrays: the subclass's learned arrays, as `_set_arrays` takes them.
+            calibration_rows: users × items weights of the users to calibrate on (fit() draws
+                300 users with history from all of them; rows without history are skipped).
+        """
+        self.users_, self.items_ = users, items
+        self.item_known_ = np.asarray(item_known, dtype=bool)
+        self.fallback_ = np.asarray(fallback, dtype=np.float32)
+        self._set_arrays(arrays)
+        self.calibration_ = self._calibrate(sp.csr_matrix(calibration_rows, dtype=np.float32))
+        self.fit_seconds_ = fit_seconds
+        return self
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "items_"):
             raise NotFitted(f"{self.name} model is not fitted; call fit() or load() first")

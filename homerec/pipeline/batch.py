@@ -4,16 +4,17 @@
 import contextlib
 import csv
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from homerec.batch.inference import recommend_users, similar_all
+from homerec.batch.inference import Lists, recommend_users, similar_all
 from homerec.batch.output import CSV_HEADER, FORMATS, write_cache, write_csv, write_personalize
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import ConfigError, InputError
+from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry
 from homerec.storage.base import Store
@@ -45,6 +46,14 @@ def read_user_file(path: Path) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def check_format(fmt: str, out: Path | None = None, include_seen: bool = False) -> None:
+    """ConfigError for an output format batch does not write; InputError for buy-again lists without a file."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if out is None and include_seen:
+        raise InputError("buy-again lists (--include-seen) are not served from the cache: give --out FILE")
+
+
 def run_batch(
     store: Store, registry: Registry, out: Path | None, fmt: str = "personalize", k: int = 10,
     users_file: Path | None = None, similar_items: bool = False, include_seen: bool = False,
@@ -55,10 +64,7 @@ def run_batch(
 
     Without `out`, only the serving cache is refreshed (what a scheduled refresh does).
     """
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if out is None and include_seen:
-        raise InputError("buy-again lists (--include-seen) are not served from the cache: give --out FILE")
+    check_format(fmt, out, include_seen)
     tick = progress or (lambda _t, _d, _n: None)
     started = time.perf_counter()
     version = registry.active()
@@ -73,30 +79,60 @@ def run_batch(
     user_map = IdMap.from_ids(users[Col.user_id].to_list(), "user") if users.height else None
     data = Interactions.from_frame(frame, event_weights, users=user_map, items=model.items_)
     user_ids = read_user_file(users_file) if users_file else data.users.ids.tolist()
-    if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-    n_cold = done = 0
-    with out.open("w", newline="") if out is not None else contextlib.nullcontext() as fh:
+    lists = recommend_users(model, data, user_ids, k, include_seen, chunk, workers)
+    job = BatchJob(store, model, version, snapshot, position, None if out is None else Path(out), fmt, k, include_seen,
+                   similar_items, workers)
+    n_cold, n_items = write_lists(job, lists, len(user_ids), tick)
+    return BatchReport(version, len(user_ids), n_cold, n_items, job.out, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """Where and how one batch run writes: the file (None: none), the cache (as of `snapshot` and the
+    change-feed `position` read before the events), the model version."""
+
+    store: Store
+    model: Recommender
+    version: str
+    snapshot: int
+    position: int
+    out: Path | None
+    fmt: str = "personalize"
+    k: int = 10
+    include_seen: bool = False
+    similar_items: bool = False
+    workers: int = 2
+
+
+def write_lists(job: BatchJob, user_lists: Iterable[Lists], n_users: int, tick: Progress) -> tuple[int, int]:
+    """Write every user's lists (then every item's similar items) to the file and the cache.
+
+    Returns the number of users on the fallback and of items written. The serving cache
+    gets only lists without seen items (``include_seen`` writes the file alone). Changes of
+    the feed that no list needs any more are pruned at the end.
+    """
+    if job.out is not None:
+        job.out.parent.mkdir(parents=True, exist_ok=True)
+    n_cold = done = n_items = 0
+    with job.out.open("w", newline="") if job.out is not None else contextlib.nullcontext() as fh:
         writer = csv.writer(fh) if fh is not None else None
-        if fmt == "csv" and writer is not None:
+        if job.fmt == "csv" and writer is not None:
             writer.writerow(CSV_HEADER)
-        for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
-            _write(fh, writer, fmt, model, lists, "user")
-            if not include_seen:  # the serving cache holds lists of what users have not bought yet
-                write_cache(store, model, lists, USER_RECS, version, snapshot, position)
+        for lists in user_lists:
+            _write(fh, writer, job.fmt, job.model, lists, "user")
+            if not job.include_seen:
+                write_cache(job.store, job.model, lists, USER_RECS, job.version, job.snapshot, job.position)
             n_cold += int(lists.cold.sum())
             done += len(lists.keys)
-            tick("users", done, len(user_ids))
-        n_items = 0
-        if similar_items:
-            for lists in similar_all(model, k, workers=workers):
-                _write(fh, writer, fmt, model, lists, "item")
-                write_cache(store, model, lists, SIMILAR_ITEMS, version, snapshot, position)
+            tick("users", done, n_users)
+        if job.similar_items:
+            for lists in similar_all(job.model, job.k, workers=job.workers):
+                _write(fh, writer, job.fmt, job.model, lists, "item")
+                write_cache(job.store, job.model, lists, SIMILAR_ITEMS, job.version, job.snapshot, job.position)
                 n_items += len(lists.keys)
-                tick("items", n_items, len(model.items_))
-    store.prune_changes()  # the lists just written need no change before `position`
-    return BatchReport(version, len(user_ids), n_cold, n_items, out, time.perf_counter() - started)
+                tick("items", n_items, len(job.model.items_))
+    job.store.prune_changes()
+    return n_cold, n_items
 
 
 def _write(fh, writer, fmt: str, model, lists, kind: str) -> None:

@@ -12,6 +12,9 @@ from homerec.storage import open_store
 from tests.serving.conftest import copy_store, make_settings
 
 NEW = "P-NEW-0001"
+# The tests build on each other (the batch refresh in the last lists the product the first one PUT):
+# under `pytest -n 2 --dist loadgroup` they must run in order on one worker.
+pytestmark = pytest.mark.xdist_group("new-products")
 
 
 @pytest.fixture(scope="module")

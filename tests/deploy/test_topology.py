@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The compose topology as processes on loopback: PostgreSQL, the scheduler's training, two replicas, nginx.
+
+No container runtime runs here, so the services of deploy/compose.yaml run as the same commands:
+a real PostgreSQL (the test session's server), `homerec schedule --run-now train` writing the
+registry, two `homerec serve` replicas over that store and registry, and nginx with
+deploy/nginx.conf moved onto loopback ports.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from homerec.storage import open_store
+from homerec.synth.generate import generate
+from tests.deploy.files import loopback_nginx_conf, nginx_binary
+from tests.live import free_port
+from tests.storage.test_postgres_store import _reset
+
+
+def homerec(*args: str, env: dict, cwd: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "homerec.cli.main", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@contextmanager
+def process(cmd: list[str], env: dict, log: Path, ready_url: str) -> Iterator[subprocess.Popen]:
+    """A started process, once `ready_url` answers 200; stopped (SIGINT, then kill) afterwards."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+    try:
+        deadline, last = time.monotonic() + 180, "no answer"
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                answer = httpx.get(ready_url, timeout=5)
+                if answer.status_code == 200:
+                    break
+                last = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as err:
+                last = repr(err)
+            assert time.monotonic() < deadline, f"{ready_url}: {last}\n{log.read_text()}"
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def answers(base: str) -> float:
+    """Lists the replica has served (its homerec_answers counter)."""
+    text = httpx.get(f"{base}/metrics", timeout=5).text
+    return sum(float(v) for v in re.findall(r"^homerec_answers_total\{[^}]*\} (\S+)$", text, flags=re.M))
+
+
+def test_two_replicas_behind_nginx_share_store_and_registry(postgres_url: str, tmp_path: Path):
+    _reset(postgres_url)
+    generate(tmp_path / "data", scale=0.003, seed=4)
+    env = {**os.environ, "COLUMNS": "200", "HOMEREC_STORE_URL": postgres_url,
+           "HOMEREC_ARTIFACT_DIR": str(tmp_path / "artifacts"), "HOMEREC_RELOAD_INTERVAL_S": "0.5"}
+    homerec("import", "data", env=env, cwd=tmp_path)
+    homerec("schedule", "--run-now", "train", "--models", "als", env=env, cwd=tmp_path)  # the scheduler's job
+    store = open_store(postgres_url)
+    try:
+        user = store.interactions()["user_id"][0]
+    finally:
+        store.close()
+    a, b, proxy = free_port(), free_port(), free_port()
+    serve = [sys.executable, "-m", "homerec.cli.main", "serve", "--host", "127.0.0.1", "--workers", "1", "--port"]
+    front = f"http://127.0.0.1:{proxy}"
+    conf = loopback_nginx_conf(tmp_path, proxy, [a, b])
+    nginx = [nginx_binary(), "-p", str(tmp_path), "-e", str(tmp_path / "nginx-error.log"), "-c", str(conf),
+             "-g", "daemon off;"]
+    with (process([*serve, str(a)], env, tmp_path / "a.log", f"http://127.0.0.1:{a}/readyz") as replica_a,
+          process([*serve, str(b)], env, tmp_path / "b.log", f"http://127.0.0.1:{b}/readyz"),
+          process(nginx, env, tmp_path / "nginx.log", f"{front}/nginx-health")):
+        for _ in range(20):
+            r = httpx.get(f"{front}/v1/users/{user}/recommendations", timeout=10)
+            assert r.status_code == 200 and len(r.json()["items"]) == 10
+        assert answers(f"http://127.0.0.1:{a}") > 0 and answers(f"http://127.0.0.1:{b}") > 0  # both replicas served
+        # An event accepted through the proxy is in the shared store: the other replica's next answer reflects it.
+        top = httpx.get(f"http://127.0.0.1:{a}/v1/users/{user}/recommendations", timeout=10).json()["items"][0]["item_id"]
+        r = httpx.post(f"{front}/v1/events", json={"events": [{"user_id": user, "item_id": top}]}, timeout=10)
+        assert r.status_code == 200 and r.json()["accepted"] == 1
+        for port in (a, b):
+            items = httpx.get(f"http://127.0.0.1:{port}/v1/users/{user}/recommendations", timeout=10).json()["items"]
+            assert top not in {i["item_id"] for i in items}
+        # A lost replica: nginx answers from the other one, with no failed request.
+        replica_a.send_signal(signal.SIGINT)
+        replica_a.wait(timeout=20)
+        codes = [httpx.get(f"{front}/v1/users/{user}/recommendations", timeout=10).status_code for _ in range(10)]
+        assert codes == [200] * 10
