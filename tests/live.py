@@ -62,19 +62,20 @@ def spawn(cmd: Sequence[str], log_path: Path, env: Mapping[str, str] | None = No
                                 cwd=cwd or log_path.parent, start_new_session=True)
 
 
-def is_ready(base: str) -> bool:
-    """Whether `GET {base}/readyz` answers 200 now."""
+def is_ready(base: str, path: str = "/readyz") -> bool:
+    """Whether `GET {base}{path}` answers 200 now."""
     try:
-        with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+        with urllib.request.urlopen(base + path, timeout=2) as r:
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
 
 
-def wait_ready(base: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 60.0) -> float:
-    """Wait until `/readyz` answers 200; seconds waited. Raises when the process exits or time runs out."""
+def wait_ready(base: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 60.0,
+               path: str = "/readyz") -> float:
+    """Wait until `path` answers 200; seconds waited. Raises when the process exits or time runs out."""
     t0 = time.monotonic()
-    while not is_ready(base):
+    while not is_ready(base, path):
         if proc.poll() is not None:
             raise RuntimeError(f"server exited ({proc.returncode}):\n{_tail(log_path)}")
         if time.monotonic() - t0 > timeout_s:

@@ -319,6 +319,18 @@ class Recommender(ABC):
         i = bisect.bisect_right(q, x) - 1
         return round(10.0 * (i + (x - q[i]) / (q[i + 1] - q[i])) / (len(q) - 1), 3)
 
+    def score10_array(self, raw: np.ndarray) -> np.ndarray:
+        """`score10` of every entry of `raw` (any shape), with exactly `score10`'s result: the
+        interpolation vectorised, the rounding Python's (numpy's `round` can differ in the last digit)."""
+        q = np.asarray(self._quantiles(), dtype=np.float64)
+        x = np.asarray(raw, dtype=np.float64)
+        i = np.clip(np.searchsorted(q, x, side="right") - 1, 0, len(q) - 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = 10.0 * (i + (x - q[i]) / (q[i + 1] - q[i])) / (len(q) - 1)
+        v = np.where(x >= q[-1], 10.0, np.where(x < q[0], 0.0, v))
+        v = np.where(np.isfinite(x), v, 0.0)
+        return np.asarray([round(t, 3) for t in v.ravel().tolist()], dtype=np.float64).reshape(x.shape)
+
     def _quantiles(self) -> list[float]:
         """`calibration_` as a Python list (rebuilt when the array is replaced)."""
         cached = self.__dict__.get("_quantiles_cache")

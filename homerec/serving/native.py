@@ -7,6 +7,7 @@
 
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
@@ -31,20 +32,20 @@ from homerec.serving.router import answer
 _metadata = TypeAdapter(Metadata)
 
 
-def _json(request: HttpRequest, endpoint: str, found: Answer) -> JSONResponse:
-    """The `RecommendResponse` shape, built as a plain dict (this is the hottest path of the API)."""
-    deps.metrics(request).answers.labels(endpoint, found.source).inc()
-    return JSONResponse({
+def _json(request: HttpRequest, endpoint: str, found: Answer) -> Response:
+    """The `RecommendResponse` shape, built as a plain dict and encoded by orjson (the hottest path of the API)."""
+    deps.metrics(request).answered(endpoint, found.source)
+    return Response(orjson.dumps({
         "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason}
                   for r in found.items],
         "source": found.source, "model_version": found.model_version,
         "recommendation_id": found.recommendation_id, "experiment": found.experiment, "variant": found.variant,
-    })
+    }), media_type="application/json")
 
 
 async def recommendations(request: HttpRequest) -> Response:
     """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values=&include_seen="""
-    q = deps.parse(RecommendQuery, deps.query_params(request, lists=("exclude",)))
+    q = deps.query(RecommendQuery, request)
     req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
                   min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen)
     return _json(request, "recommendations", await answer(deps.router(request), req))
@@ -80,7 +81,7 @@ def _filter(request: HttpRequest, q: RecommendQuery) -> BoundFilter | None:
 
 async def similar(request: HttpRequest) -> Response:
     """GET /v1/items/{item_id}/similar?num_results=&exclude="""
-    q = deps.parse(SimilarQuery, deps.query_params(request, lists=("exclude",)))
+    q = deps.query(SimilarQuery, request)
     req = Request(SIMILAR, item_id=deps.path_id(request, "item_id"), k=q.num_results, exclude=frozenset(q.exclude))
     return _json(request, "similar", await answer(deps.router(request), req))
 

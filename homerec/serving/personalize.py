@@ -158,7 +158,7 @@ async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, An
                       context=q.context or {})
         endpoint = "personalize_recommendations"
     found = await answer(deps.router(request), req)
-    deps.metrics(request).answers.labels(endpoint, found.source).inc()
+    deps.metrics(request).answered(endpoint, found.source)
     return {"itemList": _items(found), "recommendationId": found.recommendation_id}
 
 
@@ -173,7 +173,7 @@ async def get_personalized_ranking(request: HttpRequest, body: bytes) -> dict[st
     req = Request(RANK, user_id=q.userId, item_ids=tuple(q.inputList), k=len(q.inputList), item_filter=item_filter,
                   version=version, context=q.context or {})
     found = await answer(deps.router(request), req)
-    deps.metrics(request).answers.labels("personalize_ranking", found.source).inc()
+    deps.metrics(request).answered("personalize_ranking", found.source)
     return {"personalizedRanking": _items(found), "recommendationId": found.recommendation_id}
 
 

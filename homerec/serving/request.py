@@ -11,7 +11,8 @@ import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from homerec.filters import BoundFilter
 from homerec.types import Recommendation
@@ -26,22 +27,24 @@ ENDPOINT = "endpoint"
 SOURCES = (CACHE, MODEL, FALLBACK, ENDPOINT)
 """Where an answer came from: the batch's list, the live model, the popularity fallback, an external endpoint."""
 
-_PREFIX = os.urandom(6).hex()
+_PREFIX = os.urandom(10).hex()
 _COUNTER = itertools.count()
 
 
 def new_recommendation_id() -> str:
-    """A fresh id for a served list: 12 hex digits per process, then a counter (within Personalize's 40 characters).
-
-    Unique across processes and machines with overwhelming probability, and about ten times
-    cheaper than a UUID on the request path.
+    """A fresh 32-hex-digit id (a served list's, a response's): 20 random digits per process, then a
+    12-digit counter. Unique across processes and machines with overwhelming probability, within
+    Personalize's 40 characters, and about ten times cheaper than a UUID on the request path.
     """
-    return f"{_PREFIX}{next(_COUNTER):x}"
+    return f"{_PREFIX}{next(_COUNTER):012x}"
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One read: a user's list, an item's similar items, or the ranking of given items for a user."""
+class Request(NamedTuple):
+    """One read: a user's list, an item's similar items, or the ranking of given items for a user.
+
+    Immutable (a NamedTuple: four times cheaper to build than a frozen dataclass, and this is
+    built once per request); `req._replace(version="v3")` gives a changed copy.
+    """
 
     kind: Kind
     user_id: str | None = None
@@ -59,7 +62,7 @@ class Request:
     """A model version to answer with (a campaign's pinned version, an experiment's variant); None: the active one."""
     unknown_item: Literal["error", "popular"] = "error"
     """`similar` for an item the model does not know: UnknownItem, or the popular items (as Personalize's SIMS)."""
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, str] = MappingProxyType({})
     """Contextual metadata sent with the request (Personalize `context`), kept for the exposure log."""
     logged: bool = True
     """False for a look that is not a served list (the dashboard): no exposure is logged."""

@@ -135,4 +135,4 @@ class Router:
 def _pinned(req: Request, variant: Variant) -> Request:
     """The request as the variant's model version answers it (`model:active`: unchanged)."""
     version = variant.model_version
-    return req if version in (None, ACTIVE) else replace(req, version=version)
+    return req if version in (None, ACTIVE) else req._replace(version=version)

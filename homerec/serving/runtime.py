@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from homerec.errors import HomerecError
+from homerec.models.base import Recommender
 from homerec.models.registry import Registry
 from homerec.serving.catalog import Catalog
 from homerec.serving.experiments import ExperimentState
@@ -71,7 +72,7 @@ class Runtime:
         writes = Writes(store, catalog, freshness, exposures, settings.max_future_skew_s)
         runtime = cls(store, versions, catalog, lists, freshness, service, experiments, exposures, router, writes)
         freshness.on_recs = runtime.reload_lists_soon
-        lists.reload()
+        lists.reload(runtime.models_by_version())
         freshness.catch_up(lists.oldest_feed_seq())
         freshness.start()
         catalog.prepare()
@@ -90,17 +91,22 @@ class Runtime:
     def reload_lists(self) -> None:
         """Load the batch's lists again; forget the changes no list depends on any more."""
         try:
-            self.lists.reload()
+            self.lists.reload(self.models_by_version())
         except HomerecError as err:  # the lists loaded before keep serving
             log.warning("cached lists not reloaded: %s", err)
             return
         self.freshness.forget_before(self.lists.oldest_feed_seq())
+
+    def models_by_version(self) -> dict[str, Recommender]:
+        """The loaded versions' models: what the lists' 0-10 scores are calibrated with."""
+        return {v.version: v.model for v in self.versions.loaded()}
 
     def follow_registry(self) -> bool:
         """Swap in a newly promoted version, and extend it with new products before it is asked."""
         swapped = self.versions.refresh()
         if swapped:
             self.catalog.prepare()
+            self.reload_lists()  # their 0-10 scores, if the batch already holds the new version's lists
         return swapped
 
     def stop(self) -> None:

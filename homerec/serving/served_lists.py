@@ -12,13 +12,15 @@ ones, built off the request path, when a batch has written new lists.
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
+from homerec.models.base import Recommender
 from homerec.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,17 @@ class ListTable:
     """(n,) index into `versions` of each row's model version."""
     computed_at: np.ndarray
     feed_seq: np.ndarray
+    score10: np.ndarray | None = None
+    """(n, width) 0-10 scores, computed at load by each row's model version (NaN: that version was not loaded)."""
+
+    @property
+    def vocab_list(self) -> list[str]:
+        """`vocab` as a Python list (indexing it is several times cheaper than the object array)."""
+        cached = self.__dict__.get("_vocab_list")
+        if cached is None:
+            cached = self.vocab.tolist()
+            object.__setattr__(self, "_vocab_list", cached)
+        return cached
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -70,6 +83,16 @@ class ListTable:
     def oldest_feed_seq(self) -> int:
         """The smallest change-feed position of any row (0 when empty)."""
         return int(self.feed_seq.min()) if len(self.feed_seq) else 0
+
+    def calibrated(self, models: Mapping[str, Recommender]) -> "ListTable":
+        """The table with `score10` filled for the rows whose model version is in `models`."""
+        out = np.full(self.scores.shape, np.nan)
+        for code, version in enumerate(self.versions):
+            model = models.get(version)
+            rows = np.flatnonzero(self.version_code == code)
+            if model is not None and len(rows):
+                out[rows] = model.score10_array(self.scores[rows])
+        return replace(self, score10=out)
 
     @classmethod
     def empty(cls) -> "ListTable":
@@ -116,10 +139,14 @@ class ServedLists:
         """The current table of `namespace` (read once per request; swapped whole)."""
         return self.tables[namespace]
 
-    def reload(self) -> dict[str, int]:
-        """Read every namespace again and swap the tables in; lists per namespace."""
+    def reload(self, models: Mapping[str, Recommender] | None = None) -> dict[str, int]:
+        """Read every namespace again and swap the tables in; lists per namespace.
+
+        `models` (version → model) precomputes the 0-10 scores of those versions' rows.
+        """
         with self._lock:
-            fresh = {ns: ListTable.from_frame(self.store.cached_lists(ns)) for ns in self.namespaces}
+            fresh = {ns: ListTable.from_frame(self.store.cached_lists(ns)).calibrated(models or {})
+                     for ns in self.namespaces}
             self.tables = fresh
         log.info("cached lists loaded: %s", ", ".join(f"{ns} {len(t):,}" for ns, t in fresh.items()))
         return {ns: len(t) for ns, t in fresh.items()}

@@ -65,15 +65,21 @@ class RecService:
         if namespace == USER_RECS and not self.freshness.is_fresh(key, int(table.feed_seq[row])):
             return None  # the user changed since the batch read their events
         n = int(table.lengths[row])
-        ids = table.vocab[table.items[row, :n]].tolist()
-        scores = table.scores[row, :n]
-        keep = [j for j, i in enumerate(ids) if i not in banned and i != key][: req.k]
-        if len(keep) < req.k:
+        vocab = table.vocab_list
+        ids = [vocab[i] for i in table.items[row, :n].tolist()]  # slices and lists: numpy fancy indexing costs µs
+        raw = table.scores[row, :n].tolist()
+        s10 = table.score10[row, :n].tolist() if table.score10 is not None else [float("nan")] * n
+        if banned or key in ids:
+            keep = [j for j, i in enumerate(ids) if i not in banned and i != key][: req.k]
+            ids, raw, s10 = [ids[j] for j in keep], [raw[j] for j in keep], [s10[j] for j in keep]
+        else:
+            ids, raw, s10 = ids[: req.k], raw[: req.k], s10[: req.k]
+        if len(ids) < req.k:
             return None  # too short for this request after the exclusions: the model has more
-        model = loaded.model
-        raw = scores[keep].tolist()
-        reason = f"{model.name} (precomputed)" if namespace == USER_RECS else f"similar to {key} (precomputed)"
-        items = [Recommendation(ids[j], v, s, reason) for j, v, s in zip(keep, raw, model.score10_many(raw))]
+        if s10 and s10[0] != s10[0]:  # NaN: this version's scores were not precomputed
+            s10 = loaded.model.score10_many(raw)
+        reason = f"{loaded.model.name} (precomputed)" if namespace == USER_RECS else f"similar to {key} (precomputed)"
+        items = [Recommendation(i, v, t, reason) for i, v, t in zip(ids, raw, s10)]
         return _min_score(Answer(items, CACHE, loaded.version), req.min_score)
 
     # -- scored (worker thread) -----------------------------------------------------------------

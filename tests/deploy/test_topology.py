@@ -9,10 +9,8 @@ deploy/nginx.conf moved onto loopback ports.
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ import httpx
 from homerec.storage import open_store
 from homerec.synth.generate import generate
 from tests.deploy.files import loopback_nginx_conf, nginx_binary
+from tests import live
 from tests.live import free_port
 from tests.storage.test_postgres_store import _reset
 
@@ -33,32 +32,15 @@ def homerec(*args: str, env: dict, cwd: Path) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict, log: Path, ready_url: str) -> Iterator[subprocess.Popen]:
-    """A started process, once `ready_url` answers 200; stopped (SIGINT, then kill) afterwards."""
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+def nginx(conf: Path, folder: Path, front: str) -> Iterator[None]:
+    """nginx in the foreground with `conf`, once its health route answers; stopped afterwards."""
+    cmd = [nginx_binary(), "-p", str(folder), "-e", str(folder / "nginx-error.log"), "-c", str(conf), "-g", "daemon off;"]
+    proc = live.spawn(cmd, folder / "nginx.log")
     try:
-        deadline, last = time.monotonic() + 180, "no answer"
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                answer = httpx.get(ready_url, timeout=5)
-                if answer.status_code == 200:
-                    break
-                last = f"{answer.status_code} {answer.text}"
-            except httpx.HTTPError as err:
-                last = repr(err)
-            assert time.monotonic() < deadline, f"{ready_url}: {last}\n{log.read_text()}"
-            time.sleep(0.2)
-        yield proc
+        live.wait_ready(front, proc, folder / "nginx.log", 60, path="/nginx-health")
+        yield
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        live.stop_group(proc)
 
 
 def answers(base: str) -> float:
@@ -79,15 +61,12 @@ def test_two_replicas_behind_nginx_share_store_and_registry(postgres_url: str, t
         user = store.interactions()["user_id"][0]
     finally:
         store.close()
-    a, b, proxy = free_port(), free_port(), free_port()
-    serve = [sys.executable, "-m", "homerec.cli.main", "serve", "--host", "127.0.0.1", "--workers", "1", "--port"]
+    replicas = [live.HomerecServer(postgres_url, tmp_path / "artifacts", tmp_path, name=name, ready_timeout_s=180,
+                                   env={"HOMEREC_RELOAD_INTERVAL_S": "0.5"}) for name in ("a", "b")]
+    a, b, proxy = replicas[0].port, replicas[1].port, free_port()
     front = f"http://127.0.0.1:{proxy}"
     conf = loopback_nginx_conf(tmp_path, proxy, [a, b])
-    nginx = [nginx_binary(), "-p", str(tmp_path), "-e", str(tmp_path / "nginx-error.log"), "-c", str(conf),
-             "-g", "daemon off;"]
-    with (process([*serve, str(a)], env, tmp_path / "a.log", f"http://127.0.0.1:{a}/readyz") as replica_a,
-          process([*serve, str(b)], env, tmp_path / "b.log", f"http://127.0.0.1:{b}/readyz"),
-          process(nginx, env, tmp_path / "nginx.log", f"{front}/nginx-health")):
+    with replicas[0] as replica_a, replicas[1], nginx(conf, tmp_path, front):
         for _ in range(20):
             r = httpx.get(f"{front}/v1/users/{user}/recommendations", timeout=10)
             assert r.status_code == 200 and len(r.json()["items"]) == 10
@@ -100,7 +79,6 @@ def test_two_replicas_behind_nginx_share_store_and_registry(postgres_url: str, t
             items = httpx.get(f"http://127.0.0.1:{port}/v1/users/{user}/recommendations", timeout=10).json()["items"]
             assert top not in {i["item_id"] for i in items}
         # A lost replica: nginx answers from the other one, with no failed request.
-        replica_a.send_signal(signal.SIGINT)
-        replica_a.wait(timeout=20)
+        replica_a.stop()
         codes = [httpx.get(f"{front}/v1/users/{user}/recommendations", timeout=10).status_code for _ in range(10)]
         assert codes == [200] * 10
