@@ -42,14 +42,15 @@ def trivial_command(stack: str, port: int) -> list[str]:
     return [sys.executable, "-m", "granian", "--interface", "asgi", *common, "--no-access-log", TRIVIAL_APP]
 
 
-def homerec_command(stack: str, port: int, store_url: str, artifacts: Path) -> tuple[list[str], dict[str, str]]:
+def homerec_command(stack: str, port: int, store_url: str, artifacts: Path,
+                    workers: int = WORKERS) -> tuple[list[str], dict[str, str]]:
     """homerec on `stack` with 2 workers: ``homerec serve`` (granian), or the app factory on uvicorn."""
     if stack == "granian":
         return [sys.executable, "-m", "homerec.cli.main", "serve", "--host", HOST, "--port", str(port),
-                "--workers", str(WORKERS), "--store", store_url, "--artifacts", str(artifacts)], {}
+                "--workers", str(workers), "--store", store_url, "--artifacts", str(artifacts)], {}
     env = {"HOMEREC_STORE_URL": store_url, "HOMEREC_ARTIFACT_DIR": str(artifacts)}
     return [sys.executable, "-m", "uvicorn", "--factory", "--host", HOST, "--port", str(port),
-            "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log", HOMEREC_FACTORY], env
+            "--workers", str(workers), "--log-level", "warning", "--no-access-log", HOMEREC_FACTORY], env
 
 
 @dataclass

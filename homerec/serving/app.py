@@ -5,6 +5,7 @@
     homerec serve --workers 2                                      # granian over `factory`, settings from HOMEREC_*
 """
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await run_in_threadpool(Runtime.start, settings)
+        runtime.follow(asyncio.get_running_loop())
         state = app.state
         state.runtime, state.router, state.service = runtime, runtime.router, runtime.service
         state.writes, state.versions = runtime.writes, runtime.versions

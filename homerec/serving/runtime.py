@@ -12,6 +12,7 @@ is applied (`Freshness.catch_up`), then the feed is followed from there, so no c
 the batch and this process's start is missed.
 """
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -74,7 +75,6 @@ class Runtime:
         freshness.on_recs = runtime.reload_lists_soon
         lists.reload(runtime.models_by_version())
         freshness.catch_up(lists.oldest_feed_seq())
-        freshness.start()
         catalog.prepare()
         catalog.start()
         experiments.start()
@@ -83,6 +83,10 @@ class Runtime:
             runtime.watcher = Periodic("homerec-model-watcher", settings.reload_interval_s, runtime.follow_registry)
             runtime.watcher.start()
         return runtime
+
+    def follow(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start following the store's change feed (on `loop` where the feed allows it: SQLite)."""
+        self.freshness.start(loop)
 
     def reload_lists_soon(self) -> None:
         """A batch wrote new lists: load them on their own thread (the feed keeps being followed meanwhile)."""

@@ -51,6 +51,8 @@ class RecService:
         if loaded is None:
             return None
         if req.kind == USER:
+            if not self.freshness.current():
+                return None  # a commit this worker has not applied yet: the thread path catches up first
             return self._from_list(req, loaded, USER_RECS, req.user_id, req.exclude)
         return self._from_list(req, loaded, SIMILAR_ITEMS, req.item_id, req.exclude)
 
@@ -98,6 +100,8 @@ class RecService:
         assert req.user_id is not None
         model, banned = self._model_and_banned(req, loaded)
         if not req.include_seen:
+            if not self.freshness.current():
+                self.freshness.sync()
             answer = self._from_list(req, loaded, USER_RECS, req.user_id, banned)
             if answer is not None:
                 return answer

@@ -19,6 +19,12 @@ A `Feed` waits for new rows without polling the table: on SQLite it watches
 read) every `poll_s`; on PostgreSQL it LISTENs to the channel a statement trigger notifies on
 every insert. Both then read `seq > after`. A Redis stream can stand behind the same
 `Feed.wait` for replicas on several machines.
+
+`token()` says, cheaply, where the database stands now, and `wait()` records the token its
+rows reach (`last_token`): a reader that applied everything up to `last_token` and finds
+`token()` unchanged knows nothing was committed since, without waiting for the next poll.
+SQLite's token is its `data_version`; where there is no cheap token (PostgreSQL), `token()`
+is None and readers rely on the notification (milliseconds).
 """
 
 import threading
@@ -49,6 +55,13 @@ class Feed(Protocol):
 
     def wait(self, after: int, timeout_s: float) -> list[ChangeRow]:
         """Changes with `seq > after` (oldest first); waits up to `timeout_s` when there are none yet."""
+        ...
+
+    last_token: int | None
+    """The commit token the rows of the last `wait` reach (None: no cheap token)."""
+
+    def token(self) -> int | None:
+        """The database's commit token now (None: no cheap token), from any thread."""
         ...
 
     def close(self) -> None:
@@ -90,6 +103,11 @@ class _FeedBase:
         self.conn = self._raw.driver_connection
         self._sql = _select_after("%s" if engine.dialect.name == "postgresql" else "?")
         self._lock = threading.Lock()
+        self.last_token: int | None = None
+
+    def token(self) -> int | None:
+        """See `Feed.token`: no cheap token by default."""
+        return None
 
     def read(self, after: int) -> list[ChangeRow]:
         """Changes with `seq > after`, at most `BATCH_ROWS`."""
@@ -121,23 +139,37 @@ class SqliteFeed(_FeedBase):
         self.poll_s = poll_s
         self._version: int | None = None
         self._shared = engine.url.database in (None, "", ":memory:")
+        self._pragma = self.conn.cursor()  # kept: ~3 µs a look instead of ~5 with a new cursor
 
     def _data_version(self) -> int:
         if self._shared:
             return -1 if self._version != -1 else -2  # always "moved"
         with self._lock:
-            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+            return int(self._pragma.execute("PRAGMA data_version").fetchone()[0])
+
+    def token(self) -> int | None:
+        """See `Feed.token`: `data_version` of this feed's connection (comparable only with its own values)."""
+        return None if self._shared else self._data_version()
+
+    def poll(self, after: int) -> list[ChangeRow] | None:
+        """Without waiting: the changes after `after` when something was committed since the last
+        look (possibly none for this feed), else None."""
+        version = self._data_version()
+        if version == self._version:
+            return None
+        self._version = version
+        rows = self.read(after)
+        # Every commit up to `version` is in `rows`, unless the read hit its limit.
+        self.last_token = None if self._shared or len(rows) >= BATCH_ROWS else version
+        return rows
 
     def wait(self, after: int, timeout_s: float) -> list[ChangeRow]:
         """See `Feed.wait`."""
         deadline = time.monotonic() + timeout_s
         while True:
-            version = self._data_version()
-            if version != self._version:
-                self._version = version
-                rows = self.read(after)
-                if rows:
-                    return rows
+            rows = self.poll(after)
+            if rows is not None and (rows or not self._shared):
+                return rows  # even none: the caller learns the token moved without a change for it
             if time.monotonic() >= deadline:
                 return []
             time.sleep(self.poll_s)
