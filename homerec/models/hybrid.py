@@ -60,7 +60,7 @@ class Hybrid(Recommender):
             cls = model_class(name)  # an unknown name is the caller's error, not a skipped part
             started = time.perf_counter()
             try:
-                self.models_[name] = cls(**self.part_params.get(name, {})).fit(data, features)
+                self.models_[name] = cls(**self.part_params.get(name, {})).fit(data, features, self.recommendable_)
             except ConfigError as err:
                 self.skipped_[name] = str(err)
             self.part_seconds_[name] = time.perf_counter() - started
