@@ -150,6 +150,7 @@ def tune_weights(
     started = time.perf_counter()
     breadth = breadth or Breadth()
     c = collect_candidates(hybrid, train_part.to_csr(), split_users, truth, k)
+    c.cap_share = breadth.max_item_share if breadth.cap else 1.0
     names = list(hybrid.models_)
     personal = [not isinstance(m, Popularity) for m in hybrid.models_.values()]
     everyone = np.arange(len(split_users))
@@ -172,6 +173,7 @@ def tune_weights(
                       "reference": ref_name, "reference_coverage": round(ref_cov, 6),
                       "coverage": round(chosen.coverage, 6), "max_item_share": round(chosen.max_item_share, 6),
                       "top_share": round(chosen.top_share, 6), "feasible": chosen.violation(limits) <= 1e-12,
+                      "parts_inside": [n for n in names if part_breadth[n].violation(limits) <= 1e-12],
                       "buckets": bucket_notes}
     report.decision = _decide(names, blend_ndcg, part_ndcg, part_breadth, limits)
     if curve:
@@ -204,13 +206,16 @@ def _decide(names: list[str], blend_ndcg: np.ndarray, part_ndcg: dict[str, np.nd
 def _curve(c: Candidates, names: list[str], rows: np.ndarray, k: int, ref_cov: float, start: np.ndarray) -> list[CurvePoint]:
     """The best global blend under each breadth setting of `CURVE`, measured on validation."""
     points = []
+    capped = c.cap_share < 1.0
     for share, ratio in CURVE:
         limits = Breadth(share, ratio).limits(ref_cov)
+        c.cap_share = share if capped else 1.0
         w, _ = search_weights(c, rows, k, rounds=2, start=start, limits=limits)
         ndcg, items = c.blend(w, rows, k)
         b = ListBreadth.of(items, c.n_items)
         points.append(CurvePoint(share, ratio, float(ndcg.mean()), b.coverage, b.top_share, b.max_item_share,
                                  b.violation(limits) <= 1e-12, {n: round(float(x), 4) for n, x in zip(names, w)}))
+    c.cap_share = 1.0
     return points
 
 
@@ -240,6 +245,7 @@ def fit_tuned_hybrid(
         curve: also sweep the accuracy/breadth trade-off curve.
     """
     say = progress or (lambda _m: None)
+    breadth = breadth or Breadth()
     parts = list(parts or DEFAULT_PARTS)
     part_params = dict(part_params or {})
     for name in parts:
@@ -268,7 +274,9 @@ def fit_tuned_hybrid(
         weights = {kept[0]: [1.0] * (len(probe.bucket_edges) + 1)}
     say(f"refitting {len(kept)} parts on all of train")
     final = Hybrid(parts=kept, part_params={p: v for p, v in part_params.items() if p in kept},
-                   weights=weights, bucket_edges=list(probe.bucket_edges)).fit(train, features, recommendable=recommendable)
+                   weights=weights, bucket_edges=list(probe.bucket_edges),
+                   max_item_share=breadth.max_item_share if breadth.cap else 1.0, cap_k=k,
+                   ).fit(train, features, recommendable=recommendable)
     final.skipped_.update(probe.skipped_)
     final.blend_report_ = report
     return final

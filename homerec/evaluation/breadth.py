@@ -35,6 +35,8 @@ class Breadth:
     """No item may be in more than this share of the validation users' lists (1.0: no limit)."""
     min_coverage_ratio: float = DEFAULT_MIN_COVERAGE_RATIO
     """Coverage@k must reach this multiple of the reference coverage (0: no limit)."""
+    cap: bool = True
+    """Enforce max_item_share with item prices in the hybrid (`homerec.models.capping`), not by weights alone."""
 
     def limits(self, reference_coverage: float) -> "Limits":
         """The constraint in absolute terms for one reference coverage."""

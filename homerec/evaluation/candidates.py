@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from homerec.models.capping import cap_prices
 from homerec.models.hybrid import Hybrid
 from homerec.models.scaling import normalize_scores
 from homerec.models.topk import mask_rows, top_k
@@ -29,6 +30,7 @@ class Candidates:
     buckets: np.ndarray  # (users,)
     items: np.ndarray | None = None  # (users, C) item index of each candidate, -1 for padding
     n_items: int = 0  # catalogue size (the denominator of coverage)
+    cap_share: float = 1.0  # item prices cap each item's share of the lists (as `Hybrid.max_item_share`)
 
     def blend(self, weights: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-user NDCG@k and top-k item indices of the blend for `rows`.
@@ -42,6 +44,9 @@ class Candidates:
         else:
             blended = np.einsum("up,puc->uc", w, self.values[:, rows])
         blended[~self.valid[rows]] = -np.inf
+        if self.cap_share < 1.0 and self.items is not None:
+            pool = self.items[rows]
+            blended -= cap_prices(blended, k, self.cap_share, pool, self.n_items)[np.maximum(pool, 0)]
         idx, _ = top_k(blended, k)
         hits = np.take_along_axis(self.relevant[rows], np.maximum(idx, 0), axis=1) & (idx >= 0)
         dcg = (hits / np.log2(np.arange(2, idx.shape[1] + 2))).sum(axis=1)

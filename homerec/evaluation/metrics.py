@@ -107,6 +107,15 @@ def hit_matrix(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int) -> np.n
     return hits
 
 
+def ndcg_per_user(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """NDCG@k of each user's list (the values `metric_table` averages), for paired comparisons."""
+    hits = hit_matrix(rec_idx, truth, k)
+    denom = np.minimum(np.fromiter((len(np.unique(t)) for t in truth), dtype=np.int64, count=len(truth)), k)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[denom]
+    return np.where(denom > 0, (hits * discount).sum(axis=1) / np.where(ideal > 0, ideal, 1.0), 0.0)
+
+
 def metric_table(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int, n_items: int) -> dict[str, float]:
     """Means over users of HR, Precision, Recall, NDCG and MAP at k, and catalog Coverage at k.
 
