@@ -20,6 +20,8 @@ import numpy as np
 from homerec.models.topk import top_k
 
 ROUNDS = 8
+"""Auction rounds while tuning (many weight settings); a fitted hybrid runs `FIT_ROUNDS`."""
+FIT_ROUNDS = 30
 
 
 def cap_prices(

@@ -14,7 +14,7 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
-from homerec.models.capping import cap_prices
+from homerec.models.capping import FIT_ROUNDS, cap_prices
 from homerec.models.scaling import normalize_scores, scale_rows_inplace
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
@@ -94,7 +94,7 @@ class Hybrid(Recommender):
             idx, vals = top_k(blended, PRICE_POOL)
             pools.append(idx)
             values.append(vals)
-        return cap_prices(np.vstack(values), self.cap_k, self.max_item_share, np.vstack(pools), X.shape[1])
+        return cap_prices(np.vstack(values), self.cap_k, self.max_item_share, np.vstack(pools), X.shape[1], FIT_ROUNDS)
 
     def weight_matrix(self) -> np.ndarray:
         """Weights (n_buckets, n_fitted_parts) in the order of ``models_``."""
