@@ -107,10 +107,22 @@ def hit_matrix(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int) -> np.n
     return hits
 
 
+def _n_relevant(truth: Sequence[np.ndarray]) -> np.ndarray:
+    """Distinct relevant items per user, in one vectorised pass."""
+    n = len(truth)
+    lengths = np.fromiter((len(t) for t in truth), dtype=np.int64, count=n)
+    if n == 0 or lengths.sum() == 0:
+        return np.zeros(n, dtype=np.int64)
+    flat = np.concatenate([np.asarray(t, dtype=np.int64).ravel() for t in truth])
+    span = int(flat.max(initial=0)) + 1
+    keys = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * span + flat)
+    return np.bincount(keys // span, minlength=n)
+
+
 def ndcg_per_user(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int) -> np.ndarray:
     """NDCG@k of each user's list (the values `metric_table` averages), for paired comparisons."""
     hits = hit_matrix(rec_idx, truth, k)
-    denom = np.minimum(np.fromiter((len(np.unique(t)) for t in truth), dtype=np.int64, count=len(truth)), k)
+    denom = np.minimum(_n_relevant(truth), k)
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.concatenate([[0.0], np.cumsum(discount)])[denom]
     return np.where(denom > 0, (hits * discount).sum(axis=1) / np.where(ideal > 0, ideal, 1.0), 0.0)
@@ -132,8 +144,7 @@ def metric_table(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int, n_ite
     if rec.shape[0] == 0:
         return dict.fromkeys(names, 0.0)
     hits = hit_matrix(rec, truth, k)
-    n_rel = np.fromiter((len(np.unique(t)) for t in truth), dtype=np.int64, count=len(truth))
-    denom = np.minimum(n_rel, k)
+    denom = np.minimum(_n_relevant(truth), k)
     safe = np.maximum(denom, 1)
     n_hits = hits.sum(axis=1)
     discount = 1.0 / np.log2(np.arange(2, k + 2))
@@ -155,11 +166,11 @@ def metric_table(rec_idx: np.ndarray, truth: Sequence[np.ndarray], k: int, n_ite
 
 def _item_list_counts(rec: np.ndarray) -> np.ndarray:
     """Per item index, in how many lists (rows) it appears; a repeat within a row counts once."""
-    rows = np.repeat(np.arange(rec.shape[0]), rec.shape[1])
-    flat = rec.ravel()
-    keep = flat >= 0
-    pairs = np.unique(rows[keep].astype(np.int64) * (int(flat.max(initial=0)) + 1) + flat[keep])
-    return np.bincount(pairs % (int(flat.max(initial=0)) + 1)) if len(pairs) else np.zeros(0, np.int64)
+    srt = np.sort(rec, axis=1)
+    first = np.ones(srt.shape, dtype=bool)
+    first[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    items = srt[first & (srt >= 0)]
+    return np.bincount(items) if len(items) else np.zeros(0, np.int64)
 
 
 def top_items_share(rec_idx: np.ndarray, n_top: int = TOP_ITEMS) -> float:
