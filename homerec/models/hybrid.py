@@ -15,6 +15,7 @@ from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
 from homerec.models.capping import FIT_ROUNDS, cap_prices
+from homerec.models.popularity import Popularity
 from homerec.models.scaling import normalize_scores, scale_rows_inplace
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
@@ -150,7 +151,7 @@ class Hybrid(Recommender):
         total = np.zeros((len(item_idx), len(self.items_)), dtype=np.float32)
         scored = np.zeros(total.shape, dtype=bool)
         for j, m in enumerate(self.models_.values()):
-            if w[j] == 0 or not m.needs_history:  # the same popular list for every item is no similarity
+            if w[j] == 0 or isinstance(m, Popularity):  # the same popular list for every item is no similarity
                 continue
             s = normalize_scores(m._similar(item_idx))
             if not m.cold_items:
