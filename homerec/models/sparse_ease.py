@@ -65,8 +65,8 @@ def pruned_ease(X: sp.csr_matrix, regularization: float, neighbours: int, hubs: 
         at = np.where(pad, 0, lo[:, None] + np.arange(m)[None, :])
         nb = np.where(pad, 0, graph.indices[at])
         rhs = np.where(pad, 0.0, graph.data[at]).astype(np.float32)
-        order = np.argsort(nb, axis=1, kind="stable")  # ascending hubs: the gather walks Gh's rows in order
-        nb, rhs, pad = (np.take_along_axis(a, order, axis=1) for a in (nb, rhs, pad))
+        by_hub = np.argsort(nb, axis=1, kind="stable")  # ascending hubs: the gather walks Gh's rows in order
+        nb, rhs, pad = (np.take_along_axis(a, by_hub, axis=1) for a in (nb, rhs, pad))
         A = Gh[nb[:, :, None], nb[:, None, :]]  # float32: lambda on the diagonal keeps it well conditioned
         A[pad[:, :, None] | pad[:, None, :]] = 0.0
         A[:, np.arange(m), np.arange(m)] += regularization

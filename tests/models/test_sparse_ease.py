@@ -48,3 +48,13 @@ def test_items_bought_with_nothing_get_empty_columns():
     X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=np.float32))
     B = pruned_ease(X, 1.0, neighbours=2).toarray()
     assert np.all(B[:, 2] == 0) and B[0, 1] > 0
+
+
+def test_batches_of_solves_give_the_same_model(monkeypatch):
+    import homerec.models.sparse_ease as module
+
+    X = _data(density=0.3)
+    whole = pruned_ease(X, 5.0, neighbours=6)
+    monkeypatch.setattr(module, "BATCH_CELLS", 36 * 3)  # three items per batch
+    assert abs(pruned_ease(X, 5.0, neighbours=6) - whole).max() < 1e-5
+    assert whole.nnz > 36 * 3
