@@ -152,7 +152,7 @@ def linear_timing(split: Any, n_active: int, repeats: int = 3) -> dict[str, Any]
     als_s = common.median_seconds(als, repeats)
     return {"ease_seconds": round(ease_s, 3), "implicit_als_seconds": round(als_s, 3), "ratio": round(ease_s / als_s, 3),
             "target_ratio": TARGET_TRAIN_RATIO, "ease": f"EASE(regularization={ease.regularization:g}, "
-            f"neighbours={ease.neighbours}) fit incl. calibration", "als": "implicit ALS, 64 factors, 15 iterations"}
+            f"neighbours={ease.neighbours}, hubs={ease.hubs}) fit incl. calibration", "als": "implicit ALS, 64 factors, 15 iterations"}
 
 
 def run_dataset(name: str, scale: float, seed: int, peers: list[str], with_homerec: bool) -> dict[str, Any]:

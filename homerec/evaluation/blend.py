@@ -22,6 +22,7 @@ import numpy as np
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
+from homerec.evaluation.autotune import UNMIXED, choose_mix
 from homerec.evaluation.bootstrap import paired_difference
 from homerec.evaluation.breadth import CURVE, Breadth, CurvePoint, Limits, ListBreadth, objective_key
 from homerec.evaluation.candidates import Candidates, collect_candidates, ndcg_per_user
@@ -269,9 +270,14 @@ def fit_tuned_hybrid(
     if report.decision["served"] == "blend":
         kept = [p for p in probe.models_ if any(w > 0 for w in report.weights[p])]
         weights = {p: report.weights[p] for p in kept}
-    else:
+    else:  # the simpler model: the part alone, with its own popularity mix as `homerec train --models` tunes it
         kept = [report.decision["served"]]
         weights = {kept[0]: [1.0] * (len(probe.bucket_edges) + 1)}
+        if kept[0] not in UNMIXED:
+            mix, note = choose_mix(probe.models_[kept[0]], split, users, truth, k, breadth)
+            part_params[kept[0]] = {**part_params.get(kept[0], {}), "popularity_mix": mix}
+            report.decision["popularity_mix"] = mix
+            say(f"{kept[0]} served alone: {note}")
     say(f"refitting {len(kept)} parts on all of train")
     final = Hybrid(parts=kept, part_params={p: v for p, v in part_params.items() if p in kept},
                    weights=weights, bucket_edges=list(probe.bucket_edges),

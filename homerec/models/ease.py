@@ -35,15 +35,16 @@ class EASE(Recommender):
 
     The dense item × item solve costs O(n³) time and O(n²) memory, so on a catalogue with
     more than ``max_items`` items with events the model solves each item's regression over
-    its ``neighbours`` most co-purchased items only (`homerec.models.sparse_ease`), keeps B
-    sparse, and says so in ``restricted_reason_``.
+    its ``neighbours`` most co-purchased items among the ``hubs`` most bought only
+    (`homerec.models.sparse_ease`), keeps B sparse, and says so in ``restricted_reason_``.
     """
 
     name = "ease"
     regularization: float = 200.0
     max_items: int = 6000
     binary: bool = True
-    neighbours: int = 100
+    neighbours: int = 64
+    hubs: int = 3000
 
     def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
         X = X.copy()
@@ -54,10 +55,11 @@ class EASE(Recommender):
         self.restricted_reason_ = ""
         if len(known) > self.max_items:
             self.columns_ = np.arange(X.shape[1], dtype=np.int64)
-            self.B_ = pruned_ease(X, self.regularization, self.neighbours)
+            self.B_ = pruned_ease(X, self.regularization, self.neighbours, self.hubs)
             self.restricted_reason_ = (
                 f"catalogue has {len(known)} items with events (> {self.max_items}): each item's EASE "
-                f"regression uses its {self.neighbours} most co-purchased items (sparse B)")
+                f"regression uses its {self.neighbours} most co-purchased items among the {self.hubs} "
+                "most bought (sparse B)")
             return
         self.columns_ = known.astype(np.int64)
         Xs = X[:, self.columns_]
