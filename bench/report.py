@@ -97,7 +97,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=Path, default=Path("bench/out/speed.json"))
     ap.add_argument("--quality", type=Path, nargs="+",
-                    default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
+                    default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-real-2.json"),
+                             Path("bench/out/quality-generated.json")],
+                    help="quality runs, merged in order (a later run's data set replaces an earlier one's)")
     ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
     ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
     ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))

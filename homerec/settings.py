@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     """How far in the future an event may be dated (import, native events, PutEvents); later ones are refused."""
     batch_chunk: int = Field(2048, ge=1)
     threads: int = Field(2, ge=1)
+    # -- recommendation quality (`homerec train`, `homerec evaluate`) --
+    blend_max_item_share: float = Field(0.2, gt=0.0, le=1.0)
+    """Tuning keeps every product out of more than this share of the validation users' lists (1: no limit)."""
+    blend_min_coverage_ratio: float = Field(0.8, ge=0.0)
+    """Tuning keeps Coverage@k at least this multiple of the best personalised single model's (0: no limit)."""
+    non_product_id_pattern: str = ""
+    """Regular expression (searched in the item id) for items never to recommend (postage, fees…)."""
+    non_product_categories: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Category values (case-insensitive) of items never to recommend (HOMEREC_NON_PRODUCT_CATEGORIES=Fees,Samples)."""
+    non_product_nonpositive_price: bool = False
+    """Never recommend items whose price is zero or negative (discount lines, free samples)."""
+    non_product_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Item ids never to recommend (e.g. from the suspects `homerec import` lists)."""
     # -- serving (`homerec serve`) --
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -89,7 +102,7 @@ class Settings(BaseSettings):
     """When to check the running experiment's guardrail (rolls a significantly worse candidate back)."""
     """When to refresh the recommendation cache with the active model (default: every 6 hours)."""
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "non_product_categories", "non_product_ids", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         """Accept a JSON list or a comma-separated string (HOMEREC_API_KEYS=k1,k2)."""

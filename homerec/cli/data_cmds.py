@@ -9,6 +9,7 @@ from rich.table import Table
 
 from homerec.cli.common import ConfigOpt, StoreOpt, console, progress_bar, settings
 from homerec.errors import InputError
+from homerec.pipeline.suspects import suspected_non_products
 from homerec.storage import open_store
 from homerec.storage.load import (
     ImportOptions,
@@ -77,6 +78,7 @@ def import_data(
                                    (interactions, import_interactions, "interactions")):
                 if path is not None:
                     reports.append(fn(st, path, rejects_dir / f"{kind}.rejects.csv", tick, options))
+        suspects = suspected_non_products(st.interactions()) if any(r.kind == "interactions" for r in reports) else []
     finally:
         st.close()
     table = Table("file", "kind", "read", "imported", "rejected", "duplicates skipped", "seconds")
@@ -89,6 +91,12 @@ def import_data(
             console.print(f"{r.file} was read as {r.encoding} (not UTF-8; choose with --encoding)")
         if r.rejected:
             console.print(f"[yellow]{r.rejected:,} rejected rows of {r.file} are in {r.rejects_file}[/]")
+    if suspects:
+        table = Table("item", "customers", "orders", "why", title="suspected non-products (never recommended "
+                      "once listed in non_product_ids, or matched by non_product_id_pattern, in homerec.toml)")
+        for x in suspects:
+            table.add_row(x.item_id, f"{x.customers_share:.0%}", f"{x.orders_share:.0%}", "; ".join(x.reasons))
+        console.print(table)
 
 
 def delete_user(

@@ -15,6 +15,7 @@ from homerec.evaluation.report import format_table, write_html
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
 from homerec.pipeline.evaluate import run_evaluation
+from homerec.pipeline.quality import breadth_of, rule_of
 from homerec.pipeline.train import train as train_models
 from homerec.storage import open_store
 
@@ -49,7 +50,8 @@ def train(
         st = open_store(s.store_url)
         try:
             report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
-                                  activate=activate, progress=say, until=cutoff)
+                                  activate=activate, progress=say, until=cutoff, breadth=breadth_of(s),
+                                  rule=rule_of(s))
         finally:
             st.close()
     console.print(f"[green]registered {report.version}{'' if activate else ' (not active)'}[/] "
@@ -59,6 +61,10 @@ def train(
         console.print(f"[yellow]{name} skipped:[/] {reason}")
     for name, note in report.notes.items():
         console.print(f"[yellow]{name}:[/] {note}")
+    if report.decision:
+        console.print(f"blend: {report.decision['reason']}")
+    if report.non_products:
+        console.print(f"{report.non_products:,} non-products by the configured rule are never recommended")
     if report.validation_ndcg:
         table = Table("model", "validation NDCG@10", "blend weights (by history length)")
         for name, v in report.validation_ndcg.items():
@@ -72,10 +78,16 @@ def evaluate(
     models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all and the hybrid)")] = None,
     tune: Annotated[bool, typer.Option(help="Search every model's hyper-parameters on validation")] = False,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON")] = None,
-    html: Annotated[Optional[Path], typer.Option(help="Write an HTML report with plots")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write an HTML report with plots (and the accuracy/breadth curve)")] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Run the shared offline protocol (temporal 90/10 split) for every model and the hybrid."""
-    result = run_evaluation(folder, k, _names(models), tune, progress=say)
+    """Run the shared offline protocol (temporal 90/10 split) for every model and the hybrid.
+
+    The blend and popularity mixes are tuned under the configured breadth constraint
+    (`blend_max_item_share`, `blend_min_coverage_ratio`); non-product rules apply too.
+    """
+    s = settings(config)
+    result = run_evaluation(folder, k, _names(models), tune, progress=say, breadth=breadth_of(s), rule=rule_of(s))
     rows = format_table(result)
     table = Table(*rows[0], title=f"{result.dataset}: {result.n_eval_users:,} evaluation users")
     for row in rows[1:]:

@@ -8,6 +8,7 @@ import typer
 
 from homerec.errors import InputError
 from homerec.pipeline.batch import BatchReport, Progress
+from homerec.pipeline.quality import rule_of
 from homerec.pipeline.train import TrainReport
 from homerec.settings import Settings
 
@@ -55,7 +56,7 @@ def train_spark(s: Settings, master: str | None, work_dir: str | None, models: l
     try:
         with spark_session(_config(master, work_dir)) as (spark, work):
             return train_on_spark(spark, work, st, Registry(s.artifact_dir), event_weights=s.event_weights,
-                                  activate=activate, progress=say, until=until)
+                                  activate=activate, progress=say, until=until, rule=rule_of(s))
     finally:
         st.close()
 

@@ -103,3 +103,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "view": 0.1,
     "watch": 0.5,
 }
+
+# Item metadata columns read by name (matched case-insensitively), in order of preference.
+CATEGORY_COLUMNS = ("CATEGORY", "CATEGORIES", "GENRES", "GENRE", "DEPARTMENT", "PRODUCT_CATEGORY")
+PRICE_COLUMNS = ("PRICE", "UNIT_PRICE", "LIST_PRICE")

@@ -84,14 +84,25 @@ class Recommender(ABC):
         """Restore learned arrays of the subclass."""
 
     # ---- fit ------------------------------------------------------------------------------
-    def fit(self, data: Interactions, features: ItemFeatures | None = None) -> Self:
-        """Learn from interactions (and item features, for models that use them)."""
+    def fit(self, data: Interactions, features: ItemFeatures | None = None,
+            recommendable: np.ndarray | None = None) -> Self:
+        """Learn from interactions (and item features, for models that use them).
+
+        Args:
+            recommendable: per item of `data`, False for items never to recommend (non-products,
+                `homerec.models.item_rule`); they still count as history. None: every item.
+        """
         started = time.perf_counter()
         X = data.to_csr()
         self.users_: IdMap = data.users
         self.items_: IdMap = data.items
         self.item_known_ = np.asarray(X.getnnz(axis=0) > 0)
+        self.recommendable_ = None if recommendable is None else np.asarray(recommendable, dtype=bool)
+        if self.recommendable_ is not None and len(self.recommendable_) != data.n_items:
+            raise ValueError(f"recommendable has {len(self.recommendable_)} entries for {data.n_items} items")
         self.fallback_ = trending_scores(data, FALLBACK_HALF_LIFE_DAYS) + 1e-6 * data.item_counts()
+        if self.recommendable_ is not None:
+            self.fallback_[~self.recommendable_] = -np.inf  # never in the popularity fallback either
         self._fit(X, data, features)
         self.calibration_ = self._calibrate(X)
         self.fit_seconds_ = time.perf_counter() - started
@@ -115,6 +126,7 @@ class Recommender(ABC):
     def adopt(
         self, users: IdMap, items: IdMap, item_known: np.ndarray, fallback: np.ndarray,
         arrays: dict[str, np.ndarray], calibration_rows: sp.csr_matrix, fit_seconds: float,
+        recommendable: np.ndarray | None = None,
     ) -> Self:
         """Take state learned elsewhere (Spark) and calibrate it as fit() does.
 
@@ -124,10 +136,14 @@ class Recommender(ABC):
             arrays: the subclass's learned arrays, as `_set_arrays` takes them.
             calibration_rows: users × items weights of the users to calibrate on (fit() draws
                 300 users with history from all of them; rows without history are skipped).
+            recommendable: per item, False for items never to recommend (as fit() takes it).
         """
         self.users_, self.items_ = users, items
         self.item_known_ = np.asarray(item_known, dtype=bool)
         self.fallback_ = np.asarray(fallback, dtype=np.float32)
+        self.recommendable_ = None if recommendable is None else np.asarray(recommendable, dtype=bool)
+        if self.recommendable_ is not None:
+            self.fallback_[~self.recommendable_] = -np.inf  # never in the popularity fallback either
         self._set_arrays(arrays)
         self.calibration_ = self._calibrate(sp.csr_matrix(calibration_rows, dtype=np.float32))
         self.fit_seconds_ = fit_seconds
@@ -149,13 +165,29 @@ class Recommender(ABC):
         if self.popularity_mix > 0:
             unscored = scale_rows_inplace(s)
             s *= 1.0 - self.popularity_mix
-            s += (self.popularity_mix / (float(self.fallback_.max()) or 1.0)) * self.fallback_
+            s += (self.popularity_mix / self._fallback_top()) * self.fallback_
             s[unscored] = -np.inf
         else:
             self._break_ties(s)
         if not self.cold_items:
             s[:, ~self.item_known_] = -np.inf
+        self._mask_unrecommendable(s)
         return s
+
+    def _mask_unrecommendable(self, s: np.ndarray) -> None:
+        """Set the columns of items never to recommend to -inf, in place."""
+        mask = getattr(self, "recommendable_", None)
+        if mask is not None:
+            s[:, ~mask] = -np.inf
+
+    def _fallback_top(self) -> float:
+        """The largest finite fallback score (the popularity scale), 1.0 when there is none."""
+        cached = self.__dict__.get("_fallback_top_cache")
+        if cached is None or cached[0] is not self.fallback_:
+            finite = self.fallback_[np.isfinite(self.fallback_)]
+            cached = (self.fallback_, float(finite.max()) if len(finite) and finite.max() > 0 else 1.0)
+            self.__dict__["_fallback_top_cache"] = cached
+        return cached[1]
 
     def _break_ties(self, s: np.ndarray) -> None:
         """Order items the model scores equally (often all zero) by the fallback popularity, in place.
@@ -167,8 +199,7 @@ class Recommender(ABC):
             return
         scale = np.abs(np.where(np.isfinite(s), s, 0.0)).max(axis=1, keepdims=True)
         scale[scale == 0] = 1.0
-        top = float(self.fallback_.max()) or 1.0
-        s += (1e-4 / top) * scale * self.fallback_
+        s += (1e-4 / self._fallback_top()) * scale * np.where(np.isfinite(self.fallback_), self.fallback_, 0.0)
 
     def is_cold(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Which rows this model cannot personalise (they get the fallback)."""
@@ -240,6 +271,7 @@ class Recommender(ABC):
         s = np.asarray(self._similar(item_idx), dtype=np.float32)
         if not self.cold_items:
             s[:, ~self.item_known_] = -np.inf
+        self._mask_unrecommendable(s)
         s[np.arange(len(item_idx)), item_idx] = -np.inf
         return top_k(s, k)
 
@@ -296,7 +328,7 @@ class Recommender(ABC):
 
     def fallback_score10(self, raw: float) -> float:
         """A fallback (popularity) score on the 0-10 scale: its share of the most popular item's."""
-        return round(10.0 * float(raw) / (float(self.fallback_.max()) or 1.0), 3)
+        return round(10.0 * float(raw) / self._fallback_top(), 3)
 
     def score10_many(self, raw: Sequence[float] | np.ndarray) -> list[float]:
         """`score10` of several raw scores (a served list: plain Python beats numpy's call overhead)."""
@@ -345,6 +377,10 @@ class Recommender(ABC):
         self._check_fitted()
         path = Path(path)
         arrays = {"_item_known": self.item_known_, "_fallback": self.fallback_, "_calibration": self.calibration_}
+        if getattr(self, "recommendable_", None) is not None:
+            arrays["_recommendable"] = self.recommendable_
+        if getattr(self, "item_rule_", ""):
+            arrays["_item_rule"] = np.asarray(self.item_rule_)
         arrays.update(self._arrays())
         meta = {"fit_seconds": getattr(self, "fit_seconds_", None), **(meta or {})}
         artifact.write_artifact(path, self.name, self.params(), arrays, self.users_, self.items_, meta)
@@ -361,6 +397,8 @@ class Recommender(ABC):
         model.item_known_ = arrays.pop("_item_known")
         model.fallback_ = arrays.pop("_fallback")
         model.calibration_ = arrays.pop("_calibration")
+        model.recommendable_ = arrays.pop("_recommendable", None)
+        model.item_rule_ = str(arrays.pop("_item_rule", ""))
         model.fit_seconds_ = doc["meta"].get("fit_seconds")
         model._set_arrays(arrays)
         model._load_extra(path)

@@ -15,9 +15,15 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
+from homerec.models.capping import FIT_ROUNDS, cap_prices
+from homerec.models.popularity import Popularity
 from homerec.models.scaling import normalize_scores, scale_rows_inplace
+from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
 
+PRICE_POOL = 200
+"""Items per sampled user the prices are fitted over (a price only pushes items down the list)."""
+PRICE_CHUNK = 256
 DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "content", "ease"]
 
 _LAST = threading.local()
@@ -37,7 +43,9 @@ class Hybrid(Recommender):
     popularity can lead for short histories and collaborative parts for long ones. They are
     tuned on a validation split by ``homerec.evaluation.blend``; untuned, all parts weigh 1.
     A part that cannot fit (content without item metadata) steps aside with its reason in
-    ``skipped_``.
+    ``skipped_``. With ``max_item_share`` < 1 the blend subtracts per-item prices
+    (`homerec.models.capping`) fitted on a sample of training users, so that no item is in
+    more than that share of the top-``cap_k`` lists.
     """
 
     name = "hybrid"
@@ -47,6 +55,9 @@ class Hybrid(Recommender):
     part_params: dict[str, dict] = field(default_factory=dict)
     weights: dict[str, list[float]] = field(default_factory=dict)
     bucket_edges: list[int] = field(default_factory=lambda: [3, 10])
+    max_item_share: float = 1.0
+    cap_k: int = 10
+    cap_users: int = 2000
 
     # ---- fit --------------------------------------------------------------------------------
     def _fit(self, X: sp.csr_matrix, data: Interactions, features: ItemFeatures | None) -> None:
@@ -61,12 +72,31 @@ class Hybrid(Recommender):
             cls = model_class(name)  # an unknown name is the caller's error, not a skipped part
             started = time.perf_counter()
             try:
-                self.models_[name] = cls(**self.part_params.get(name, {})).fit(data, features)
+                self.models_[name] = cls(**self.part_params.get(name, {})).fit(data, features, self.recommendable_)
             except ConfigError as err:
                 self.skipped_[name] = str(err)
             self.part_seconds_[name] = time.perf_counter() - started
         if not self.models_:
             raise ConfigError(f"no hybrid part could be fitted: {self.skipped_}")
+        self.item_offsets_ = np.zeros(X.shape[1], dtype=np.float32)
+        if self.max_item_share < 1.0:
+            self.item_offsets_ = self._fit_prices(X)
+
+    def _fit_prices(self, X: sp.csr_matrix) -> np.ndarray:
+        """Item prices capping each item's share of the top-k lists of a sample of training users."""
+        users = np.flatnonzero(np.diff(X.indptr) > 0)
+        if len(users) == 0:
+            return np.zeros(X.shape[1], dtype=np.float32)
+        sample = np.sort(np.random.default_rng(0).choice(users, min(self.cap_users, len(users)), replace=False))
+        pools, values = [], []
+        for start in range(0, len(sample), PRICE_CHUNK):  # each user's best PRICE_POOL items are enough
+            u = sample[start : start + PRICE_CHUNK]
+            blended = self.score(u, X[u])
+            mask_rows(blended, X[u])
+            idx, vals = top_k(blended, PRICE_POOL)
+            pools.append(idx)
+            values.append(vals)
+        return cap_prices(np.vstack(values), self.cap_k, self.max_item_share, np.vstack(pools), X.shape[1], FIT_ROUNDS)
 
     def weight_matrix(self) -> np.ndarray:
         """Weights (n_buckets, n_fitted_parts) in the order of ``models_``."""
@@ -110,6 +140,9 @@ class Hybrid(Recommender):
                 total[rows] += s
                 scored[rows] |= ~unscored
         total[~scored] = -np.inf
+        offsets = getattr(self, "item_offsets_", None)
+        if offsets is not None and offsets.any():
+            total -= offsets
         if one:  # one user's request: _records explains this very list next, without scoring again
             _LAST.value = (_row_key(user_idx, history), parts)
         return total
@@ -119,7 +152,7 @@ class Hybrid(Recommender):
         total = np.zeros((len(item_idx), len(self.items_)), dtype=np.float32)
         scored = np.zeros(total.shape, dtype=bool)
         for j, m in enumerate(self.models_.values()):
-            if w[j] == 0 or not m.needs_history:  # the same popular list for every item is no similarity
+            if w[j] == 0 or isinstance(m, Popularity):  # the same popular list for every item is no similarity
                 continue
             s = normalize_scores(m._similar(item_idx))
             if not m.cold_items:
@@ -159,10 +192,12 @@ class Hybrid(Recommender):
     # ---- artifacts -----------------------------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"fitted_parts": np.asarray(list(self.models_), dtype=str),
-                "skipped": np.asarray([f"{k}\t{v}" for k, v in self.skipped_.items()], dtype=str)}
+                "skipped": np.asarray([f"{k}\t{v}" for k, v in self.skipped_.items()], dtype=str),
+                "offsets": self.item_offsets_}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self._fitted_names = arrays["fitted_parts"].tolist()
+        self.item_offsets_ = arrays.get("offsets", np.zeros(len(self.items_), np.float32))
         self.skipped_ = dict(s.split("\t", 1) for s in arrays["skipped"].tolist())
 
     def _save_extra(self, path: Path) -> None:

@@ -8,9 +8,11 @@ the mix's prior) and the data digest. On the driver: the 0-10 calibration over a
 (item-kNN, EASE, content, user-kNN) and the blend stay on one machine: see docs/scaling.md.
 """
 
+import json
 import time
 from collections.abc import Callable
 
+from homerec.models.item_rule import NonProductRule
 from homerec.models.registry import Registry
 from homerec.pipeline.train import TrainReport
 from homerec.spark.aggregate import calibration_sample, digest, item_stats, user_rows
@@ -26,6 +28,7 @@ def train_on_spark(
     spark, work_dir: str, store: Store, registry: Registry, params: SparkALSParams = SparkALSParams(),
     event_weights: dict[str, float] | None = None, activate: bool = True,
     progress: Callable[[str], None] | None = None, until: int | None = None, tune_mix_share: bool = True,
+    rule: NonProductRule | None = None,
 ) -> TrainReport:
     """Train ALS on Spark from the store and register it as a new version.
 
@@ -35,6 +38,7 @@ def train_on_spark(
         tune_mix_share: choose the popularity mix on the validation split (a second Spark
             fit); False keeps 0.
         until: train on events before this epoch second only.
+        rule: items never to recommend (non-products), kept in the model as a mask, as one machine does.
     """
     say = progress or (lambda _m: None)
     started = time.perf_counter()
@@ -43,6 +47,9 @@ def train_on_spark(
     n_users, n_items = len(events.users), len(events.items)
     n_events = events.frame.count()
     say(f"{n_events:,} interactions, {n_users:,} users, {n_items:,} items")
+    rule = rule or NonProductRule()
+    non_products = rule.non_products(store.items(), events.items.ids.tolist())
+    recommendable = None if rule.empty else ~non_products
     mix = tune_mix(events, params, say=say) if tune_mix_share else 0.0
     say("fitting ALS on Spark")
     fit_started = time.perf_counter()
@@ -53,15 +60,17 @@ def train_on_spark(
     calibration = user_rows(spark, events.frame, calibration_sample(events.frame), n_items)
     model = params.model(mix).adopt(events.users, events.items, known, fallback,
                                     {"user_factors": user_factors, "item_factors": item_factors},
-                                    calibration, fit_seconds)
+                                    calibration, fit_seconds, recommendable)
+    model.item_rule_ = "" if rule.empty else rule.to_json()
     seconds = time.perf_counter() - started
     meta = {
         "data_digest": digest(events.frame), "n_users": n_users, "n_items": n_items, "n_interactions": n_events,
         "train_seconds": round(seconds, 2), "validation_ndcg": {}, "trained_until": max_ts, "store": store.url,
         "notes": {}, "engine": ENGINE, "spark_master": spark.sparkContext.master,
+        "non_products": {"rule": json.loads(rule.to_json()), "n_items": int(non_products.sum())},
     }
     version = registry.register(model, meta, activate=activate)
     events.frame.unpersist()
     return TrainReport(version=version, model=model.name, parts=[model.name], skipped={}, n_users=n_users,
                        n_items=n_items, n_interactions=n_events, seconds=seconds,
-                       part_seconds={model.name: round(fit_seconds, 2)})
+                       part_seconds={model.name: round(fit_seconds, 2)}, non_products=int(non_products.sum()))

@@ -75,4 +75,7 @@ def tune_mix(events: SparkEvents, params: SparkALSParams, k: int = 10,
     train = Interactions(coo.row.astype(np.int32), coo.col.astype(np.int32), coo.data.astype(np.float32),
                          np.zeros(coo.nnz, np.int64), sampled, events.items)
     split = Split(train=train, test=Interactions.empty(sampled, events.items), cutoff=at)
-    return choose_mix(probe, split, np.arange(len(users)), truth, k, say)
+    mix, note = choose_mix(probe, split, np.arange(len(users)), truth, k, breadth)
+    if say:
+        say(f"{probe.name}: {note}")
+    return mix

@@ -56,6 +56,9 @@ def test_compare_a_model_with_a_personalize_fallback(workdir):
     assert doc["b"]["fallback_suspected"] is True and doc["a"]["fallback_suspected"] is False
     assert doc["b"]["fallback_evidence"]["most_common_list_share"] == 1.0
     assert doc["a"]["accuracy"]["n_users"] > 0 and "NDCG@10" in doc["b"]["accuracy"]
+    assert doc["b"]["top10_share"] == 1.0 and doc["a"]["top10_share"] < 1.0  # the fallback: ten items fill every slot
+    assert doc["a"]["novelty"] > 0 and doc["b"]["novelty"] > 0  # bits of self-information (P00001..10 are not best-sellers)
+    assert 0.0 <= doc["a"]["diversity"] <= 1.0  # the generated catalogue has a category column
     assert doc["since_date"].startswith("2025-10-01") and doc["verdict"]
     html = (workdir / "out/c.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "looks like a popularity fallback" in html
