@@ -11,6 +11,7 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
+from homerec.models.one_user import OneHistory
 
 
 @dataclass
@@ -69,10 +70,8 @@ class ALS(Recommender):
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User vectors (b, factors) for history rows, against the fixed item factors."""
         Y = self.item_factors_
-        if getattr(self, "_yty", None) is None:
-            self._yty = Y.T.astype(np.float64) @ Y
         C = self._confidence(history)
-        A = np.repeat(self._yty[None], C.shape[0], axis=0)
+        A = np.repeat(self._gram()[None], C.shape[0], axis=0)
         n_items = np.maximum(np.diff(C.indptr), 1) if self.weighted_regularization else np.ones(C.shape[0])
         lam = self.regularization * n_items
         A += lam[:, None, None] * np.eye(Y.shape[1])[None]
@@ -86,6 +85,29 @@ class ALS(Recommender):
             A[r] += yi.T @ (yi * (c - 1.0)[:, None])
             b[r] = c @ yi
         return np.linalg.solve(A, b[..., None])[..., 0].astype(np.float32)
+
+    def _gram(self) -> np.ndarray:
+        """YᵀY in float64, computed once (the part of every fold-in system that all users share)."""
+        if getattr(self, "_yty", None) is None:
+            Y = self.item_factors_
+            self._yty = Y.T.astype(np.float64) @ Y
+        return self._yty
+
+    def fold_in_one(self, hist: OneHistory) -> np.ndarray:
+        """`fold_in` of one history (item indices, weights): the same system, solved with numpy alone."""
+        Y = self.item_factors_
+        c = np.log1p(hist.weights) if self.log_confidence else np.array(hist.weights, dtype=np.float32)
+        c = (c * np.float32(self.alpha) + np.float32(self.confidence_offset)).astype(np.float64)
+        lam = self.regularization * (max(len(hist.items), 1) if self.weighted_regularization else 1)
+        A = self._gram() + lam * np.eye(Y.shape[1])
+        yi = Y[hist.items].astype(np.float64)
+        A += yi.T @ (yi * (c - 1.0)[:, None])
+        return np.linalg.solve(A, c @ yi).astype(np.float32)
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        known = 0 <= user_idx < len(self.user_factors_)
+        x = self.user_factors_[user_idx] if known else self.fold_in_one(hist)
+        return self.item_factors_ @ x
 
     def user_vectors(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Learned vectors for known users, folded-in vectors for the rest."""

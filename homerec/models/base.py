@@ -6,7 +6,7 @@ import dataclasses
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -19,12 +19,11 @@ from homerec.data.interactions import Interactions
 from homerec.errors import NotFitted
 from homerec.models import artifact
 from homerec.models.scaling import scale_rows_inplace
+from homerec.models.one_user import FALLBACK_REASON, History, OneHistory, OneUser  # noqa: F401 (re-exported)
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
 
 FALLBACK_HALF_LIFE_DAYS = 30.0
-FALLBACK_REASON = "popularity fallback: no history"
-History = Sequence[str] | Mapping[str, float]
 
 
 def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
@@ -37,7 +36,7 @@ def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
 
 
 @dataclasses.dataclass
-class Recommender(ABC):
+class Recommender(OneUser, ABC):
     """Base model: id translation, cold users, exclusions, top-k, calibration and artifacts.
 
     Hyper-parameters are dataclass fields of the subclass; learned state (names ending in
@@ -161,7 +160,11 @@ class Recommender(ABC):
     def score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Scores (b, n_items) float32; -inf where the model cannot score an item."""
         self._check_fitted()
-        s = np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32)
+        return self._finish(np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32))
+
+    def _finish(self, s: np.ndarray) -> np.ndarray:
+        """What follows the primitive, in place on (b, n_items) float32 scores: the popularity mix
+        (or tie breaks), the items the model cannot score, the items never to recommend."""
         if self.popularity_mix > 0:
             unscored = scale_rows_inplace(s)
             s *= 1.0 - self.popularity_mix
@@ -233,37 +236,6 @@ class Recommender(ABC):
             idx[rest], vals[rest] = top_k(scores, k)
         return idx, vals, cold
 
-    # ---- one user -------------------------------------------------------------------------------
-    def history_row(self, history: History | None) -> sp.csr_matrix:
-        """A 1 × n_items row from item ids (or id → weight); items unknown to the model are dropped."""
-        self._check_fitted()
-        if not history:
-            return sp.csr_matrix((1, len(self.items_)), dtype=np.float32)
-        weights = dict(history) if isinstance(history, Mapping) else None
-        ids = list(weights) if weights is not None else list(history)
-        idx = self.items_.to_idx(ids, strict=False)
-        w = np.asarray([weights[i] for i in ids] if weights is not None else np.ones(len(ids)), np.float32)
-        keep = idx >= 0
-        row = sp.csr_matrix((w[keep], (np.zeros(keep.sum(), int), idx[keep])), shape=(1, len(self.items_)))
-        row.sum_duplicates()
-        return row
-
-    def recommend(
-        self, user_id: str | None, k: int = 10, exclude: Collection[str] = (),
-        history: History | None = None, exclude_seen: bool = True,
-    ) -> list[Recommendation]:
-        """Top-k for one user, scored from `history` (item ids) and what the model learned of the user."""
-        self._check_fitted()
-        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
-        row = self.history_row(history)
-        ex_ids = set(exclude) | (set(history) if exclude_seen and history else set())
-        ex_idx = self.items_.to_idx(list(ex_ids), strict=False)
-        ex_idx = ex_idx[ex_idx >= 0]
-        ex = sp.csr_matrix((np.ones(len(ex_idx)), (np.zeros(len(ex_idx), int), ex_idx)), shape=row.shape)
-        idx, vals, cold = self.recommend_batch(uidx, row, k, ex)
-        keep = idx[0] >= 0
-        return self._records(uidx[0], row, idx[0][keep], vals[0][keep], bool(cold[0]))
-
     def similar_batch(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k similar item indices and raw scores for each item (never the item itself)."""
         self._check_fitted()
@@ -285,32 +257,6 @@ class Recommender(ABC):
         reason = f"{self.name}: similar to {item_id}"
         ids = self.items_.to_ids(idx[0][keep][:k])
         return [Recommendation(i, float(v), self.score10(v), reason) for i, v in zip(ids, vals[0][keep][:k])]
-
-    def rank(self, user_id: str | None, item_ids: Sequence[str], history: History | None = None) -> list[Recommendation]:
-        """Order the given items for a user; items the model cannot score come last."""
-        self._check_fitted()
-        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
-        row = self.history_row(history)
-        cold = bool(self.is_cold(uidx, row)[0])
-        scores = self.fallback_[None, :].copy() if cold else self.score(uidx, row)
-        idx = self.items_.to_idx(list(item_ids), strict=False)
-        raw = np.where(idx >= 0, scores[0][np.maximum(idx, 0)], -np.inf)
-        order = np.argsort(-raw, kind="stable")
-        out = []
-        for pos in order:
-            known = idx[pos] >= 0 and np.isfinite(raw[pos])
-            reason = (FALLBACK_REASON if cold else self.name) if known else "not scored: unknown to the model"
-            v = float(raw[pos]) if known else 0.0
-            out.append(Recommendation(str(item_ids[pos]), v, self.score10(v) if known else 0.0, reason))
-        return out
-
-    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
-        """Recommendation records for one user's top list; subclasses may give finer reasons."""
-        if cold:
-            return [Recommendation(i, float(v), self.fallback_score10(v), FALLBACK_REASON)
-                    for i, v in zip(self.items_.to_ids(idx), vals)]
-        return [Recommendation(i, float(v), t, self.name)
-                for i, v, t in zip(self.items_.to_ids(idx), vals, self.score10_many(vals))]
 
     # ---- calibration ----------------------------------------------------------------------------
     def _calibrate(self, X: sp.csr_matrix, n_users: int = 300, k: int = 10) -> np.ndarray:

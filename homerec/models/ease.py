@@ -10,6 +10,8 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.models import artifact
 from homerec.models.base import Recommender
+from homerec.models.gather import weighted_rows
+from homerec.models.one_user import OneHistory
 from homerec.models.sparse_ease import pruned_ease
 
 
@@ -80,6 +82,26 @@ class EASE(Recommender):
         out = np.full((history.shape[0], history.shape[1]), -np.inf, dtype=np.float32)
         out[:, self.columns_] = h @ self.B_
         return out
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        weights = np.ones(len(hist.items), np.float32) if self.binary else hist.weights
+        if sp.issparse(self.B_):
+            return weighted_rows(self.B_, hist.items, weights)
+        pos = self._column_positions()[hist.items]
+        inside = pos >= 0
+        out = np.full(len(self.items_), -np.inf, dtype=np.float32)
+        out[self.columns_] = weights[inside] @ self.B_[pos[inside]] if inside.any() else 0.0
+        return out
+
+    def _column_positions(self) -> np.ndarray:
+        """Per item, its row in B (-1: not one of the solved columns); computed once."""
+        cached = self.__dict__.get("_positions")
+        if cached is None or cached[0] is not self.columns_:
+            pos = np.full(len(self.items_), -1, dtype=np.int64)
+            pos[self.columns_] = np.arange(len(self.columns_))
+            cached = (self.columns_, pos)
+            self.__dict__["_positions"] = cached
+        return cached[1]
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         if sp.issparse(self.B_):

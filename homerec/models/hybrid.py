@@ -15,6 +15,7 @@ from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models.base import Recommender
+from homerec.models.one_user import OneHistory
 from homerec.models.capping import FIT_ROUNDS, cap_prices
 from homerec.models.popularity import Popularity
 from homerec.models.scaling import normalize_scores, scale_rows_inplace
@@ -27,12 +28,7 @@ PRICE_CHUNK = 256
 DEFAULT_PARTS = ["popularity", "trending", "als", "item_knn", "user_knn", "content", "ease"]
 
 _LAST = threading.local()
-"""Per thread: the weighted part scores of the last one-user scoring, keyed by `_row_key`."""
-
-
-def _row_key(user_idx: np.ndarray, history: sp.csr_matrix) -> tuple:
-    """What identifies one user's scoring: their index and history row."""
-    return int(np.asarray(user_idx)[0]), history.indices.tobytes(), history.data.tobytes()
+"""Per thread: the weighted part scores of the last one-user scoring, keyed by `OneHistory.key`."""
 
 
 @dataclass
@@ -121,8 +117,6 @@ class Hybrid(Recommender):
         w = self.weight_matrix()[self.bucket_of(history)]
         total = np.zeros(history.shape, dtype=np.float32)
         scored = np.zeros(history.shape, dtype=bool)
-        one = history.shape[0] == 1
-        parts: dict[str, np.ndarray] = {}
         for j, (name, m) in enumerate(self.models_.items()):
             rows = np.flatnonzero(w[:, j])  # a part weighted 0 for a row is never computed for it
             if len(rows) == 0:
@@ -131,8 +125,6 @@ class Hybrid(Recommender):
             s = m.score(user_idx if every else user_idx[rows], history if every else history[rows])
             unscored = scale_rows_inplace(s)
             s *= w[rows, j, None]
-            if one:
-                parts[name] = np.where(unscored, 0.0, s)[0]
             if every:
                 total += s
                 scored |= ~unscored
@@ -140,12 +132,37 @@ class Hybrid(Recommender):
                 total[rows] += s
                 scored[rows] |= ~unscored
         total[~scored] = -np.inf
+        return self._priced(total)
+
+    def _priced(self, total: np.ndarray) -> np.ndarray:
+        """Blended scores less the item prices that cap each item's share of the lists."""
         offsets = getattr(self, "item_offsets_", None)
         if offsets is not None and offsets.any():
             total -= offsets
-        if one:  # one user's request: _records explains this very list next, without scoring again
-            _LAST.value = (_row_key(user_idx, history), parts)
         return total
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        """The blend for one user from each part's `score_one` (the batch path's arithmetic on one row)."""
+        w = self.weight_matrix()[self.bucket_one(hist)]
+        total = np.zeros((1, len(self.items_)), dtype=np.float32)
+        scored = np.zeros(total.shape, dtype=bool)
+        parts: dict[str, np.ndarray] = {}
+        for j, (name, m) in enumerate(self.models_.items()):
+            if w[j] == 0:
+                continue
+            s = m.score_one(user_idx, hist)[None, :]
+            unscored = scale_rows_inplace(s)
+            s *= w[j]
+            parts[name] = np.where(unscored, 0.0, s)[0]
+            total += s
+            scored |= ~unscored
+        total[~scored] = -np.inf
+        _LAST.value = (hist.key(user_idx), parts)  # _records explains this very list next, without scoring again
+        return self._priced(total)[0]
+
+    def bucket_one(self, hist: OneHistory) -> int:
+        """History-length bucket of one user."""
+        return int(np.searchsorted(np.asarray(self.bucket_edges), len(hist.items), side="right"))
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         w = self.weight_matrix()[0]
@@ -163,25 +180,27 @@ class Hybrid(Recommender):
         total[~scored] = -np.inf
         return total
 
-    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
+    def _records(self, uidx: int, hist: OneHistory, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
         """Records whose reason names the parts that contributed most to each item."""
         if cold or len(idx) == 0:
-            return super()._records(uidx, row, idx, vals, cold)
-        w = self.weight_matrix()[self.bucket_of(row)[0]]
+            return super()._records(uidx, hist, idx, vals, cold)
+        w = self.weight_matrix()[self.bucket_one(hist)]
         last = getattr(_LAST, "value", None)
-        if last is not None and last[0] == _row_key(np.array([uidx]), row):
-            stash = last[1]
-            contrib = np.stack([stash[n][idx] if n in stash else np.zeros(len(idx)) for n in self.models_])
-        else:
-            parts = self.part_scores(np.array([uidx]), row)
-            contrib = np.stack([w[j] * np.nan_to_num(parts[n][0, idx]) for j, n in enumerate(self.models_)])
+        if last is None or last[0] != hist.key(uidx):
+            self._score_one(uidx, hist)
+            last = _LAST.value
+        stash = last[1]
+        contrib = np.stack([stash[n][idx] if n in stash else np.zeros(len(idx)) for n in self.models_])
         names = list(self.models_)
+        totals = contrib.sum(axis=0)
+        shares = np.divide(contrib, totals, out=contrib.copy(), where=totals > 0).T.tolist()
+        leading = np.argsort(-contrib, axis=0)[:2].T.tolist()  # each column's two largest parts
+        present = (contrib > 0).T.tolist()
+        default = [names[int(np.argmax(w))]]
         out = []
-        for col, (item, v, t) in enumerate(zip(self.items_.to_ids(idx), vals, self.score10_many(vals))):
-            c = contrib[:, col]
-            share = c / c.sum() if c.sum() > 0 else c
-            top = [f"{names[j]} {share[j]:.0%}" for j in np.argsort(-c)[:2] if c[j] > 0] or [names[int(np.argmax(w))]]
-            out.append(Recommendation(item, float(v), t, "hybrid: " + ", ".join(top)))
+        for col, (item, v, t) in enumerate(zip(self.items_.to_ids(idx), vals.tolist(), self.score10_many(vals))):
+            top = [f"{names[j]} {shares[col][j]:.0%}" for j in leading[col] if present[col][j]] or default
+            out.append(Recommendation(item, v, t, "hybrid: " + ", ".join(top)))
         return out
 
     def without_users(self, user_ids: Collection[str]) -> bool:

@@ -30,6 +30,7 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.models.base import Recommender
+from homerec.models.one_user import OneHistory
 from homerec.models.item_rule import NonProductRule
 from homerec.types import Recommendation
 
@@ -117,6 +118,10 @@ class WithNewItems(Recommender):
         known = self.base.score(user_idx, sp.csr_matrix(history[:, : self._n]))
         return np.hstack([known, self.new.lend(known)])
 
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        known = self.base.score_one(user_idx, hist.below(self._n))[None, :]
+        return np.hstack([known, self.new.lend(known)])[0]
+
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         item_idx = np.asarray(item_idx)
         is_new = item_idx >= self._n
@@ -134,10 +139,10 @@ class WithNewItems(Recommender):
             out[row, nb] = np.maximum(out[row, nb], mixed.max() + w * self.new.confidence[j])  # its look-alikes first
         return out
 
-    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
+    def _records(self, uidx: int, hist: OneHistory, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
         """Known items keep the wrapped model's reasons; new ones say which known item they resemble."""
         old = idx < self._n
-        base_records = iter(self.base._records(uidx, sp.csr_matrix(row[:, : self._n]), idx[old], vals[old], cold))
+        base_records = iter(self.base._records(uidx, hist.below(self._n), idx[old], vals[old], cold))
         out = []
         for i, v in zip(idx, vals):
             if i < self._n:

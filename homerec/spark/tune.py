@@ -18,6 +18,7 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.evaluation.autotune import MIX_USERS, choose_mix
+from homerec.evaluation.breadth import Breadth
 from homerec.evaluation.split import Split, sample_users
 from homerec.spark.aggregate import item_stats, user_rows
 from homerec.spark.als import SparkALSParams, fit_factors
@@ -46,7 +47,7 @@ def _sample_truth(fit: "DataFrame", held: "DataFrame", ids: np.ndarray) -> tuple
 
 
 def tune_mix(events: SparkEvents, params: SparkALSParams, k: int = 10,
-             say: Callable[[str], None] | None = None) -> float:
+             say: Callable[[str], None] | None = None, breadth: Breadth | None = None) -> float:
     """The popularity mix for ALS with `params`, chosen on the validation split (0 when it has no user)."""
     from pyspark.sql import functions as F
 
