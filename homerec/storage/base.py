@@ -76,6 +76,25 @@ class Store(Protocol):
         """
         ...
 
+    def load_interactions(
+        self, batches: Iterable[pl.DataFrame], progress: Callable[[int, int], None] | None = None
+    ) -> AddResult:
+        """Bulk-load events: what `add_interactions` does, through the database's own bulk path.
+
+        Each batch (columns as for `add_interactions`) is checked and written to a stage as it
+        comes, so a lazy iterable of batches keeps memory bounded by one batch; the stage is
+        then merged with the same identity rule (a known `event_id` is skipped, the first of
+        two equal ones stays), event links, tombstone lifting and one `events` change per
+        user of each transaction. Into an empty or small table the secondary indexes are
+        built after the rows are in, in the same transaction. `progress(rows_done,
+        rows_total)` runs from 0 to the rows staged.
+
+        Raises:
+            InputError: as `add_interactions`, for the first batch that breaks a rule (nothing
+                of the load is stored then).
+        """
+        ...
+
     def upsert_items(self, frame: pl.DataFrame) -> int:
         """Insert or replace items (`item_id` + metadata columns); returns rows inserted or changed."""
         ...
