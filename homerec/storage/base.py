@@ -253,12 +253,19 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def _field_lanes(values: pl.Series) -> np.ndarray:
-    """blake2b-128 of each distinct string (UTF-8), broadcast back to rows as an (n, 2) uint64 array."""
+def _field_lanes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """blake2b-128 of each distinct string (UTF-8) as two uint64 lanes, broadcast back to rows.
+
+    Each lane is gathered from a contiguous array: numpy gathers 1-D arrays about ten times
+    faster than rows of an (n, 2) array.
+    """
     distinct = values.unique()
     digests = b"".join(blake2b(v.encode(), digest_size=16).digest() for v in distinct.to_list())
     lanes = np.frombuffer(digests, dtype="<u8").reshape(-1, 2)
-    return lanes[values.cast(pl.Enum(distinct)).to_physical().to_numpy()]
+    if len(distinct) == 1:  # e.g. one event type for every row
+        return np.full(len(values), lanes[0, 0]), np.full(len(values), lanes[0, 1])
+    codes = values.cast(pl.Enum(distinct)).to_physical().to_numpy()
+    return np.take(np.ascontiguousarray(lanes[:, 0]), codes), np.take(np.ascontiguousarray(lanes[:, 1]), codes)
 
 
 def event_ids(user_id: pl.Series, item_id: pl.Series, ts: pl.Series, event_type: pl.Series) -> pl.Series:
@@ -291,7 +298,7 @@ def event_ids(user_id: pl.Series, item_id: pl.Series, ts: pl.Series, event_type:
     with np.errstate(over="ignore"):
         for lane in (0, 1):
             h = np.full(n, _SEEDS[lane], dtype=np.uint64)
-            for part in (fields[0][:, lane], fields[1][:, lane], t, fields[2][:, lane]):
+            for part in (fields[0][lane], fields[1][lane], t, fields[2][lane]):
                 h = _fmix64(h ^ part)
             lanes.append(h)
     packed = np.empty((n, 3), dtype=">u8")  # 24 bytes: ts (8) | lane 0 (8) | lane 1 (8)

@@ -15,9 +15,11 @@
    `events` change per user, as `add_interactions` does.
 3. Into an empty or small table (at most `SMALL_TABLE_SHARE` of the rows the load brings,
    and a load of at least `REBUILD_MIN_ROWS`) the merge is one transaction that drops the
-   secondary indexes, inserts, and builds them again: one sort is far cheaper than
-   millions of B-tree insertions. (Not into a larger table: a re-import, whose rows are
-   all known, costs only primary-key probes without the rebuild.) Otherwise ranges of `chunk_rows` staged rows are merged in one
+   secondary indexes the rows reach out of order (`(user_id, ts)`), inserts, and builds
+   them again: one sort is far cheaper than millions of B-tree insertions at random
+   places. An index led by `ts` is kept: rows arrive in time order, so it grows at its
+   end like the primary key (derived ids begin with the time). Not into a larger table:
+   a re-import, whose rows are all known, costs only primary-key probes without it. Otherwise ranges of `chunk_rows` staged rows are merged in one
    transaction each, so that live writers interleave (SQLite has one writer at a time).
 """
 
@@ -98,15 +100,21 @@ def _has_more_rows_than(conn: sa.Connection, n: int) -> bool:
     return conn.execute(sa.select(sa.func.count()).select_from(first)).scalar_one() > n
 
 
+def rebuilt_indexes() -> list[sa.Index]:
+    """The secondary indexes of `interactions` that a time-ordered load reaches out of order."""
+    return sorted((ix for ix in tables.interactions.indexes if next(iter(ix.columns)).name != Col.ts),
+                  key=lambda ix: str(ix.name))
+
+
 def drop_indexes(conn: sa.Connection) -> None:
-    """Drop the secondary indexes of `interactions` (inside the caller's transaction)."""
-    for index in tables.interactions.indexes:
+    """Drop `rebuilt_indexes()` (inside the caller's transaction)."""
+    for index in rebuilt_indexes():
         conn.execute(sa.schema.DropIndex(index))
 
 
 def create_indexes(conn: sa.Connection) -> None:
-    """Build the secondary indexes of `interactions` again, as `homerec.storage.tables` defines them."""
-    for index in tables.interactions.indexes:
+    """Build `rebuilt_indexes()` again, as `homerec.storage.tables` defines them."""
+    for index in rebuilt_indexes():
         conn.execute(sa.schema.CreateIndex(index))
 
 

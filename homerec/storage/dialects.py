@@ -188,9 +188,8 @@ def _postgres_read(conn: sa.Connection, query: sa.Select[Any], schema: dict[str,
 
 
 # SQLite: pysqlite opens no transaction before DDL, so the merge opens its own (an index
-# dropped and rebuilt commits with the rows); IMMEDIATE takes the write lock at once; sorter
-# threads build indexes in parallel.
-SQLITE_BULK_BEGIN = (f"PRAGMA cache_size=-{BULK_CACHE_KIB}", "PRAGMA threads=2", "BEGIN IMMEDIATE")
+# dropped and rebuilt commits with the rows); IMMEDIATE takes the write lock at once.
+SQLITE_BULK_BEGIN = (f"PRAGMA cache_size=-{BULK_CACHE_KIB}", "BEGIN IMMEDIATE")
 # PostgreSQL: psycopg opens the transaction itself; more sort memory for the index builds.
 POSTGRES_BULK_BEGIN = ("SET LOCAL maintenance_work_mem = '256MB'",)
 
