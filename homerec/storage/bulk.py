@@ -78,20 +78,29 @@ def load_events(
     """
     assert stage_columns() == [POSITION, *EVENT_COLUMNS, Col.recommendation_id, USER_FIRST]
     try:
-        staged = linked = 0
-        for frame in batches:
-            rows = stage_rows(frame, staged, chunk_rows)
-            if rows.height:
-                stage.add(rows)
-                staged += rows.height
-                linked += rows[Col.recommendation_id].is_not_null().sum()
-            if progress:
-                progress(0, staged)
+        staged, linked = _stage_all(stage, batches, progress, chunk_rows)
         stage.seal()
         inserted = _merge(conn, stage.source, staged, linked > 0, progress, chunk_rows, begin) if staged else 0
         return AddResult(inserted, staged - inserted)
     finally:
         stage.close()
+
+
+def _stage_all(stage: Stage, batches: Iterable[pl.DataFrame], progress: Progress | None, chunk_rows: int
+               ) -> tuple[int, int]:
+    """Write every batch to the stage (no batch outlives this call); returns rows staged and rows linked."""
+    staged = linked = 0
+    for frame in batches:
+        rows = stage_rows(frame, staged, chunk_rows)
+        del frame  # the caller's batch, if it keeps none, goes now
+        if rows.height:
+            stage.add(rows)
+            staged += rows.height
+            linked += rows[Col.recommendation_id].is_not_null().sum()
+        del rows
+        if progress:
+            progress(0, staged)
+    return staged, linked
 
 
 def _has_more_rows_than(conn: sa.Connection, n: int) -> bool:

@@ -168,6 +168,8 @@ def read_csv(path: Path, encoding: str | None = None) -> RawRows:
         quoted = b'"' in data
         table, invalid = _parse(path, data, names, quoted)
         frame = pl.from_arrow(table)
+        del table  # polars holds its own copy: give Arrow's memory back before validation needs more
+        pa.default_memory_pool().release_unused()
         assert isinstance(frame, pl.DataFrame)
         is_bad, lines, spans = _records(frame, invalid, quoted)
         cut = _unterminated(data, lines, spans)
@@ -189,4 +191,5 @@ def read_csv(path: Path, encoding: str | None = None) -> RawRows:
     blank = frame.select(pl.all_horizontal(pl.all() == "")).to_series().to_numpy() if frame.width else None
     keep = np.ones(frame.height, dtype=bool) if blank is None else ~blank
     good_lines, good_spans = lines[~is_bad][keep], spans[~is_bad][keep]
-    return RawRows(path, frame.filter(keep), good_lines, good_spans, sorted(rejected + malformed), data, encoding)
+    frame = frame if keep.all() else frame.filter(keep)
+    return RawRows(path, frame, good_lines, good_spans, sorted(rejected + malformed), data, encoding)

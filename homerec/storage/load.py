@@ -124,8 +124,9 @@ def _valid_events(path: Path, options: ImportOptions, tally: _Tally) -> Iterator
         tally.rejects += rejects
         if path.is_dir():
             tally.files += [rows.path.relative_to(path).as_posix()] * len(rejects)
-        del rows  # the file's text is not needed any more: only one batch in memory at a time
-        yield good
+        batch = [good]
+        del rows, good  # neither the file's text nor the batch stays here while the store stages it
+        yield batch.pop()
 
 
 def import_interactions(

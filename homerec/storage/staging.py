@@ -94,8 +94,8 @@ class SqliteStage:
 
     def add(self, rows: pl.DataFrame) -> None:
         """See `Stage.add`."""
-        with self._writer.cursor() as cursor:
-            cursor.adbc_ingest(STAGE_TABLE, rows.to_arrow(), mode="append")
+        with self._writer.cursor() as cursor:  # the frame's own buffers, through the Arrow C stream: no copy
+            cursor.adbc_ingest(STAGE_TABLE, rows, mode="append")
 
     def seal(self) -> None:
         """See `Stage.seal`: close the ADBC connection, then attach the file."""

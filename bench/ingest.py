@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Import at volume: `homerec import` of the generated events into SQLite and PostgreSQL, against
+pyarrow's parse of the same CSV, in one run.
+
+Run: python -m bench.ingest [--scale 1.0] [--out bench/out/ingest.json]
+
+Measured on generated data (scale 1.0: ~1.97M order lines in an 82 MB interactions.csv):
+- pyarrow's `read_csv` of the file (type inference, its default threads): the reference;
+- `import_interactions` into a new SQLite store (median of 3) and again into the same store
+  (every row a duplicate: the idempotent re-import);
+- the same into PostgreSQL (a server started from the Debian package with its default
+  settings, fsync on; one run each);
+- the same events as a folder of 8 Parquet files, into SQLite;
+- peak RSS of a fresh `homerec import` process, for the CSV and for the Parquet folder;
+- where the time of one SQLite import goes (cProfile, cumulative seconds per phase);
+- the floor of any SQLite import: parse, then `executemany` into an index-free table.
+"""
+
+from bench import common  # noqa: F401  (unsets OPENBLAS_* before numpy loads)
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pstats  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bench.common import log, machine_note, median_seconds  # noqa: E402
+
+TARGET_RATIO = 5.0
+PARQUET_FILES = 8
+PHASES = {  # (module file, function) → phase, for the cProfile breakdown
+    ("csvfile.py", "read_csv"): "read the CSV (encoding, pyarrow parse as text, line numbers)",
+    ("validate.py", "check_interactions"): "validate (id rule, numbers, future skew)",
+    ("bulk.py", "stage_rows"): "table layout (types, store rules, event ids)",
+    ("staging.py", "add"): "stage through ADBC",
+    ("bulk.py", "_merge_range"): "INSERT … SELECT … ON CONFLICT, users, change feed",
+    ("bulk.py", "create_indexes"): "build the (user_id, ts) index",
+    ("base.py", "commit"): "commit (write-ahead log, checkpoint)",
+}
+
+
+def _import(url: str, source: Path, rejects: Path) -> tuple[float, dict]:
+    """Seconds of one `import_interactions` into the store at `url`, and its report."""
+    from homerec.storage import open_store
+    from homerec.storage.load import import_interactions
+
+    store = open_store(url)
+    try:
+        t0 = time.perf_counter()
+        report = import_interactions(store, source, rejects)
+        return time.perf_counter() - t0, {"rows": report.rows_read, "imported": report.imported,
+                                          "duplicates": report.duplicates, "rejected": report.rejected}
+    finally:
+        store.close()
+
+
+def _fresh_and_again(url: str, source: Path, rejects: Path) -> dict:
+    first, report = _import(url, source, rejects)
+    again, again_report = _import(url, source, rejects)
+    assert again_report["imported"] == 0, again_report
+    return {"seconds": first, "reimport_seconds": again, **report}
+
+
+def sqlite_imports(source: Path, work: Path, runs: int = 3) -> dict:
+    """Median of `runs` imports into new SQLite stores; the re-import of the last."""
+    times, last = [], {}
+    for n in range(runs):
+        url = f"sqlite:///{work}/sqlite-{n}.db"
+        last = _fresh_and_again(url, source, work / "rejects.csv")
+        times.append(last["seconds"])
+        for path in work.glob(f"sqlite-{n}.db*"):
+            path.unlink()
+    return {**last, "seconds": statistics.median(times), "runs": times}
+
+
+def postgres_import(source: Path, work: Path) -> dict:
+    """One import into an empty PostgreSQL database and one re-import (server defaults, fsync on)."""
+    from tests.postgres import bindir, postgres_server
+
+    with postgres_server(database="bench") as url:
+        result = _fresh_and_again(url, source, work / "rejects.csv")
+    return {**result, "server": f"PostgreSQL {bindir().parts[-2]}, default settings"}
+
+
+def breakdown(source: Path, work: Path) -> dict[str, float]:
+    """Cumulative seconds per phase (`PHASES`) of one profiled import into a new SQLite store."""
+    profile = cProfile.Profile()
+    profile.enable()
+    _import(f"sqlite:///{work}/profiled.db", source, work / "rejects.csv")
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    out = dict.fromkeys(PHASES.values(), 0.0)
+    for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
+        phase = PHASES.get((Path(filename).name, name))
+        if phase is not None and ("homerec" in filename or name == "commit"):
+            out[phase] += cumulative
+    out["total"] = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values())
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """Peak RSS (MB) and seconds of `homerec ARGS` in a fresh process (its own rusage, from wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "homerec.cli.main", *args], stdout=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"homerec {' '.join(args)} failed ({status})")
+    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+
+
+def write_parquet_folder(csv: Path, folder: Path, parts: int = PARQUET_FILES) -> None:
+    """The CSV's rows as `parts` Parquet files (ids kept as text)."""
+    import polars as pl
+
+    frame = pl.read_csv(csv, infer_schema=False).with_columns(
+        pl.col("TIMESTAMP").cast(pl.Int64), pl.col("EVENT_VALUE").cast(pl.Float64))
+    folder.mkdir(parents=True)
+    step = -(-frame.height // parts)
+    for n, piece in enumerate(frame.iter_slices(step)):
+        piece.write_parquet(folder / f"part-{n:03d}.parquet")
+
+
+def bare_sqlite_insert(csv: Path) -> None:
+    """The floor of any SQLite import: parse, then executemany into an index-free table, one transaction."""
+    import sqlite3
+
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(csv)
+    rows = zip(*(table.column(i).to_pylist() for i in range(5)))
+    with tempfile.TemporaryDirectory() as tmp:
+        con = sqlite3.connect(f"{tmp}/floor.db")
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=OFF")
+        con.execute("CREATE TABLE t (u TEXT, i TEXT, ts INTEGER, e TEXT, v REAL)")
+        with con:
+            con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+        con.close()
+
+
+def run(scale: float, step: Callable[[str], None] = log) -> dict:
+    """Every measurement of the module docstring, on data generated at `scale`."""
+    import pyarrow.csv as pacsv
+
+    from homerec.synth.generate import generate
+
+    out: dict = {"scale": scale, "machine": machine_note(), "target_ratio": TARGET_RATIO}
+    with tempfile.TemporaryDirectory(prefix="homerec-ingest-") as tmp:
+        work = Path(tmp)
+        generate(work / "data", scale, 0)
+        csv = work / "data" / "interactions.csv"
+        out["csv_mb"] = csv.stat().st_size / 1e6
+        step("pyarrow parse …")
+        out["pyarrow_parse_seconds"] = median_seconds(lambda: pacsv.read_csv(csv), 3)
+        step("SQLite imports …")
+        out["sqlite"] = sqlite_imports(csv, work)
+        step("PostgreSQL import …")
+        out["postgres"] = postgres_import(csv, work)
+        step("Parquet folder …")
+        write_parquet_folder(csv, work / "parquet")
+        folder, _ = _import(f"sqlite:///{work}/parquet.db", work / "parquet", work / "rejects.csv")
+        out["parquet_folder"] = {"files": PARQUET_FILES, "seconds": folder}
+        step("peak memory …")
+        memory = {}
+        for name, source in (("csv", csv), ("parquet_folder", work / "parquet")):
+            memory[name] = peak_rss_mb(["import", "--interactions", str(source), "--store",
+                                        f"sqlite:///{work}/rss-{name}.db", "--rejects-dir", str(work / "r")])
+        out["memory"] = {f"{k}_peak_rss_mb": v[0] for k, v in memory.items()}
+        step("breakdown …")
+        out["breakdown"] = breakdown(csv, work)
+        step("bare SQLite insert …")
+        out["bare_sqlite_insert_seconds"] = median_seconds(lambda: bare_sqlite_insert(csv), 2)
+    parse = out["pyarrow_parse_seconds"]
+    out["sqlite"]["ratio"] = out["sqlite"]["seconds"] / parse
+    out["postgres"]["ratio"] = out["postgres"]["seconds"] / parse
+    return out
+
+
+def speed_rows(d: dict) -> list[tuple[str, ...]]:
+    """Rows of the speed table (target, homerec, reference, ratio, target, verdict) for `ingest.json`."""
+    parse, sq, pg = d["pyarrow_parse_seconds"], d["sqlite"], d["postgres"]
+    reference = f"pyarrow parse {parse:.2f} s"
+    verdict = "met" if sq["ratio"] <= d["target_ratio"] else "**missed**"
+    mem = d["memory"]
+    return [
+        ("Import into SQLite (bulk path)", f"{sq['rows']:,} rows in {sq['seconds']:.1f} s", reference,
+         f"{sq['ratio']:.1f}×", f"≤ {d['target_ratio']:g}×", verdict),
+        ("  (same import vs a bare SQLite insert)", "", f"executemany into an index-free table "
+         f"{d['bare_sqlite_insert_seconds']:.1f} s", f"{sq['seconds'] / d['bare_sqlite_insert_seconds']:.1f}×",
+         "(context)", ""),
+        ("  re-import of the same file into SQLite (all duplicates)", f"{sq['reimport_seconds']:.1f} s", reference,
+         f"{sq['reimport_seconds'] / parse:.1f}×", "(context)", ""),
+        ("Import into PostgreSQL (COPY path)", f"{pg['seconds']:.1f} s; re-import {pg['reimport_seconds']:.1f} s",
+         reference, f"{pg['ratio']:.1f}×", "(measured beside)", ""),
+        (f"  the same events as {d['parquet_folder']['files']} Parquet files, into SQLite",
+         f"{d['parquet_folder']['seconds']:.1f} s", reference, f"{d['parquet_folder']['seconds'] / parse:.1f}×",
+         "(context)", ""),
+        ("Peak RSS of `homerec import` (scale 1.0)", f"CSV {mem['csv_peak_rss_mb']:,.0f} MB; Parquet folder "
+         f"{mem['parquet_folder_peak_rss_mb']:,.0f} MB", f"the CSV file {d['csv_mb']:.0f} MB", "", "(reported)", ""),
+    ]
+
+
+def speed_notes(d: dict) -> str:
+    """The paragraph under the speed table: where one import's time goes, and how it was measured."""
+    b = dict(d["breakdown"])
+    total = b.pop("total")
+    parts = "; ".join(f"{name} {seconds:.2f} s" for name, seconds in b.items())
+    runs = ", ".join(f"{t:.1f}" for t in d["sqlite"]["runs"])
+    return (f"Import: `python -m bench.ingest` (SQLite: median of {len(d['sqlite']['runs'])} runs, {runs} s; "
+            f"PostgreSQL: {d['postgres']['server']}, one run). Where one SQLite import's time goes (cProfile, "
+            f"{total:.1f} s profiled): {parts}.")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--out", type=Path, default=Path("bench/out/ingest.json"))
+    args = ap.parse_args()
+    result = run(args.scale)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
