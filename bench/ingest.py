@@ -105,14 +105,32 @@ def breakdown(source: Path, work: Path) -> dict[str, float]:
     return {k: round(v, 3) for k, v in out.items()}
 
 
-def peak_rss_mb(args: list[str]) -> tuple[float, float]:
-    """Peak RSS (MB) and seconds of `homerec ARGS` in a fresh process (its own rusage, from wait4)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "homerec.cli.main", *args], stdout=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"homerec {' '.join(args)} failed ({status})")
-    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+PEAK_MARK = "homerec-peak-rss-kib"
+_MEASURED = (  # the CLI in a fresh interpreter that reports its own high-water mark as it exits
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    f"    print('{PEAK_MARK}', status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from homerec.cli.main import main\n"
+    "sys.argv = ['homerec', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    """Peak RSS (MB) of `homerec ARGS` in a fresh process.
+
+    The process reads its own VmHWM as it exits: the rusage of a child (`wait4`,
+    RUSAGE_CHILDREN) would count the parent's high-water mark too, which the child's
+    memory map carries until exec.
+    """
+    done = subprocess.run([sys.executable, "-c", _MEASURED, *args], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    marks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith(PEAK_MARK)]
+    if done.returncode != 0 or not marks:
+        raise RuntimeError(f"homerec {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return int(marks[-1]) / 1024
 
 
 def write_parquet_folder(csv: Path, folder: Path, parts: int = PARQUET_FILES) -> None:
@@ -151,7 +169,8 @@ def run(scale: float, step: Callable[[str], None] = log) -> dict:
 
     from homerec.synth.generate import generate
 
-    out: dict = {"scale": scale, "machine": machine_note(), "target_ratio": TARGET_RATIO}
+    out: dict = {"scale": scale, "machine": machine_note(), "target_ratio": TARGET_RATIO,
+                 "load_average_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="homerec-ingest-") as tmp:
         work = Path(tmp)
         generate(work / "data", scale, 0)
@@ -168,15 +187,17 @@ def run(scale: float, step: Callable[[str], None] = log) -> dict:
         folder, _ = _import(f"sqlite:///{work}/parquet.db", work / "parquet", work / "rejects.csv")
         out["parquet_folder"] = {"files": PARQUET_FILES, "seconds": folder}
         step("peak memory …")
-        memory = {}
-        for name, source in (("csv", csv), ("parquet_folder", work / "parquet")):
-            memory[name] = peak_rss_mb(["import", "--interactions", str(source), "--store",
-                                        f"sqlite:///{work}/rss-{name}.db", "--rejects-dir", str(work / "r")])
-        out["memory"] = {f"{k}_peak_rss_mb": v[0] for k, v in memory.items()}
+        out["memory"] = {
+            f"{name}_peak_rss_mb": peak_rss_mb(["import", "--interactions", str(source), "--store",
+                                                f"sqlite:///{work}/rss-{name}.db", "--rejects-dir", str(work / "r")])
+            for name, source in (("csv", csv), ("parquet_folder", work / "parquet"))
+        }
+        out["memory"]["idle_cli_rss_mb"] = peak_rss_mb(["--help"])
         step("breakdown …")
         out["breakdown"] = breakdown(csv, work)
         step("bare SQLite insert …")
         out["bare_sqlite_insert_seconds"] = median_seconds(lambda: bare_sqlite_insert(csv), 2)
+    out["load_average_after"] = os.getloadavg()[0]
     parse = out["pyarrow_parse_seconds"]
     out["sqlite"]["ratio"] = out["sqlite"]["seconds"] / parse
     out["postgres"]["ratio"] = out["postgres"]["seconds"] / parse
@@ -202,8 +223,9 @@ def speed_rows(d: dict) -> list[tuple[str, ...]]:
         (f"  the same events as {d['parquet_folder']['files']} Parquet files, into SQLite",
          f"{d['parquet_folder']['seconds']:.1f} s", reference, f"{d['parquet_folder']['seconds'] / parse:.1f}×",
          "(context)", ""),
-        ("Peak RSS of `homerec import` (scale 1.0)", f"CSV {mem['csv_peak_rss_mb']:,.0f} MB; Parquet folder "
-         f"{mem['parquet_folder_peak_rss_mb']:,.0f} MB", f"the CSV file {d['csv_mb']:.0f} MB", "", "(reported)", ""),
+        (f"Peak RSS of `homerec import` (scale {d['scale']:g})", f"CSV {mem['csv_peak_rss_mb']:,.0f} MB; Parquet folder "
+         f"{mem['parquet_folder_peak_rss_mb']:,.0f} MB", f"the CSV file {d['csv_mb']:.0f} MB; `homerec --help` "
+         f"{mem['idle_cli_rss_mb']:,.0f} MB", "", "(reported)", ""),
     ]
 
 
@@ -214,8 +236,9 @@ def speed_notes(d: dict) -> str:
     parts = "; ".join(f"{name} {seconds:.2f} s" for name, seconds in b.items())
     runs = ", ".join(f"{t:.1f}" for t in d["sqlite"]["runs"])
     return (f"Import: `python -m bench.ingest` (SQLite: median of {len(d['sqlite']['runs'])} runs, {runs} s; "
-            f"PostgreSQL: {d['postgres']['server']}, one run). Where one SQLite import's time goes (cProfile, "
-            f"{total:.1f} s profiled): {parts}.")
+            f"PostgreSQL: {d['postgres']['server']}, one run; load average {d['load_average_before']:.1f} before "
+            f"and {d['load_average_after']:.1f} after the run, on {d['machine']['cpus']} CPUs). Where one SQLite "
+            f"import's time goes (cProfile, {total:.1f} s profiled): {parts}.")
 
 
 def main() -> None:
