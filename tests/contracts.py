@@ -535,3 +535,18 @@ class StoreContract:
             store.load_interactions(iter([good, events(("u10", "i11", 3, "view", float("nan")))]))
         assert store.counts()["interactions"] == 0 and store.changes(0) == []
         assert store.load_interactions([good]) == AddResult(2, 0)  # the stage of the failed load is gone
+
+    def test_a_bulk_load_that_fails_while_rebuilding_keeps_the_indexes(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
+
+        def crash(_conn: object) -> None:
+            raise RuntimeError("killed while building the index")
+
+        monkeypatch.setattr(bulk, "create_indexes", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            store.load_interactions([events(("u10", "i11", 1), ("u20", "i12", 2))])
+        names = {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}
+        assert names == {ix.name for ix in sql_module.tables.interactions.indexes}  # dropped, then rolled back
+        assert store.counts()["interactions"] == 0 and store.changes(0) == []

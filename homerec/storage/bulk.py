@@ -17,9 +17,10 @@
    and a load of at least `REBUILD_MIN_ROWS`) the merge is one transaction that drops the
    secondary indexes the rows reach out of order (`(user_id, ts)`), inserts, and builds
    them again: one sort is far cheaper than millions of B-tree insertions at random
-   places. An index led by `ts` is kept: rows arrive in time order, so it grows at its
-   end like the primary key (derived ids begin with the time). Not into a larger table:
-   a re-import, whose rows are all known, costs only primary-key probes without it. Otherwise ranges of `chunk_rows` staged rows are merged in one
+   places. An index led by `ts` is kept: rows arrive in time order, so it grows at its end
+   like the primary key (derived ids begin with the time). A failure rolls the indexes
+   back with the rows. Into a larger table (a re-import, whose rows are all known, costs
+   only primary-key probes) ranges of `chunk_rows` staged rows are merged in one
    transaction each, so that live writers interleave (SQLite has one writer at a time).
 """
 

@@ -18,6 +18,8 @@ then merges ranges of `n` into the store with plain SQL.
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from homerec.data.schema import Col
+from homerec.errors import StoreError
 from homerec.storage import tables
 
 POSITION = "n"
@@ -77,35 +80,51 @@ class SqliteStage:
     def __init__(self, conn: sa.Connection) -> None:
         import adbc_driver_sqlite.dbapi as adbc
 
-        self._conn = conn
+        self._conn, self._error, self._writer, self._attached = conn, adbc.Error, None, False
         database = conn.engine.url.database
         on_disk = database not in (None, "", ":memory:")
-        self._folder = tempfile.mkdtemp(prefix=".homerec-bulk-", dir=Path(database).parent if on_disk else None)
+        try:
+            self._folder = tempfile.mkdtemp(prefix=".homerec-bulk-", dir=Path(database).parent if on_disk else None)
+        except OSError as exc:
+            raise StoreError(f"cannot create a folder to stage events next to {database}: {exc.strerror}") from None
         self.path = Path(self._folder) / "stage.db"
-        self._writer = adbc.connect(str(self.path), autocommit=True)
-        self._attached = False
-        with self._writer.cursor() as cursor:
-            for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
-                cursor.execute(pragma)
-            # INTEGER PRIMARY KEY: `n` is the rowid, so a range of `n` is a range of the table's B-tree.
-            table = _stage_table(sa.Column(POSITION, sa.Integer, primary_key=True, autoincrement=False))
-            ddl = sa.schema.CreateTable(table).compile(dialect=sqlite.dialect())
-            cursor.execute(str(ddl).strip())
+        # INTEGER PRIMARY KEY: `n` is the rowid, so a range of `n` is a range of the table's B-tree.
+        table = _stage_table(sa.Column(POSITION, sa.Integer, primary_key=True, autoincrement=False))
+        ddl = str(sa.schema.CreateTable(table).compile(dialect=sqlite.dialect())).strip()
+        with self._staging():
+            self._writer = adbc.connect(str(self.path), autocommit=True)
+            with self._writer.cursor() as cursor:
+                for statement in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF", ddl):
+                    cursor.execute(statement)
+
+    @contextmanager
+    def _staging(self) -> Iterator[None]:
+        """ADBC's errors (a full disk, a folder not writable) as StoreError; the stage goes on any failure."""
+        try:
+            yield
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, self._error):
+                raise StoreError(f"cannot stage events in {self.path}: {str(exc).splitlines()[0]}") from None
+            raise
 
     def add(self, rows: pl.DataFrame) -> None:
         """See `Stage.add`."""
-        with self._writer.cursor() as cursor:  # the frame's own buffers, through the Arrow C stream: no copy
+        assert self._writer is not None
+        with self._staging(), self._writer.cursor() as cursor:  # polars' own buffers, through the Arrow C stream
             cursor.adbc_ingest(STAGE_TABLE, rows, mode="append")
 
     def seal(self) -> None:
         """See `Stage.seal`: close the ADBC connection, then attach the file."""
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
         self._conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SQLITE_SCHEMA}", (str(self.path),))
         self._attached = True
 
     def close(self) -> None:
         """See `Stage.close`."""
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
         if self._attached:
             self._conn.rollback()
             self._conn.exec_driver_sql(f"DETACH DATABASE {SQLITE_SCHEMA}")
