@@ -67,8 +67,8 @@ class Store(Protocol):
         the event id, in the same transaction as the event and idempotent on the event id; ids
         longer than `RECOMMENDATION_ID_MAX` cannot name an exposure and are not linked. Large
         frames are written in chunks, one transaction each, calling
-        `progress(rows_done, rows_total)` after each. New events of a deleted user lift its
-        tombstone (see `delete_user`).
+        `progress(rows_done, rows_total)` after each (very large ones go through
+        `load_interactions`). New events of a deleted user lift its tombstone (see `delete_user`).
 
         Raises:
             InputError: a column is missing or has nulls, an id breaks the id rule, or an
