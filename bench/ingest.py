@@ -46,7 +46,7 @@ PHASES = {  # (module file, function) → phase, for the cProfile breakdown
     ("staging.py", "add"): "stage through ADBC",
     ("bulk.py", "_merge_range"): "INSERT … SELECT … ON CONFLICT, users, change feed",
     ("bulk.py", "create_indexes"): "build the (user_id, ts) index",
-    ("base.py", "commit"): "commit (write-ahead log, checkpoint)",
+    ("~", "<method 'commit' of 'sqlite3.Connection' objects>"): "commit (write-ahead log, checkpoint)",
 }
 
 
@@ -118,7 +118,7 @@ def breakdown(source: Path, work: Path) -> dict[str, float]:
     out = dict.fromkeys(PHASES.values(), 0.0)
     for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
         phase = PHASES.get((Path(filename).name, name))
-        if phase is not None and ("homerec" in filename or name == "commit"):
+        if phase is not None and ("homerec" in filename or filename == "~"):
             out[phase] += cumulative
     out["total"] = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values())
     return {k: round(v, 3) for k, v in out.items()}
