@@ -11,6 +11,7 @@ if ! command -v wrk >/dev/null; then
 fi
 . .venv/bin/activate
 python -c "import lightfm" 2>/dev/null || bash bench/install_lightfm.sh
+python -m bench.ingest --scale 1.0 --out bench/out/ingest.json
 python -m bench.speed --scale 1.0 --out bench/out/speed.json
 python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample --out bench/out/quality-real.json
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json

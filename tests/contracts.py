@@ -20,6 +20,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import InputError
 from homerec.storage import AddResult, CachedList, Store, open_store
+from homerec.storage import bulk
 from homerec.storage import sql as sql_module
 from homerec.storage.base import ExperimentRow
 
@@ -57,6 +58,19 @@ def linked_events(*rows: tuple) -> pl.DataFrame:
                 Col.event_id: pl.String, Col.recommendation_id: pl.String},
         orient="row",
     )  # fmt: skip
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[tuple]:
+    """Record the arguments of every call of `module.name` (which still runs)."""
+    calls: list[tuple] = []
+    real = getattr(module, name)
+
+    def recorded(*args: object) -> object:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, recorded)
+    return calls
 
 
 V1_STORE_SQL = (
@@ -462,3 +476,77 @@ class StoreContract:
         assert cached is not None and cached.computed_at == 1_234
         store.put_recs(USER_RECS, [("u10", [("i12", 2.0)])], "v1")  # default: now
         assert store.get_recs(USER_RECS, "u10").computed_at > 1_700_000_000
+
+    # -- bulk loads (homerec.storage.bulk) -----------------------------------------------------
+    def test_bulk_load_stages_batches_and_merges_them_idempotently(self, store: Store):
+        first = events(("u10", "i11", 300), ("u20", "i11", 100), ("u10", "i12", 200, "view", 0.5))
+        second = linked_events(("u10", "i11", 300, "purchase", None, None),  # the same event again: derived id
+                               ("u30", "i13", 50, "click", "e1", "r1"), ("u30", "i13", 60, "click", "e2", "r" * 41))
+        progress: list[tuple[int, int]] = []
+        assert store.load_interactions(iter([first, second]), progress=lambda d, t: progress.append((d, t))) == AddResult(5, 1)
+        assert progress[0][0] == 0 and progress[-1] == (6, 6) and progress == sorted(progress)
+        assert as_tuples(store.interactions()) == [
+            ("u30", "i13", 50, "click", None), ("u30", "i13", 60, "click", None), ("u20", "i11", 100, "purchase", None),
+            ("u10", "i12", 200, "view", 0.5), ("u10", "i11", 300, "purchase", None),
+        ]  # fmt: skip
+        links = store.attributable_events(0).filter(pl.col(Col.recommendation_id).is_not_null())
+        assert links.select(Col.event_id, Col.recommendation_id).rows() == [("e1", "r1")]  # r * 41 names no exposure
+        assert sorted(c.key for c in store.changes(0)) == ["u10", "u20", "u30"]  # one change per user
+        position = store.change_position()
+        assert store.load_interactions([second, first]) == AddResult(0, 6)  # a re-import adds nothing
+        assert store.change_position() == position and store.counts()["interactions"] == 5
+        assert store.history("u10")[Col.item_id].to_list() == ["i12", "i11"]
+
+    def test_bulk_load_writes_one_change_per_user_per_transaction(self, store: Store, monkeypatch: pytest.MonkeyPatch):
+        store.add_interactions(events(("u99", "i11", 1)))  # not empty: merged in chunks, indexes kept
+        monkeypatch.setattr(sql_module, "CHUNK_ROWS", 2)
+        rebuilt = spy(monkeypatch, bulk, "create_indexes")
+        frame = events(*((u, "i11", ts) for ts, u in enumerate(["u10", "u20", "u10", "u10", "u30"], start=10)))
+        progress: list[tuple[int, int]] = []
+        assert store.load_interactions([frame.head(3), frame.tail(2)], lambda d, t: progress.append((d, t))) == AddResult(5, 0)
+        assert rebuilt == [] and progress[-3:] == [(2, 5), (4, 5), (5, 5)]
+        # positions 1-2, 3-4 (two batches reach into it), 5: a transaction each, every user of each in the feed
+        assert [c.key for c in store.changes(0)][1:] == ["u10", "u20", "u10", "u30"]
+
+    def test_bulk_load_into_an_empty_table_builds_the_indexes_after_the_rows(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
+        rebuilt = spy(monkeypatch, bulk, "create_indexes")
+        assert store.load_interactions([events(("u10", "i11", 1))]) == AddResult(1, 0)
+        assert rebuilt == []  # too small a load to rebuild for
+        store.delete_user("u10")
+        frame = events(*((f"u{n % 3}", f"i{n}", n) for n in range(40)), ("u10", "i11", 99))
+        assert store.load_interactions([frame]) == AddResult(41, 0)
+        assert len(rebuilt) == 1  # empty table: one transaction, indexes built after the rows
+        names = {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}
+        assert names == {ix.name for ix in sql_module.tables.interactions.indexes}
+        assert store.history("u1")[Col.ts].to_list() == list(range(1, 40, 3))
+        assert store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1") == 1  # its new events lifted the tombstone
+        assert {c.key for c in store.changes(0) if c.kind == Change.events} == {"u10", "u0", "u1", "u2"}
+        assert store.load_interactions([frame.with_columns(pl.col(Col.ts) + 100)]) == AddResult(41, 0)
+        assert len(rebuilt) == 1  # as many rows as the load brings: not a small table any more
+
+    def test_a_failed_bulk_load_stores_nothing_and_leaves_no_stage(self, store: Store):
+        good = events(("u10", "i11", 1), ("u20", "i12", 2))
+        with pytest.raises(InputError, match="user_id"):
+            store.load_interactions([good, events(("u10\x01", "i11", 3))])
+        with pytest.raises(InputError, match="finite"):
+            store.load_interactions(iter([good, events(("u10", "i11", 3, "view", float("nan")))]))
+        assert store.counts()["interactions"] == 0 and store.changes(0) == []
+        assert store.load_interactions([good]) == AddResult(2, 0)  # the stage of the failed load is gone
+
+    def test_a_bulk_load_that_fails_while_rebuilding_keeps_the_indexes(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
+
+        def crash(_conn: object) -> None:
+            raise RuntimeError("killed while building the index")
+
+        monkeypatch.setattr(bulk, "create_indexes", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            store.load_interactions([events(("u10", "i11", 1), ("u20", "i12", 2))])
+        names = {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}
+        assert names == {ix.name for ix in sql_module.tables.interactions.indexes}  # dropped, then rolled back
+        assert store.counts()["interactions"] == 0 and store.changes(0) == []

@@ -51,7 +51,8 @@ def generate(
 
 def import_data(
     folder: Annotated[Optional[Path], typer.Argument(help="Personalize-layout folder")] = None,
-    interactions: Annotated[Optional[Path], typer.Option(help="An interactions file (CSV or Parquet)")] = None,
+    interactions: Annotated[Optional[Path], typer.Option(help=(
+        "An interactions file (CSV or Parquet), or a folder of Parquet files (read in batches)"))] = None,
     items: Annotated[Optional[Path], typer.Option(help="An items file")] = None,
     users: Annotated[Optional[Path], typer.Option(help="A users file")] = None,
     rejects_dir: Annotated[Path, typer.Option(help="Where rejected rows are written")] = Path("rejects"),

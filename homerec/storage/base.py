@@ -67,12 +67,31 @@ class Store(Protocol):
         the event id, in the same transaction as the event and idempotent on the event id; ids
         longer than `RECOMMENDATION_ID_MAX` cannot name an exposure and are not linked. Large
         frames are written in chunks, one transaction each, calling
-        `progress(rows_done, rows_total)` after each. New events of a deleted user lift its
-        tombstone (see `delete_user`).
+        `progress(rows_done, rows_total)` after each (very large ones go through
+        `load_interactions`). New events of a deleted user lift its tombstone (see `delete_user`).
 
         Raises:
             InputError: a column is missing or has nulls, an id breaks the id rule, or an
                 event value is not finite.
+        """
+        ...
+
+    def load_interactions(
+        self, batches: Iterable[pl.DataFrame], progress: Callable[[int, int], None] | None = None
+    ) -> AddResult:
+        """Bulk-load events: what `add_interactions` does, through the database's own bulk path.
+
+        Each batch (columns as for `add_interactions`) is checked and written to a stage as it
+        comes, so a lazy iterable of batches keeps memory bounded by one batch; the stage is
+        then merged with the same identity rule (a known `event_id` is skipped, the first of
+        two equal ones stays), event links, tombstone lifting and one `events` change per
+        user of each transaction. Into an empty or small table the secondary indexes are
+        built after the rows are in, in the same transaction. `progress(rows_done,
+        rows_total)` runs from 0 to the rows staged.
+
+        Raises:
+            InputError: as `add_interactions`, for the first batch that breaks a rule (nothing
+                of the load is stored then).
         """
         ...
 
@@ -234,12 +253,19 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(33))
 
 
-def _field_lanes(values: pl.Series) -> np.ndarray:
-    """blake2b-128 of each distinct string (UTF-8), broadcast back to rows as an (n, 2) uint64 array."""
+def _field_lanes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """blake2b-128 of each distinct string (UTF-8) as two uint64 lanes, broadcast back to rows.
+
+    Each lane is gathered from a contiguous array: numpy gathers 1-D arrays about ten times
+    faster than rows of an (n, 2) array.
+    """
     distinct = values.unique()
     digests = b"".join(blake2b(v.encode(), digest_size=16).digest() for v in distinct.to_list())
     lanes = np.frombuffer(digests, dtype="<u8").reshape(-1, 2)
-    return lanes[values.cast(pl.Enum(distinct)).to_physical().to_numpy()]
+    if len(distinct) == 1:  # e.g. one event type for every row
+        return np.full(len(values), lanes[0, 0]), np.full(len(values), lanes[0, 1])
+    codes = values.cast(pl.Enum(distinct)).to_physical().to_numpy()
+    return np.take(np.ascontiguousarray(lanes[:, 0]), codes), np.take(np.ascontiguousarray(lanes[:, 1]), codes)
 
 
 def event_ids(user_id: pl.Series, item_id: pl.Series, ts: pl.Series, event_type: pl.Series) -> pl.Series:
@@ -272,7 +298,7 @@ def event_ids(user_id: pl.Series, item_id: pl.Series, ts: pl.Series, event_type:
     with np.errstate(over="ignore"):
         for lane in (0, 1):
             h = np.full(n, _SEEDS[lane], dtype=np.uint64)
-            for part in (fields[0][:, lane], fields[1][:, lane], t, fields[2][:, lane]):
+            for part in (fields[0][lane], fields[1][lane], t, fields[2][lane]):
                 h = _fmix64(h ^ part)
             lanes.append(h)
     packed = np.empty((n, 3), dtype=">u8")  # 24 bytes: ts (8) | lane 0 (8) | lane 1 (8)

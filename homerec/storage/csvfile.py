@@ -36,6 +36,8 @@ NOT_TEXT = "not valid UTF-8 text: give the file's encoding with --encoding (e.g.
 
 def detect_encoding(data: bytes) -> str:
     """`utf-8`, or `cp1252` / `latin-1` for a single-byte file (see the module docstring)."""
+    if data.isascii():  # the usual export, checked without decoding a copy
+        return "utf-8"
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -54,6 +56,8 @@ def _as_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Reject
     """The file as UTF-8 bytes (BOM dropped); lines that are not text in a UTF-8 file are blanked and rejected."""
     if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
         data = data.removeprefix(BOM)
+        if data.isascii():
+            return data, []
         try:
             data.decode("utf-8")
             return data, []
@@ -76,7 +80,8 @@ def _as_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Reject
 
 
 def _header(path: Path, data: bytes) -> list[str]:
-    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].decode("utf-8", errors="replace")
     names = next(csv.reader(io.StringIO(first)), [])
     if not any(name.strip() for name in names):
         raise InputError(f"{path}: the file is empty (no header line)")
@@ -85,7 +90,8 @@ def _header(path: Path, data: bytes) -> list[str]:
     return names
 
 
-def _parse(path: Path, data: bytes, names: list[str]) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
+def _parse(path: Path, data: bytes, names: list[str], quoted: bool) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
+    """Every record as strings, and the invalid ones; only a `quoted` file can have newlines in values."""
     def once(threads: bool) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
         invalid: list[pacsv.InvalidRow] = []
 
@@ -96,7 +102,8 @@ def _parse(path: Path, data: bytes, names: list[str]) -> tuple[pa.Table, list[pa
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(use_threads=threads, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=skip),
+            parse_options=pacsv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False,
+                                             invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
         )
         return table, invalid
@@ -111,13 +118,19 @@ def _parse(path: Path, data: bytes, names: list[str]) -> tuple[pa.Table, list[pa
     return table, invalid
 
 
-def _records(frame: pl.DataFrame, invalid: list[pacsv.InvalidRow]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per record (valid and invalid, in file order): whether it is invalid, its first line, its span."""
+def _records(
+    frame: pl.DataFrame, invalid: list[pacsv.InvalidRow], quoted: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per record (valid and invalid, in file order): whether it is invalid, its first line, its span.
+
+    Only a quoted value can hold a newline: a file without quote characters (`quoted` false)
+    has one line per record, and no value needs searching.
+    """
     total = frame.height + len(invalid)
     is_bad = np.zeros(total, dtype=bool)
     is_bad[np.array([row.number for row in invalid], dtype=np.int64) - 2] = True
     extra = np.zeros(total, dtype=np.int64)  # a record spans 1 + (newlines inside it) lines
-    if frame.width and frame.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any())).item():
+    if quoted and frame.width and frame.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any())).item():
         newlines = pl.sum_horizontal(pl.all().str.count_matches("\n", literal=True))
         extra[~is_bad] = frame.select(newlines).to_series().to_numpy()
     extra[is_bad] = [row.text.count("\n") for row in invalid]
@@ -152,10 +165,13 @@ def read_csv(path: Path, encoding: str | None = None) -> RawRows:
     data, rejected = _as_utf8(path, raw, encoding)
     names = _header(path, data)
     for _ in range(MAX_PASSES):
-        table, invalid = _parse(path, data, names)
+        quoted = b'"' in data
+        table, invalid = _parse(path, data, names, quoted)
         frame = pl.from_arrow(table)
+        del table  # polars holds its own copy: give Arrow's memory back before validation needs more
+        pa.default_memory_pool().release_unused()
         assert isinstance(frame, pl.DataFrame)
-        is_bad, lines, spans = _records(frame, invalid)
+        is_bad, lines, spans = _records(frame, invalid, quoted)
         cut = _unterminated(data, lines, spans)
         if not cut:
             break
@@ -175,4 +191,5 @@ def read_csv(path: Path, encoding: str | None = None) -> RawRows:
     blank = frame.select(pl.all_horizontal(pl.all() == "")).to_series().to_numpy() if frame.width else None
     keep = np.ones(frame.height, dtype=bool) if blank is None else ~blank
     good_lines, good_spans = lines[~is_bad][keep], spans[~is_bad][keep]
-    return RawRows(path, frame.filter(keep), good_lines, good_spans, sorted(rejected + malformed), data, encoding)
+    frame = frame if keep.all() else frame.filter(keep)
+    return RawRows(path, frame, good_lines, good_spans, sorted(rejected + malformed), data, encoding)

@@ -49,12 +49,18 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _check_rules(events: pl.DataFrame) -> None:
     """InputError when an id breaks the id rule or a value is not finite (homerec.data.rules)."""
-    for name in (Col.user_id, Col.item_id, Col.event_type, Col.event_id):
-        bad = events.filter(pl.col(name).is_not_null() & bad_id(pl.col(name)))[name]
-        if bad.len():
+    names = (Col.user_id, Col.item_id, Col.event_type, Col.event_id)
+    # One pass over every column at once (polars runs them in parallel); the common answer is "none".
+    broken = events.select(
+        *((pl.col(name).is_not_null() & bad_id(pl.col(name))).any().alias(name) for name in names),
+        bad_value(pl.col(Col.event_value)).any().alias(Col.event_value),
+    ).row(0, named=True)
+    for name in names:
+        if broken[name]:
+            bad = events.filter(pl.col(name).is_not_null() & bad_id(pl.col(name)))[name]
             raise InputError(f"interactions: {bad.len()} rows have a {name} that is empty, longer than "
                              f"{MAX_ID_CHARS} characters or holds a control character, e.g. {bad[0]!r:.80}")
-    if events.select(bad_value(pl.col(Col.event_value)).any()).item():
+    if broken[Col.event_value]:
         raise InputError(f"interactions: an {Col.event_value} is not a finite number within ±{MAX_ABS_VALUE:g}")
 
 

@@ -23,7 +23,7 @@ from homerec.data.schema import (
     Col,
 )
 from homerec.errors import InputError, StoreError
-from homerec.storage import cache, experiment_log, tables, tombstones
+from homerec.storage import bulk, cache, experiment_log, tables, tombstones
 from homerec.storage import feed as change_feed
 from homerec.storage.base import AddResult, CachedList, ExperimentRow
 from homerec.storage.dialects import Dialect
@@ -35,7 +35,10 @@ from homerec.types import Scored
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 200_000
-"""Events written per transaction by `add_interactions`: short enough for live writers to interleave."""
+"""Events written per transaction by `add_interactions` and `load_interactions` (unless it rebuilds
+the indexes): short enough for live writers to interleave."""
+BULK_ROWS = 100_000
+"""`add_interactions` hands frames of this many rows on to the bulk path (`load_interactions`)."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -112,6 +115,8 @@ class SqlStore:
         self, frame: pl.DataFrame, progress: Callable[[int, int], None] | None = None
     ) -> AddResult:
         """See `Store.add_interactions`."""
+        if frame.height >= BULK_ROWS:
+            return self.load_interactions([frame], progress)
         events = prepare_events(frame)
         if events[Col.event_id].n_unique() < events.height:
             events = events.unique(Col.event_id, keep="first", maintain_order=True)
@@ -139,6 +144,14 @@ class SqlStore:
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
+
+    def load_interactions(
+        self, batches: Iterable[pl.DataFrame], progress: Callable[[int, int], None] | None = None
+    ) -> AddResult:
+        """See `Store.load_interactions` (`homerec.storage.bulk`)."""
+        with self._guard("load interactions into"), self._engine.connect() as conn:
+            stage = self._dialect.stage(conn)
+            return bulk.load_events(conn, stage, batches, progress, CHUNK_ROWS, self._dialect.bulk_begin)
 
     def _read(self, action: str, query: sa.Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
         with self._guard(action), self._engine.connect() as conn:

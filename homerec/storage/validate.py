@@ -12,59 +12,18 @@ an event later than now plus the allowed clock skew is rejected (it would move a
 import time
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from homerec.data.rules import DEFAULT_FUTURE_SKEW_S, MAX_ABS_VALUE, bad_value, id_checks, trimmed
-from homerec.data.schema import (
-    EVENT_TYPE,
-    EVENT_VALUE,
-    ITEM_ID,
-    MULTI_VALUE_SEP,
-    TIMESTAMP,
-    USER_ID,
-    Col,
-)
+from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, TIMESTAMP, USER_ID, Col
 from homerec.errors import InputError
 from homerec.storage.csvfile import read_csv
+from homerec.storage.parquetfile import PARQUET_SUFFIXES, read_parquet
 from homerec.storage.rawrows import RawRows, Reject
 
 CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet", ".pq")
 MAX_TIMESTAMP = 4_102_444_800
 """2100-01-01 in epoch seconds; later values are almost surely milliseconds."""
-
-
-def _scalar(dtype: pl.DataType) -> bool:
-    return not isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Object)
-
-
-def _read_parquet(path: Path) -> RawRows:
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several unrelated types for unreadable files
-        raise InputError(f"{path}: cannot be read as Parquet: {exc}") from None
-    nested = [f"{name} ({dtype})" for name, dtype in frame.schema.items()
-              if not (_scalar(dtype) or (isinstance(dtype, pl.List | pl.Array) and _scalar(dtype.inner)))]
-    if nested:
-        raise InputError(f"{path}: columns of structs or nested lists cannot be imported: {', '.join(nested)}; "
-                         "flatten them into scalar columns (a list of scalars becomes a|b|c)")
-    columns = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if name.upper() == TIMESTAMP and isinstance(dtype, pl.Datetime | pl.Date):
-            column = column.dt.epoch("s")  # the instant in UTC, whatever the column's time zone
-        elif isinstance(dtype, pl.Array):
-            column = column.arr.eval(pl.element().cast(pl.String)).arr.join(MULTI_VALUE_SEP)
-        elif isinstance(dtype, pl.List):
-            column = column.list.eval(pl.element().cast(pl.String)).list.join(MULTI_VALUE_SEP)
-        columns.append(column.cast(pl.String).alias(name))
-    try:
-        frame = frame.select(columns)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{path}: a column cannot be read as text: {exc}") from None
-    n = frame.height
-    return RawRows(path, frame, np.arange(1, n + 1), np.ones(n, dtype=np.int64), [])
 
 
 def read_rows(path: Path, encoding: str | None = None) -> RawRows:
@@ -83,25 +42,31 @@ def read_rows(path: Path, encoding: str | None = None) -> RawRows:
     if suffix in CSV_SUFFIXES:
         return read_csv(path, encoding)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path)
+        return read_parquet(path)
     raise InputError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
 
 
-def find_columns(rows: RawRows, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
-    """Match wanted column names case-insensitively: wanted name → name in the file.
+def match_columns(
+    path: Path, names: list[str], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Match wanted column names case-insensitively among a file's `names`: wanted name → name in the file.
 
     Raises:
         InputError: a required column is missing.
     """
-    by_lower = {name.lower(): name for name in rows.frame.columns}
+    by_lower = {name.lower(): name for name in names}
     found = {want: by_lower[want.lower()] for want in (*required, *optional) if want.lower() in by_lower}
     missing = [want for want in required if want not in found]
     if missing:
         raise InputError(
-            f"{rows.path}: missing required column(s) {', '.join(missing)} "
-            f"(found: {', '.join(rows.frame.columns) or 'none'})"
+            f"{path}: missing required column(s) {', '.join(missing)} (found: {', '.join(names) or 'none'})"
         )
     return found
+
+
+def find_columns(rows: RawRows, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
+    """`match_columns` for a file read into `rows`."""
+    return match_columns(rows.path, rows.frame.columns, required, optional)
 
 
 def _rejects(rows: RawRows, checked: pl.DataFrame) -> list[Reject]:
@@ -197,14 +162,19 @@ def check_entities(rows: RawRows, id_name: str, columns: dict[str, str]) -> tupl
     return good, _rejects(rows, checked)
 
 
-def write_rejects(rejects: list[Reject], path: Path) -> None:
-    """Write rejects as CSV with the columns line, reason, raw (creating the folder)."""
+def write_rejects(rejects: list[Reject], path: Path, files: list[str] | None = None) -> None:
+    """Write rejects as CSV with the columns line, reason, raw (creating the folder).
+
+    Args:
+        files: the file of each reject, for imports that read several files: then the
+            first column is `file`.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
-        {
-            "line": [r.line for r in rejects],
-            "reason": [r.reason for r in rejects],
-            "raw": [r.raw for r in rejects],
-        },
-        schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
-    ).write_csv(path)
+    columns = {
+        "line": ([r.line for r in rejects], pl.Int64),
+        "reason": ([r.reason for r in rejects], pl.String),
+        "raw": ([r.raw for r in rejects], pl.String),
+    }
+    if files is not None:
+        columns = {"file": (files, pl.String), **columns}
+    pl.DataFrame({k: v for k, (v, _) in columns.items()}, schema={k: t for k, (_, t) in columns.items()}).write_csv(path)

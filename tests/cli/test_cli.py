@@ -116,3 +116,19 @@ def test_import_takes_an_encoding_and_a_future_skew(tmp_path):
     assert "3600 s in the future" in (tmp_path / "rejects" / "interactions.rejects.csv").read_text()
     run = homerec("import", ".", "--encoding", "nope", cwd=tmp_path)
     assert run.returncode == 2 and "unknown encoding" in run.stdout
+
+
+def test_import_reads_a_folder_of_parquet_files(tmp_path):
+    import polars as pl
+
+    history = tmp_path / "history"
+    history.mkdir()
+    for n in range(2):
+        pl.DataFrame({"USER_ID": [f"u{n}", ""], "ITEM_ID": ["i1", "i2"], "TIMESTAMP": [1_700_000_000 + n] * 2}
+                     ).write_parquet(history / f"part-{n}.parquet")  # fmt: skip
+    run = homerec("import", "--interactions", "history", cwd=tmp_path)
+    assert run.returncode == 0 and "2 rejected" in run.stdout, run.stdout
+    assert "part-1.parquet,2,empty USER_ID" in (tmp_path / "rejects" / "interactions.rejects.csv").read_text()
+    pl.DataFrame({"USER_ID": ["u9"], "DIMS": [{"w": 1}]}).write_parquet(history / "part-2.parquet")
+    run = homerec("import", "--interactions", "history", cwd=tmp_path)
+    assert run.returncode != 0 and "part-2.parquet: columns of structs" in run.stdout + run.stderr

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The store contract on a real PostgreSQL server (see the postgres_url fixture), twice:
-with small writes as plain INSERTs, and with every write through COPY as bulk loads do."""
+"""The store contract on a real PostgreSQL server (see the postgres_url fixture), three times:
+with small writes as plain INSERTs, with every write through COPY, and with every event
+write through the bulk path of imports."""
 
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from homerec.storage import Store, dialects, open_store, tables
+from homerec.storage import Store, bulk, dialects, open_store, tables
+from homerec.storage import sql as sql_module
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
 
@@ -33,6 +35,19 @@ class TestPostgresStoreThroughCopy(StoreContract):
     @pytest.fixture
     def store(self, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         monkeypatch.setattr(dialects, "POSTGRES_COPY_ROWS", 0)
+        _reset(postgres_url)
+        s = open_store(postgres_url)
+        yield s
+        s.close()
+
+
+class TestPostgresStoreThroughBulkLoads(StoreContract):
+    """Every event write through the bulk path (COPY into a stage, INSERT … SELECT), rebuilding indexes when it may."""
+
+    @pytest.fixture
+    def store(self, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+        monkeypatch.setattr(sql_module, "BULK_ROWS", 0)
+        monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 0)
         _reset(postgres_url)
         s = open_store(postgres_url)
         yield s
