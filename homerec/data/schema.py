@@ -101,6 +101,16 @@ class Change:
     recs = "recs"  # key: a cache namespace that was written (lists refreshed)
 
 
+class Resource:
+    """Kinds of control-plane records (`personalize_resources`)."""
+
+    filter = "filter"
+    campaign = "campaign"
+    solution_version = "solution-version"
+    batch_inference_job = "batch-inference-job"
+    dataset_import_job = "dataset-import-job"
+
+
 # Cache namespaces.
 USER_RECS = "user"
 SIMILAR_ITEMS = "item"
