@@ -30,6 +30,8 @@ SPAN = 6.0
 """Logits between the lowest and the highest typical top-10 raw score of a model."""
 DIGITS = 6
 """Significant digits kept (rounded down)."""
+_SHRINK = 1.0 - 1e-9
+"""Applied before rounding down, so float error in the normaliser (1e-16 a term) cannot lift a sum over 1."""
 
 
 def logits(model: Recommender, raw: np.ndarray) -> np.ndarray:
@@ -65,7 +67,7 @@ def relative(model: Recommender, raw: np.ndarray, log_z: np.ndarray) -> np.ndarr
     z = logits(model, np.atleast_2d(raw)) - np.asarray(log_z, dtype=np.float64).reshape(-1, 1)
     with np.errstate(invalid="ignore"):
         p = np.where(np.isfinite(z), np.exp(np.minimum(z, 0.0)), 0.0)
-    return floor_digits(p)
+    return floor_digits(p * _SHRINK)
 
 
 def user_log_partition(model: Recommender, user_id: str | None, history: History | None) -> float | None:
