@@ -159,3 +159,18 @@ class HomerecServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- an S3 protocol server ----------------------------------------------------------------------
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """moto's S3 server (an emulator of the S3 protocol, over HTTP on loopback); yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.stop()
