@@ -173,10 +173,10 @@ def _campaign(p: Plane, arn: str) -> dict[str, Any]:
     group, serving = target.group, target.serving
     version = serving.version if serving.version != "active" else p.registry(group).active()
     record = p.store(group).resource(arn)
-    stamps = stamps(record.created_at, record.updated_at) if record is not None else stamps()
+    when = stamps(record.created_at, record.updated_at) if record is not None else stamps()
     doc: dict[str, Any] = {"name": parse_arn(arn)[3], "campaignArn": arn, "status": ACTIVE,
                            "solutionVersionArn": _version_arn(p, group, version),
-                           "campaignConfig": {"enableMetadataWithRecommendations": serving.metadata}, **stamps}
+                           "campaignConfig": {"enableMetadataWithRecommendations": serving.metadata}, **when}
     if record is not None:
         doc["latestCampaignUpdate"] = {"solutionVersionArn": record.doc.get("solutionVersionArn"), "status": ACTIVE,
                                        **stamps(record.updated_at)}

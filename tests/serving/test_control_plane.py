@@ -130,7 +130,8 @@ def test_filters_created_and_deleted_take_effect_at_once(cp, runtime, world):
     got = runtime.get_recommendations(campaignArn=CAMPAIGN, userId=user, numResults=100, filterArn=arn)["itemList"]
     assert len(got) == 100 and not {i["itemId"] for i in got} & plumbing
     with pytest.raises(cp.exceptions.ResourceAlreadyExistsException):
-        cp.create_filter(name="cp-no-plumbing", datasetGroupArn=GROUP, filterExpression="EXCLUDE ItemID WHERE x")
+        cp.create_filter(name="cp-no-plumbing", datasetGroupArn=GROUP,
+                         filterExpression='EXCLUDE ItemID WHERE Items.CATEGORY IN ("Gloves")')
     for bad in ("EXCLUDE ItemID WHERE", "DROP TABLE items"):
         with pytest.raises(cp.exceptions.InvalidInputException):
             cp.create_filter(name="cp-bad", datasetGroupArn=GROUP, filterExpression=bad)
@@ -168,7 +169,7 @@ def test_retrain_switch_and_roll_back(cp, runtime, url, world):
     version, seen = wait(lambda: cp.describe_solution_version(solutionVersionArn=version_arn), "solutionVersion")
     assert version["status"] == "ACTIVE" and "CREATE IN_PROGRESS" in seen, (seen, version.get("failureReason"))
     assert version_arn in [v["solutionVersionArn"] for v in cp.list_solution_versions(solutionArn=ALS_ONLY)["solutionVersions"]]
-    assert "normalized_discounted_cumulative_gain_at_10" not in cp.get_solution_metrics(solutionVersionArn=version_arn)["metrics"] or True
+    assert cp.get_solution_metrics(solutionVersionArn=version_arn)["solutionVersionArn"] == version_arn
     # Training does not deploy: the campaign still serves the old version until UpdateCampaign.
     assert cp.describe_campaign(campaignArn=CAMPAIGN)["campaign"]["solutionVersionArn"] == before
     cp.update_campaign(campaignArn=CAMPAIGN, solutionVersionArn=version_arn)
