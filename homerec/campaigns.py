@@ -32,6 +32,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ARN_PATTERN = re.compile(r"^arn:([a-z\d-]+):personalize:([^:]*):([^:]*):(.+)$")
+S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(/[^\x00-\x1f]*)?$")
+"""An `s3://BUCKET[/KEY]` path: a bucket named as S3 allows (no `..` within it: checked apart), a key of printable characters."""
 EXCLUDE = ("none", "purchased")
 DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS")
 DEFAULT_GROUP = "default"
@@ -44,6 +46,15 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
         raise ValueError(f"{arn!r} is not a Personalize ARN (arn:aws:personalize:REGION:ACCOUNT:TYPE/NAME)")
     kind, _, path = m.group(4).partition("/")
     return m.group(2), m.group(3), kind, path
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, key) of an `s3://BUCKET/KEY` path; ValueError for anything else (`..` as a bucket or key part too)."""
+    m = S3_URL.match(url) if isinstance(url, str) and len(url) <= 1024 else None
+    key = (m.group(2) or "").lstrip("/") if m else ""
+    if m is None or ".." in m.group(1) or ".." in key.split("/"):
+        raise ValueError(f"{url!r} is not an s3://BUCKET/KEY path")
+    return m.group(1), key
 
 
 class Serving(BaseModel):

@@ -12,21 +12,18 @@ a local folder; `put` writes a local file to a path.
 
 import shutil
 from pathlib import Path
-from urllib.parse import urlparse
 
+from homerec.campaigns import parse_s3_url
 from homerec.errors import ConfigError, InputError
 from homerec.settings import Settings
 
 
 def split(url: str) -> tuple[str, str]:
-    """(bucket, key) of an `s3://` URL; InputError otherwise."""
-    parsed = urlparse(url)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise InputError(f"{url!r} is not an s3://BUCKET/KEY path")
-    key = parsed.path.lstrip("/")
-    if ".." in Path(key).parts:
-        raise InputError(f"{url!r}: '..' is not allowed in a key")
-    return parsed.netloc, key
+    """(bucket, key) of an `s3://` URL; InputError otherwise (`homerec.campaigns.parse_s3_url`)."""
+    try:
+        return parse_s3_url(url)
+    except ValueError as err:
+        raise InputError(str(err)) from None
 
 
 class Objects:

@@ -10,7 +10,7 @@ version, the filter expression) goes to the group's store with `CREATE PENDING`;
 
 from typing import Any
 
-from homerec.campaigns import parse_arn
+from homerec.campaigns import parse_arn, parse_s3_url
 from homerec.data.schema import Resource
 from homerec.serving.control_models import active_version
 from homerec.serving.control_ops import Params, Plane, exists, need, page, stamps, start, valid_name
@@ -20,8 +20,10 @@ IMPORT_MODES = ("FULL", "INCREMENTAL")
 
 
 def _s3(path: Any, field: str) -> str:
-    if not isinstance(path, str) or not path.startswith("s3://") or len(path) > 256:
-        raise invalid(f"{field} must be an s3://BUCKET/KEY path")
+    try:
+        parse_s3_url(path)
+    except ValueError:
+        raise invalid(f"{field} must be an s3://BUCKET/KEY path, not {path!r:.80}") from None
     return path
 
 

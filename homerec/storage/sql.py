@@ -24,14 +24,14 @@ from homerec.data.schema import (
     Col,
 )
 from homerec.errors import InputError, StoreError
-from homerec.storage import cache, event_details, experiment_log, resources, tables, tombstones
+from homerec.storage import cache, experiment_log, tables, tombstones
 from homerec.storage import feed as change_feed
 from homerec.storage.base import AddResult, CachedList, ExperimentRow
 from homerec.storage.dialects import Dialect
 from homerec.storage.events import INTERACTION_SCHEMA, prepare_events, stored_columns
 from homerec.storage.feed import ChangeRow, write_changes
 from homerec.storage.point import PointQuery, PointReader
-from homerec.storage.resources import ResourceRow
+from homerec.storage.sql_records import RecordsMixin
 from homerec.types import Scored
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(inner).splitlines() if line.strip())
 
 
-class SqlStore:
+class SqlStore(RecordsMixin):
     """A `Store` over one SQLAlchemy engine; open it with `homerec.storage.open_store(url)`."""
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
@@ -141,42 +141,6 @@ class SqlStore:
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
-
-    def add_context_events(self, frame: pl.DataFrame) -> AddResult:
-        """See `Store.add_context_events`."""
-        rows = event_details.context_rows(frame)
-        if rows.is_empty():
-            return AddResult(0, 0)
-        for name in (Col.event_id, Col.user_id, Col.ts, Col.event_type):
-            if rows[name].null_count():
-                raise InputError(f"context events: {rows[name].null_count()} rows have no {name}")
-        rows = rows.filter(~bad_id(pl.col(Col.user_id)) & ~bad_id(pl.col(Col.event_id)))
-        with self._guard("add events to"), self._engine.begin() as conn:
-            added = self._dialect.merge(conn.connection.dbapi_connection, CONTEXT_EVENTS_TABLE, rows,
-                                        f"ON CONFLICT ({Col.event_id}) DO NOTHING")
-            tombstones.lift(conn, rows[Col.user_id].unique(maintain_order=True).to_list())
-        return AddResult(added, frame.height - added)
-
-    def join_session(self, session_id: str, user_id: str) -> int:
-        """See `Store.join_session`."""
-        if session_id == user_id or not (is_storable_id(session_id) and is_storable_id(user_id)):
-            return 0
-        with self._guard("join a session in"), self._engine.begin() as conn:
-            moved = event_details.join_session(conn, session_id, user_id)
-            if moved:
-                tombstones.lift(conn, [user_id])
-                write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.events, [user_id, session_id])
-        return moved
-
-    def context_events(self, since: int | None = None, user_id: str | None = None) -> pl.DataFrame:
-        """See `Store.context_events`."""
-        with self._guard("read events from"), self._engine.connect() as conn:
-            return event_details.read_context_events(conn, since, user_id)
-
-    def impressions(self, since: int | None = None) -> pl.DataFrame:
-        """See `Store.impressions`."""
-        with self._guard("read impressions from"), self._engine.connect() as conn:
-            return event_details.read_impressions(conn, since)
 
     def _read(self, action: str, query: sa.Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
         with self._guard(action), self._engine.connect() as conn:
@@ -328,29 +292,6 @@ class SqlStore:
         query = sa.delete(t).where(t.c[Col.seq] <= needed, t.c[Col.ts] < int(time.time()) - older_than_s)
         with self._guard("prune the change feed of"), self._engine.begin() as conn:
             return conn.execute(query).rowcount
-
-    # -- control-plane records (homerec.storage.resources) ---------------------------------------
-    def put_resource(self, arn: str, kind: str, group: str, status: str, doc: dict[str, Any]) -> None:
-        """See `Store.put_resource`."""
-        with self._guard("write a resource to"), self._engine.begin() as conn:
-            resources.put(conn, arn, kind, group, status, doc, int(time.time()))
-
-    def resource(self, arn: str) -> ResourceRow | None:
-        """See `Store.resource`."""
-        if not is_storable_id(arn):
-            return None
-        with self._guard("read a resource from"), self._engine.connect() as conn:
-            return resources.get(conn, arn)
-
-    def resources(self, kind: str, group: str | None = None) -> list[ResourceRow]:
-        """See `Store.resources`."""
-        with self._guard("read resources from"), self._engine.connect() as conn:
-            return resources.listed(conn, kind, group)
-
-    def delete_resource(self, arn: str) -> bool:
-        """See `Store.delete_resource`."""
-        with self._guard("delete a resource from"), self._engine.begin() as conn:
-            return resources.delete(conn, arn)
 
     # -- housekeeping --------------------------------------------------------------------------
     def delete_user(self, user_id: str) -> dict[str, int]:
