@@ -102,3 +102,19 @@ def test_the_readme_configuration_example_is_valid(tmp_path, monkeypatch):
     (group,) = settings.personalize_groups()
     assert group.campaigns and group.recommenders and group.filters and group.solutions and group.event_trackers
     assert str(settings.s3_root) == "/srv/s3"
+
+
+def test_settings_handed_to_serve_workers_come_back_the_same(tmp_path, monkeypatch):
+    """`homerec serve` hands the effective settings to its workers as HOMEREC_ variables."""
+    from homerec.cli.serve_cmd import _env_value
+
+    for name in [n for n in __import__("os").environ if n.startswith("HOMEREC_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "homerec.toml"
+    path.write_text('api_keys = ["k1", "k2"]\nsigv4_keys = {AK = "S/x+y"}\n' + GROUP_TOML)
+    original = load_settings(path)
+    for name, value in original.model_dump(mode="json", exclude_defaults=True).items():
+        monkeypatch.setenv(f"HOMEREC_{name.upper()}", _env_value(value))
+    again = load_settings(config_file=None)
+    assert again.dataset_groups == original.dataset_groups and again.api_keys == original.api_keys
+    assert again.sigv4_keys == original.sigv4_keys

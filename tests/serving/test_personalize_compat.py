@@ -287,3 +287,20 @@ def test_native_api_answers_stay_raw(url, world):
     r = httpx.get(f"{url}/v1/users/{world['cached_users'][0]}/recommendations", params={"num_results": 3}).json()
     assert all(set(i) == {"item_id", "score", "score10", "reason"} for i in r["items"])
     assert API_KEY  # writes on this server still need it (make_settings)
+
+
+@pytest.mark.slow
+def test_homerec_serve_with_a_dataset_group_file_and_two_workers(world, tmp_path):
+    """The configuration reaches every worker of `homerec serve` (handed down as HOMEREC_ variables)."""
+    from tests.live import HomerecServer
+
+    config = tmp_path / "homerec.toml"
+    config.write_text(f'sigv4_keys = {{{AK} = "{SECRET}"}}\n[[dataset_groups]]\narn = "{GROUP}"\n'
+                      f'[dataset_groups.campaigns."{NOT_BOUGHT}"]\nexclude = "purchased"\n')
+    with HomerecServer(world["store_url"], world["artifacts"], tmp_path, args=["--workers", "2", "--config", str(config)]) as server:
+        rt = client("personalize-runtime", server.base)
+        for user in world["cached_users"][:6]:
+            got = rt.get_recommendations(campaignArn=NOT_BOUGHT, userId=user, numResults=5)["itemList"]
+            assert len(got) == 5 and all(0 < i["score"] <= 1 for i in got)
+        with pytest.raises(rt.exceptions.ResourceNotFoundException):  # campaigns are listed: CAMPAIGN is not
+            rt.get_recommendations(campaignArn=CAMPAIGN, userId=world["cached_users"][0])
