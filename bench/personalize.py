@@ -20,6 +20,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
+import sqlite3  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -86,7 +87,16 @@ def measure(url: str, batch: dict[str, dict[str, float]], users: list[str], item
     c = Client(url)
     new, everything = f"{ARN}:campaign/new", f"{ARN}:campaign/all"
     rng = random.Random(0)
-    out = {
+    # Agreement first: PutEvents below changes these users' histories (their next lists fold the events in).
+    same = total = 0
+    for u in users[:200]:
+        got = c.request("POST", "/recommendations", {"campaignArn": new, "userId": u, "numResults": 25})["itemList"]
+        for item in got:
+            want = batch.get(u, {}).get(item["itemId"])
+            if want is not None and "score" in item:
+                total += 1
+                same += abs(item["score"] - want) <= 1e-4 * max(want, 1e-12)
+    out: dict = {
         "native_cached": _timed([lambda u=u: c.request("GET", f"/v1/users/{quote(u)}/recommendations?num_results=25")
                                  for u in users]),
         "native_live": _timed([lambda u=u: c.request(
@@ -106,14 +116,6 @@ def measure(url: str, batch: dict[str, dict[str, float]], users: list[str], item
                 "eventType": "view", "itemId": rng.choice(items), "sentAt": int(time.time()),
                 "properties": '{"device": "mobile"}', "impression": rng.sample(items, 5)}]}) for u in users]),
     }
-    same = total = 0
-    for u in users[:200]:
-        got = c.request("POST", "/recommendations", {"campaignArn": new, "userId": u, "numResults": 25})["itemList"]
-        for item in got:
-            want = batch.get(u, {}).get(item["itemId"])
-            if want is not None and "score" in item:
-                total += 1
-                same += abs(item["score"] - want) <= 1e-4 * max(want, 1e-12)
     c.close()
     out["agreement"] = {"pairs": total, "same": same, "share": round(same / total, 4) if total else None}
     return out
@@ -155,8 +157,15 @@ def main() -> None:
             batch[doc["input"]["userId"]] = dict(zip(doc["output"]["recommendedItems"], doc["output"]["scores"]))
     users = random.Random(1).sample(sorted(batch), min(args.users + 30, len(batch)))
     items = sorted({i for scores in batch.values() for i in scores})
+    # Each run serves a copy: PutEvents writes, and the prepared store must stay as the batch saw it.
+    run_db = work / "run.db"
+    source = sqlite3.connect(paths["store"].removeprefix("sqlite:///"))
+    copy = sqlite3.connect(run_db)
+    source.backup(copy)
+    copy.close()
+    source.close()
     port = free_port()
-    cmd, env = servers.homerec_command("granian", port, paths["store"], Path(paths["artifacts"]))
+    cmd, env = servers.homerec_command("granian", port, f"sqlite:///{run_db}", Path(paths["artifacts"]))
     env = {**env, "HOMEREC_PERSONALIZE_UNSIGNED": "true", "HOMEREC_DATASET_GROUPS": json.dumps([GROUP])}
     with servers.serve(cmd, work / "serve.log", port, env) as server:
         result = measure(server.url, batch, users, items)
