@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Personalize drop-in: latency of its operations beside the native route, and batch/runtime score agreement.
 
-Run: python -m bench.personalize [--scale 1.0] [--users 400] [--out bench/out/personalize.json] [--fresh]
+Run: python -m bench.personalize [--scale 1.0] [--users 1000] [--out bench/out/personalize.json] [--fresh]
 
 The workload (generated data imported into SQLite, the hybrid trained, `homerec batch
 --format personalize` written) is prepared once in `--work`. `homerec serve` (granian, 2
@@ -143,7 +143,7 @@ def personalize_section(r: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--users", type=int, default=400)
+    ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--work", type=Path, default=Path("bench/out/personalize-work"))
     ap.add_argument("--out", type=Path, default=Path("bench/out/personalize.json"))
     ap.add_argument("--fresh", action="store_true")
