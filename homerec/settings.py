@@ -12,6 +12,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from homerec.campaigns import DatasetGroup, Serving, parse_arn
 from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
@@ -89,6 +90,14 @@ class Settings(BaseSettings):
     """Filter ARN (or a name for the native `filter_name=`) → Personalize filter expression
     (HOMEREC_FILTERS='{"arn:…:filter/not-bought": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\\"purchase\\")"}',
     a JSON object). Expressions are checked at start-up; an unknown filterArn is ResourceNotFoundException."""
+    dataset_groups: Annotated[list[DatasetGroup], NoDecode] = Field(default_factory=list)
+    """Personalize dataset groups: campaign, recommender, tracker, filter and solution ARNs → store and
+    model versions (`homerec.campaigns`; a TOML `[[dataset_groups]]` section, or JSON in
+    HOMEREC_DATASET_GROUPS). `campaigns` and `filters` above add to the first group."""
+    s3_root: Path | None = None
+    """Folder that `s3://BUCKET/KEY` paths of control-plane jobs resolve to (`BUCKET/KEY` beneath it)."""
+    s3_endpoint: str | None = None
+    """An S3-compatible object store (MinIO, Ceph) that `s3://` paths are read from and written to instead."""
     personalize_unsigned: bool = False
     """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified.
     With `api_keys` set, unsigned writes (PutEvents/PutItems/PutUsers) still need an `x-api-key`."""
@@ -134,6 +143,41 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected {'ACCESS_KEY:SECRET' if keys_form else 'ARN=MODEL'}, got {part!r}")
             out[key.strip()] = val.strip()
         return out
+
+    @field_validator("dataset_groups", mode="before")
+    @classmethod
+    def _groups_json(cls, value: Any) -> Any:
+        """HOMEREC_DATASET_GROUPS is a JSON list of groups."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text else []
+        return value
+
+    def personalize_groups(self) -> list[DatasetGroup]:
+        """The dataset groups served: the configured ones, the first extended with the flat `campaigns`
+        and `filters` maps (ARNs of campaigns and recommenders; any other key is a trackingId);
+        without any, one default group of the server's store that accepts every ARN."""
+        groups = [g.model_copy(deep=True) for g in self.dataset_groups]
+        if not groups:
+            region, account = "", ""
+            for arn in self.campaigns:
+                if arn.startswith("arn:"):
+                    region, account, _, _ = parse_arn(arn)
+                    break
+            groups = [DatasetGroup(arn=f"arn:aws:personalize:{region}:{account}:dataset-group/default")]
+        first = groups[0]
+        for key, version in self.campaigns.items():
+            kind = parse_arn(key)[2] if key.startswith("arn:") else "tracker"
+            if kind == "campaign":
+                first.campaigns.setdefault(key, Serving(version=version))
+            elif kind == "recommender":
+                first.recommenders.setdefault(key, Serving(version=version))
+            elif kind == "tracker":
+                first.event_trackers.append(key)
+        for key, expression in self.filters.items():
+            if key.startswith("arn:"):
+                first.filters.setdefault(key, expression)
+        return groups
 
     @field_validator("filters", mode="before")
     @classmethod

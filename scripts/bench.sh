@@ -17,4 +17,5 @@ python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sampl
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json
 python -m bench.serving --scale 1.0 --out bench/out/serving.json
 python -m bench.spark --scale 1.0 --out bench/out/spark.json
+python -m bench.personalize --scale 1.0 --users 1000 --out bench/out/personalize.json
 python -m bench.report

@@ -87,6 +87,16 @@ V1_STORE_SQL = (
 """A store as homerec with schema version 1 left it (tables written out by hand), with one event."""
 
 
+def detailed_events(*rows: tuple) -> pl.DataFrame:
+    """Events as PutEvents stores them: (user_id, item_id, ts, event_id, session_id, impression)."""
+    return pl.DataFrame(
+        rows, orient="row",
+        schema={Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64, Col.event_id: pl.String,
+                Col.session_id: pl.String, Col.impression: pl.String},
+    ).with_columns(pl.lit("click").alias(Col.event_type), pl.lit('{"page": "home"}').alias(Col.properties),
+                   pl.lit("email").alias(Col.attribution))
+
+
 def check_v1_store_is_migrated(url: str) -> None:
     """Open the version-1 store at `url` twice: upgraded in place on the first, data kept, new tables usable."""
     for n in range(2):  # the second opening finds the current version and changes nothing
@@ -100,6 +110,14 @@ def check_v1_store_is_migrated(url: str) -> None:
             assert store.exposures("exp").height == 1 and len(store.experiments()) == 1
             store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", feed_seq=store.change_position())
             assert store.cached_lists(USER_RECS)[Col.feed_seq].to_list() == [store.change_position() - 1]
+            # version 5: events keep what PutEvents sends; events without an item; control-plane records
+            store.add_interactions(detailed_events(("s9", "i11", 300 + n, f"e3{n}", "s9", "i11|i12")))
+            assert store.join_session("s9", "u10") == 1 and store.impressions().height == 2 * (n + 1)
+            store.add_context_events(pl.DataFrame({Col.event_id: [f"c{n}"], Col.user_id: ["u10"], Col.ts: [5],
+                                                   Col.event_type: ["search"]}))
+            assert store.context_events().height == n + 1
+            store.put_resource(f"arn:f{n}", "filter", "shop", "ACTIVE", {"n": n})
+            assert [r.doc for r in store.resources("filter")] == [{"n": m} for m in range(n + 1)]
         finally:
             store.close()
 
@@ -513,14 +531,15 @@ class StoreContract:
     ):
         monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 3)
         rebuilt = spy(monkeypatch, bulk, "create_indexes")
+        declared = _index_names(store)
+        assert {ix.name for ix in sql_module.tables.interactions.indexes} <= declared
         assert store.load_interactions([events(("u10", "i11", 1))]) == AddResult(1, 0)
         assert rebuilt == []  # too small a load to rebuild for
         store.delete_user("u10")
         frame = events(*((f"u{n % 3}", f"i{n}", n) for n in range(40)), ("u10", "i11", 99))
         assert store.load_interactions([frame]) == AddResult(41, 0)
         assert len(rebuilt) == 1  # empty table: one transaction, indexes built after the rows
-        names = {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}
-        assert names == {ix.name for ix in sql_module.tables.interactions.indexes}
+        assert _index_names(store) == declared
         assert store.history("u1")[Col.ts].to_list() == list(range(1, 40, 3))
         assert store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1") == 1  # its new events lifted the tombstone
         assert {c.key for c in store.changes(0) if c.kind == Change.events} == {"u10", "u0", "u1", "u2"}
@@ -540,6 +559,7 @@ class StoreContract:
         self, store: Store, monkeypatch: pytest.MonkeyPatch
     ):
         monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
+        declared = _index_names(store)
 
         def crash(_conn: object) -> None:
             raise RuntimeError("killed while building the index")
@@ -547,6 +567,52 @@ class StoreContract:
         monkeypatch.setattr(bulk, "create_indexes", crash)
         with pytest.raises(RuntimeError, match="killed"):
             store.load_interactions([events(("u10", "i11", 1), ("u20", "i12", 2))])
-        names = {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}
-        assert names == {ix.name for ix in sql_module.tables.interactions.indexes}  # dropped, then rolled back
+        assert _index_names(store) == declared  # dropped, then rolled back
         assert store.counts()["interactions"] == 0 and store.changes(0) == []
+
+    # -- version 5: what PutEvents sends besides the interaction -----------------------------------
+    def test_event_details_are_kept(self, store: Store):
+        store.add_interactions(detailed_events(("u10", "i11", 100, "e1", "s1", "i11|i12|i13")))
+        shown = store.impressions()
+        assert shown.select(Col.item_id, Col.chosen).rows() == [("i11", True), ("i12", False), ("i13", False)]
+        assert store.history("u10").height == 1
+
+    def test_context_events_and_their_deletion(self, store: Store):
+        frame = pl.DataFrame({Col.event_id: ["c1", "c2", "c1"], Col.user_id: ["u10", "u20", "u10"], Col.ts: [1, 2, 1],
+                              Col.event_type: ["search", "view", "search"], Col.impression: ["i11|i12", None, "i11|i12"],
+                              Col.properties: ['{"q": "gloves"}', None, '{"q": "gloves"}']})
+        assert store.add_context_events(frame) == AddResult(2, 1)
+        assert store.context_events(user_id="u10")[Col.properties].to_list() == ['{"q": "gloves"}']
+        assert store.impressions()[Col.chosen].to_list() == [False, False]
+        assert store.delete_user("u10")["interactions"] == 1
+        assert store.context_events()[Col.user_id].to_list() == ["u20"]
+        with pytest.raises(InputError):
+            store.add_context_events(frame.drop(Col.event_type))
+
+    def test_a_joined_session_moves_its_anonymous_events_to_the_user(self, store: Store):
+        store.add_interactions(detailed_events(("s1", "i11", 100, "e1", "s1", None), ("s1", "i12", 101, "e2", "s1", None),
+                                               ("u20", "i13", 102, "e3", "s1", None)))  # fmt: skip
+        store.add_context_events(pl.DataFrame({Col.event_id: ["c1"], Col.user_id: ["s1"], Col.ts: [99],
+                                               Col.event_type: ["view"], Col.session_id: ["s1"]}))
+        before = store.change_position()
+        assert store.join_session("s1", "u10") == 3
+        assert store.history("u10")[Col.item_id].to_list() == ["i11", "i12"] and store.history("s1").height == 0
+        assert store.history("u20").height == 1  # another user's event in that session stays theirs
+        assert {(c.kind, c.key) for c in store.changes(before)} == {("events", "u10"), ("events", "s1")}
+        assert store.join_session("s1", "u10") == 0 and store.join_session("s1", "s1") == 0
+
+    def test_resources_round_trip(self, store: Store):
+        store.put_resource("arn:a", "filter", "shop", "ACTIVE", {"filterExpression": "EXCLUDE ItemID WHERE x"})
+        store.put_resource("arn:b", "filter", "other", "ACTIVE", {})
+        store.put_resource("arn:a", "filter", "shop", "DELETE PENDING", {"filterExpression": "y"})
+        row = store.resource("arn:a")
+        assert row is not None and row.status == "DELETE PENDING" and row.doc == {"filterExpression": "y"}
+        assert [r.arn for r in store.resources("filter")] == ["arn:a", "arn:b"]
+        assert [r.arn for r in store.resources("filter", "other")] == ["arn:b"]
+        assert store.delete_resource("arn:a") and not store.delete_resource("arn:a")
+        assert store.resource("arn:a") is None and store.resource("\x00") is None
+
+
+def _index_names(store: Store) -> set[str]:
+    """The indexes the interactions table has in the database."""
+    return {ix["name"] for ix in sa.inspect(store._engine).get_indexes("interactions")}

@@ -160,3 +160,21 @@ class HomerecServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- an S3 protocol server ----------------------------------------------------------------------
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """moto's S3 server (an emulator of the S3 protocol, over HTTP on loopback); yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    url = f"http://{HOST}:{port}"
+    # moto keeps its buckets in module state shared by every server of the process: start empty.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+    try:
+        yield url
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ import numpy as np
 
 from homerec.batch.inference import Lists
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.models.relative import relative
 from homerec.storage.base import Store
 
 FORMATS = ("personalize", "csv")
@@ -28,12 +29,19 @@ def _rows(model: Recommender, lists: Lists) -> list[tuple[str, list[str], list[f
 
 
 def write_personalize(fh: TextIO, model: Recommender, lists: Lists, kind: str) -> None:
-    """Personalize batch-inference output lines; scores are the 0-10 score divided by 10."""
+    """Personalize batch-inference output lines, scores on Personalize's scale as the runtime API gives them.
+
+    Users' lines carry `scores` (`homerec.models.relative`, from `lists.log_z`); users on the
+    popularity fallback and similar-item lines carry none, as Personalize's popular placeholders
+    and related-items recipes do.
+    """
     key_name = "userId" if kind == "user" else "itemId"
-    for key, items, _raw, s10, _reason in _rows(model, lists):
-        doc = {"input": {key_name: key},
-               "output": {"recommendedItems": items, "scores": [round(s / 10.0, 4) for s in s10]},
-               "error": None}
+    for r, key in enumerate(lists.keys):
+        keep = lists.idx[r] >= 0
+        output: dict = {"recommendedItems": model.items_.to_ids(lists.idx[r][keep])}
+        if kind == "user" and not lists.cold[r] and lists.log_z is not None:
+            output["scores"] = relative(model, lists.scores[r][keep][None, :], lists.log_z[r : r + 1])[0].tolist()
+        doc = {"input": {key_name: key}, "output": output, "error": None}
         fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 

@@ -10,7 +10,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from homerec.cli import compare_cmd, data_cmds, experiment_cmds, model_cmds, schedule_cmd, serve_cmd, simulate_cmd
+from homerec.cli import (
+    compare_cmd,
+    data_cmds,
+    experiment_cmds,
+    model_cmds,
+    personalize_cmds,
+    schedule_cmd,
+    serve_cmd,
+    simulate_cmd,
+)
 from homerec.cli.common import console, say
 from homerec.errors import HomerecError
 
@@ -22,6 +31,8 @@ app.command("delete-user")(data_cmds.delete_user)
 app.command()(model_cmds.train)
 app.command()(model_cmds.evaluate)
 app.command()(model_cmds.batch)
+app.command("batch-inference")(personalize_cmds.batch_inference)
+app.command("personalize-job", hidden=True)(personalize_cmds.personalize_job)
 app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
 app.add_typer(model_cmds.models_app, name="models")

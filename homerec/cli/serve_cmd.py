@@ -106,10 +106,13 @@ def ship_exposures(
 
 
 def _env_value(value: object) -> str:
-    """A settings value in the form its HOMEREC_ variable takes (lists and pairs comma-separated)."""
+    """A settings value in the form its HOMEREC_ variable takes (lists of ids and pairs comma-separated,
+    lists of records as JSON)."""
     import json
 
     if isinstance(value, list):
+        if any(isinstance(v, (dict, list)) for v in value):  # dataset_groups: a JSON list
+            return json.dumps(value)
         return ",".join(str(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value)

@@ -79,7 +79,8 @@ def run_batch(
     user_map = IdMap.from_ids(users[Col.user_id].to_list(), "user") if users.height else None
     data = Interactions.from_frame(frame, event_weights, users=user_map, items=model.items_)
     user_ids = read_user_file(users_file) if users_file else data.users.ids.tolist()
-    lists = recommend_users(model, data, user_ids, k, include_seen, chunk, workers)
+    lists = recommend_users(model, data, user_ids, k, include_seen, chunk, workers,
+                            relative=out is not None and fmt == "personalize")
     job = BatchJob(store, model, version, snapshot, position, None if out is None else Path(out), fmt, k, include_seen,
                    similar_items, workers)
     n_cold, n_items = write_lists(job, lists, len(user_ids), tick)

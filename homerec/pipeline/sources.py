@@ -26,6 +26,7 @@ from homerec.errors import HomerecError, InputError
 from homerec.experiments.source import Source, runtime_client
 from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
+from homerec.models.relative import relative
 from homerec.models.registry import Registry
 
 Progress = Callable[[str, int, int], None]
@@ -147,7 +148,8 @@ def model_lists(
     With the store's `catalog`, products added after training are listed through their metadata,
     as serving and batch do.
 
-    Scores are what `homerec batch --format personalize` writes: the 0-10 score divided by 10.
+    Scores are what `homerec batch --format personalize` writes (Personalize's scale; null for
+    users on the popularity fallback).
     """
     tick = progress or (lambda _t, _d, _n: None)
     version = _version(source, registry)
@@ -155,32 +157,32 @@ def model_lists(
     if catalog is not None:
         model = with_new_items(model, catalog)
     data = Interactions.from_frame(history, event_weights, items=model.items_)
-    idx, raw, cold, done = [], [], [], 0
-    for lists in recommend_users(model, data, users, k, False, chunk, workers):
+    idx, raw, cold, log_z, done = [], [], [], [], 0
+    for lists in recommend_users(model, data, users, k, False, chunk, workers, relative=True):
         idx.append(lists.idx)
         raw.append(lists.scores)
         cold.append(lists.cold)
+        log_z.append(lists.log_z)
         done += len(lists.keys)
         tick(f"scoring with {version}", done, len(users))
     width = min(k, len(model.items_))
     idx_m = np.vstack(idx) if idx else np.zeros((0, width), np.int64)
     cold_v = np.concatenate(cold) if cold else np.zeros(0, bool)
-    scores = personalize_scores(model, np.vstack(raw) if raw else np.zeros(idx_m.shape, np.float32), cold_v)
+    scores = personalize_scores(model, np.vstack(raw) if raw else np.zeros(idx_m.shape, np.float32), cold_v,
+                                np.concatenate(log_z) if log_z else np.zeros(0))
     rows, ranks = np.nonzero(idx_m >= 0)
     lists = pl.DataFrame({
         Col.user_id: np.asarray(users, dtype=object)[rows], "rank": ranks.astype(np.int64),
         Col.item_id: model.items_.ids[idx_m[rows, ranks]], "score": scores[rows, ranks].astype(np.float64),
-    }, schema=LIST_SCHEMA)
+    }, schema=LIST_SCHEMA).with_columns(pl.col("score").fill_nan(None))
     info = {"version": version, "model": model.name, "declared_fallback_share": float(cold_v.mean()) if len(cold_v) else None}
     return Fetched(lists, list(users), info)
 
 
-def personalize_scores(model: Recommender, raw: np.ndarray, cold: np.ndarray) -> np.ndarray:
-    """Vectorised `Recommender.score10` (fallback rows: `fallback_score10`) / 10, as batch output writes it."""
-    q = model.calibration_
-    warm = np.where(np.isfinite(raw), np.round(10.0 * np.interp(raw, q, np.linspace(0.0, 1.0, len(q))), 3), 0.0)
-    fallback = np.round(10.0 * raw.astype(np.float64) / (float(model.fallback_.max()) or 1.0), 3)
-    return np.round(np.where(cold[:, None], fallback, warm) / 10.0, 4)
+def personalize_scores(model: Recommender, raw: np.ndarray, cold: np.ndarray, log_z: np.ndarray) -> np.ndarray:
+    """Personalize-scale scores of raw top lists, as batch output writes them; NaN (no score) on fallback rows."""
+    scores = relative(model, raw, np.where(cold, 0.0, log_z)) if len(raw) else np.zeros(raw.shape)
+    return np.where(cold[:, None], np.nan, scores)
 
 
 # -- endpoint: a live Personalize-compatible server -------------------------------------------------

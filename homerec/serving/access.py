@@ -34,8 +34,6 @@ from homerec.settings import Settings
 
 API_KEY_HEADER = openapi.API_KEY_HEADER
 DASHBOARD_API = "/dashboard/api/"
-PERSONALIZE_WRITES = ("/events", "/items", "/users")
-"""Path endpings of the Personalize operations that write (PutEvents, PutItems, PutUsers)."""
 
 
 class Access(Enum):
@@ -63,7 +61,7 @@ class Refusal:
     message: str
 
 
-def route_access(path: str, method: str, personalize_paths: frozenset[str]) -> Access:
+def route_access(path: str, method: str, personalize_paths: dict[str, bool]) -> Access:
     """The access policy of one route (its path template and method)."""
     op = openapi.OPERATIONS.get((path, method))
     if op is not None:
@@ -71,14 +69,15 @@ def route_access(path: str, method: str, personalize_paths: frozenset[str]) -> A
     if path.startswith(DASHBOARD_API):
         return Access.DASHBOARD
     if path in personalize_paths:
-        return Access.PERSONALIZE_WRITE if path.endswith(PERSONALIZE_WRITES) else Access.PERSONALIZE_READ
+        return Access.PERSONALIZE_WRITE if personalize_paths[path] else Access.PERSONALIZE_READ
     return Access.OPEN
 
 
 class Gate:
     """The access policy of an app's routes and the credential checks that need no body."""
 
-    def __init__(self, settings: Settings, routes: list[BaseRoute], personalize_paths: frozenset[str]) -> None:
+    def __init__(self, settings: Settings, routes: list[BaseRoute], personalize_paths: dict[str, bool]) -> None:
+        """`personalize_paths`: every Personalize path → whether its operation writes."""
         self.settings = settings
         self._by_method: dict[str, list[tuple[re.Pattern[str], Access]]] = {}
         for route in routes:

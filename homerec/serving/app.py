@@ -23,6 +23,7 @@ from homerec.serving.access import Gate
 from homerec.serving.body import BodyMiddleware
 from homerec.serving.dashboard import routes as dashboard_routes
 from homerec.serving.errors import classify, native_response
+from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
@@ -43,7 +44,9 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 def check_filters(settings: Settings) -> None:
     """Every configured filter expression must parse: a bad one is a ConfigError at start-up."""
-    for name, expression in settings.filters.items():
+    configured = list(settings.filters.items())
+    configured += [(arn, e) for group in settings.personalize_groups() for arn, e in group.filters.items()]
+    for name, expression in configured:
         try:
             parse_filter(expression)
         except InputError as err:
@@ -63,8 +66,14 @@ def create_app(settings: Settings) -> Starlette:
         state.runtime, state.router, state.service = runtime, runtime.router, runtime.service
         state.writes, state.versions = runtime.writes, runtime.versions
         try:
+            state.runtimes = await run_in_threadpool(GroupRuntimes.start, settings, runtime)
+        except BaseException:
+            await run_in_threadpool(runtime.stop)
+            raise
+        try:
             yield
         finally:
+            await run_in_threadpool(state.runtimes.stop)
             await run_in_threadpool(runtime.stop)
 
     routes = ROUTES + personalize_routes(settings) + dashboard_routes()

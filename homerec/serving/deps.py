@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from homerec.data.rules import clean_id
 from homerec.serving import jsontext
+from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics
 from homerec.serving.router import Router
 from homerec.serving.service import RecService
@@ -28,6 +29,11 @@ M = TypeVar("M", bound=BaseModel)
 def router(request: Request) -> Router:
     """The app's Router: every read goes through it (`homerec.serving.router.answer`)."""
     return request.app.state.router
+
+
+def runtimes(request: Request) -> GroupRuntimes:
+    """The dataset groups and the runtime serving each (Personalize ARNs are resolved through it)."""
+    return request.app.state.runtimes
 
 
 def service(request: Request) -> RecService:

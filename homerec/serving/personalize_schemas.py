@@ -15,7 +15,9 @@ from homerec.serving import jsontext
 from homerec.serving.fields import Finite, Id, Label
 
 MAX_RESULTS = 500
+MAX_RESULTS_WITH_METADATA = 50
 DEFAULT_RESULTS = 25
+MAX_ACTION_RESULTS = 100
 ARN_PATTERN = r"^arn:([a-z\d-]+):personalize:.*:.*:.+$"
 RESERVED_EVENT_PROPERTIES = {"userid", "sessionid", "eventtype", "timestamp", "recommendationid", "impression"}
 
@@ -48,6 +50,11 @@ def parse_properties(text: str | None, what: str) -> dict[str, Any]:
     return value
 
 
+Columns = dict[Annotated[StrictStr, Field(min_length=1, max_length=256)],
+               Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=150)]], Field(max_length=99)]]
+"""metadataColumns: dataset type (ITEMS) → column names (the model allows 99 per type)."""
+
+
 class Promotion(_Body):
     name: Annotated[StrictStr, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")] | None = None
     percentPromotedItems: StrictInt | None = Field(None, ge=1, le=100)
@@ -60,12 +67,12 @@ class GetRecommendations(_Body):
     recommenderArn: Arn | None = None
     itemId: Id | None = None
     userId: Id | None = None
-    numResults: StrictInt = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+    numResults: StrictInt = Field(DEFAULT_RESULTS, ge=0, le=MAX_RESULTS)
     context: dict[ContextKey, Value1000] | None = Field(None, max_length=150)
     filterArn: Arn | None = None
     filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
     promotions: list[Promotion] | None = Field(None, max_length=1)
-    metadataColumns: dict[StrictStr, list[StrictStr]] | None = Field(None, max_length=1)
+    metadataColumns: Columns | None = Field(None, max_length=1)
 
 
 class GetPersonalizedRanking(_Body):
@@ -75,7 +82,20 @@ class GetPersonalizedRanking(_Body):
     context: dict[ContextKey, Value1000] | None = Field(None, max_length=150)
     filterArn: Arn | None = None
     filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
-    metadataColumns: dict[StrictStr, list[StrictStr]] | None = Field(None, max_length=1)
+    metadataColumns: Columns | None = Field(None, max_length=1)
+
+
+class GetActionRecommendations(_Body):
+    campaignArn: Arn | None = None
+    userId: Id | None = None
+    numResults: StrictInt = Field(5, ge=0, le=MAX_ACTION_RESULTS)
+    filterArn: Arn | None = None
+    filterValues: dict[FilterKey, Value1000] | None = Field(None, max_length=25)
+
+
+class MetricAttribution(_Body):
+    eventAttributionSource: Annotated[StrictStr, Field(min_length=1, max_length=1024,
+                                                       pattern=r"^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$")]
 
 
 class Event(_Body):
@@ -87,7 +107,7 @@ class Event(_Body):
     properties: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
     recommendationId: Label(RECOMMENDATION_ID_MAX) | None = None  # type: ignore[valid-type]
     impression: list[Id] | None = Field(None, min_length=1, max_length=25)
-    metricAttribution: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=1024)]] | None = None
+    metricAttribution: MetricAttribution | None = None
 
     @field_validator("properties")
     @classmethod
@@ -136,3 +156,27 @@ class PutItems(_Body):
 class PutUsers(_Body):
     datasetArn: Arn
     users: list[UserRecord] = Field(min_length=1, max_length=10)
+
+
+class ActionRecord(_Body):
+    actionId: Id
+    properties: Annotated[StrictStr, Field(min_length=1, max_length=32000)] | None = None
+
+
+class PutActions(_Body):
+    datasetArn: Arn
+    actions: list[ActionRecord] = Field(min_length=1, max_length=10)
+
+
+class ActionInteraction(_Body):
+    actionId: Id
+    sessionId: Id
+    timestamp: Number = Field(ge=0, le=4_102_444_800)
+    eventType: Id
+    userId: Id | None = None
+    eventId: Id | None = None
+
+
+class PutActionInteractions(_Body):
+    trackingId: Id
+    actionInteractions: list[ActionInteraction] = Field(min_length=1, max_length=10)

@@ -19,6 +19,8 @@ from homerec.types import Recommendation
 
 Kind = Literal["user", "similar", "rank"]
 USER, SIMILAR, RANK = "user", "similar", "rank"
+Scale = Literal["raw", "personalize"]
+RAW, PERSONALIZE = "raw", "personalize"
 
 CACHE = "cache"
 MODEL = "model"
@@ -37,6 +39,17 @@ def new_recommendation_id() -> str:
     Personalize's 40 characters, and about ten times cheaper than a UUID on the request path.
     """
     return f"{_PREFIX}{next(_COUNTER):012x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A share of a list's slots filled from a filter's items, ranked by the model (`homerec.serving.promotions`)."""
+
+    name: str
+    percent: int
+    """Share of the `k` slots, 1-100 (rounded up to whole items)."""
+    item_filter: BoundFilter | None = None
+    """Which items may be promoted (None: any); the request's own filter does not apply to them."""
 
 
 class Request(NamedTuple):
@@ -66,6 +79,18 @@ class Request(NamedTuple):
     """Contextual metadata sent with the request (Personalize `context`), kept for the exposure log."""
     logged: bool = True
     """False for a look that is not a served list (the dashboard): no exposure is logged."""
+    scale: Scale = RAW
+    """`personalize`: each item also gets its Personalize-scale score (`Recommendation.relative`)."""
+    metadata_columns: tuple[str, ...] = ()
+    """Item metadata columns to attach to each item (`Recommendation.metadata`; `homerec.serving.item_metadata`)."""
+    promotion: Promotion | None = None
+    """Promoted items to mix into the list (`homerec.serving.promotions`)."""
+
+    @property
+    def plain(self) -> bool:
+        """Whether the batch's list alone can answer (no filter, promotion, metadata or Personalize scores)."""
+        return (self.item_filter is None and not self.include_seen and self.kind != RANK and self.scale == RAW
+                and not self.metadata_columns and self.promotion is None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,13 @@ from dataclasses import replace
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
 from homerec.errors import UnknownItem
 from homerec.filters import BoundFilter, evaluate
+from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.serving import buy_again, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
 from homerec.serving.freshness import Freshness
-from homerec.serving.request import CACHE, FALLBACK, MODEL, RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.request import CACHE, FALLBACK, MODEL, PERSONALIZE, RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.served_lists import ServedLists
 from homerec.serving.versions import Loaded, Versions
 from homerec.storage.base import Store
@@ -45,7 +47,7 @@ class RecService:
     # -- from memory (event loop) ---------------------------------------------------------------
     def cached(self, req: Request) -> Answer | None:
         """The batch's answer to `req` when it holds and nothing needs the store, else None."""
-        if req.item_filter is not None or req.include_seen or req.kind == RANK:
+        if not req.plain:
             return None
         loaded = self.versions.get(req.version)
         if loaded is None:
@@ -88,16 +90,27 @@ class RecService:
     def scored(self, req: Request) -> Answer:
         """The answer to `req`, reading the store and scoring as needed (call off the event loop)."""
         loaded = self.versions.load(req.version)
+        who = self._who(req, loaded) if req.kind != SIMILAR else None
         if req.kind == SIMILAR:
             answer = self._similar(req, loaded)
         elif req.kind == RANK:
             answer = self._rank(req, loaded)
         else:
-            answer = self._user(req, loaded)
-        return _min_score(answer, req.min_score)
+            answer = self._user(req, loaded, who)
+        answer = _min_score(answer, req.min_score)
+        return answer if req.plain else self._extras(req, loaded, answer, who)
 
-    def _user(self, req: Request, loaded: Loaded) -> Answer:
-        assert req.user_id is not None
+    def _who(self, req: Request, loaded: Loaded) -> tuple[str | None, list[str]]:
+        """The user as the model scores them (None: folded in from the history) and their stored items."""
+        if req.user_id is None:
+            return None, []
+        items, last_ts = self.store.user_items(req.user_id)
+        # Events after the training cut-off: fold the user in from the full stored history.
+        newer = last_ts is not None and (loaded.trained_until is None or last_ts > loaded.trained_until)
+        return (None if newer else req.user_id), items
+
+    def _user(self, req: Request, loaded: Loaded, who: tuple[str | None, list[str]] | None) -> Answer:
+        assert req.user_id is not None and who is not None
         model, banned = self._model_and_banned(req, loaded)
         if not req.include_seen:
             if not self.freshness.current():
@@ -105,12 +118,13 @@ class RecService:
             answer = self._from_list(req, loaded, USER_RECS, req.user_id, banned)
             if answer is not None:
                 return answer
-        items, last_ts = self.store.user_items(req.user_id)
+        user, items = who
         if not req.include_seen:
             banned |= set(items)
-        # Events after the training cut-off: fold the user in from the full stored history.
-        newer = last_ts is not None and (loaded.trained_until is None or last_ts > loaded.trained_until)
-        user = None if newer else req.user_id
+        elif req.item_filter is not None and items:
+            bought = buy_again.only_bought(self.catalog.item_ids(model), banned, items)
+            if bought is not None:  # an INCLUDE filter over the user's own interactions: a buy-again list
+                return Answer(buy_again.rank_bought(model, user, items, bought, req.k), MODEL, loaded.version)
         try:
             recs = model.recommend(user, req.k, exclude=banned, history=items, exclude_seen=not req.include_seen)
         except Exception:  # a scoring failure degrades to popularity, never to an error
@@ -150,6 +164,37 @@ class RecService:
         cold = any(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
 
+    # -- what Personalize adds: promotions, its score scale, item metadata --------------------------
+    def _extras(self, req: Request, loaded: Loaded, answer: Answer, who: tuple[str | None, list[str]] | None) -> Answer:
+        model = self.catalog.model(loaded.model)
+        items = answer.items
+        if req.promotion is not None and req.kind != RANK:
+            promoted = self._promoted(req, model, who)
+            items = promotions.merge(items, promoted, req.k, req.promotion.name, answer.recommendation_id)
+        if req.scale == PERSONALIZE:
+            items = _relative(req, model, items, who)
+        if req.metadata_columns:
+            items = item_metadata.attach(self.catalog.items(), req.metadata_columns, items)
+        return replace(answer, items=items)
+
+    def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:
+        """The promotion's best items for this request (its filter, not the request's), as many as its slots."""
+        assert req.promotion is not None
+        n = promotions.slots(req.k, req.promotion.percent)
+        banned = set(req.exclude)
+        if req.promotion.item_filter is not None:
+            banned |= self._filtered_out(model, req.promotion.item_filter, req.user_id)
+        if req.kind == SIMILAR:
+            assert req.item_id is not None
+            try:
+                return model.similar_items(req.item_id, n, exclude=banned)
+            except UnknownItem:
+                return model.recommend(None, n, exclude=banned | {req.item_id}, history=None)
+        user, items = who or (None, [])
+        if not req.include_seen:
+            banned |= set(items)
+        return model.recommend(user, n, exclude=banned, history=items, exclude_seen=not req.include_seen)
+
     def _model_and_banned(self, req: Request, loaded: Loaded) -> tuple[Recommender, set[str]]:
         """The version's model (with new products) and the items the request leaves out (exclusions, filter)."""
         model = self.catalog.model(loaded.model)
@@ -183,6 +228,26 @@ def _min_score(answer: Answer, min_score: float | None) -> Answer:
     if min_score is None:
         return answer
     return replace(answer, items=[r for r in answer.items if r.score10 >= min_score])
+
+
+def _relative(req: Request, model: Recommender, items: list[Recommendation],
+              who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
+    """Items with their Personalize-scale score: none for similar items and fallback items (as Personalize)."""
+    if req.kind == SIMILAR or not items:
+        return items
+    if req.kind == RANK:
+        known = [not r.reason.startswith(buy_again.UNSCORED) and r.reason != FALLBACK_REASON for r in items]
+        if not any(known):
+            return items
+        scores = relative.ranking_scores(model, [r.score for r in items], known)
+        return [replace(r, relative=s if ok else 0.0) for r, s, ok in zip(items, scores, known)]
+    user, history = who or (None, [])
+    log_z = relative.user_log_partition(model, user, history)
+    warm = [r.reason != FALLBACK_REASON for r in items]
+    if log_z is None or not any(warm):
+        return items
+    scores = relative.relative(model, [[r.score for r in items]], [log_z])[0].tolist()
+    return [replace(r, relative=s) if ok else r for r, s, ok in zip(items, scores, warm)]
 
 
 def _as_fallback(recs: list[Recommendation]) -> list[Recommendation]:

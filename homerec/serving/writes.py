@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
-from homerec.data.schema import Col
+from homerec.data.schema import EVENT_DETAIL_COLUMNS, Col
 from homerec.errors import InputError
 from homerec.serving.catalog import Catalog
 from homerec.serving.exposures import ExposureLog
@@ -42,24 +42,33 @@ class Writes:
         fields by the store, so a retried request does not count twice.
         """
         now = int(time.time())
+        self._check_dates(events, now)
+        frame = event_frame(events, now)
+        result = self.store.add_interactions(frame)
+        if result.inserted:
+            self.freshness.touch(frame[Col.user_id].unique().to_list())
+        return result
+
+    def add_context_events(self, events: Sequence[Mapping[str, Any]]) -> AddResult:
+        """Commit events without an item (dicts as `add_events` takes them, `event_id` given); they change
+        no list, so no user is marked."""
+        self._check_dates(events, int(time.time()))
+        frame = event_frame(events, int(time.time())).drop(Col.item_id)
+        return self.store.add_context_events(frame)
+
+    def join_session(self, session_id: str, user_id: str) -> int:
+        """Move a session's anonymous events to its user (both answers change at once); events moved."""
+        moved = self.store.join_session(session_id, user_id)
+        if moved:
+            self.freshness.touch([user_id, session_id])
+        return moved
+
+    def _check_dates(self, events: Sequence[Mapping[str, Any]], now: int) -> None:
         late = [e["timestamp"] for e in events
                 if e.get("timestamp") is not None and e["timestamp"] > now + self.max_future_s]
         if late:
             raise InputError(f"{len(late)} events are dated more than {self.max_future_s} s in the future "
                              f"(e.g. {late[0]}; the server's clock says {now})")
-        frame = pl.DataFrame({
-            Col.user_id: [e["user_id"] for e in events],
-            Col.item_id: [e["item_id"] for e in events],
-            Col.ts: [int(e["timestamp"]) if e.get("timestamp") is not None else now for e in events],
-            Col.event_type: [e.get("event_type") for e in events],
-            Col.event_value: [e.get("event_value") for e in events],
-            Col.event_id: [e.get("event_id") for e in events],
-            Col.recommendation_id: [e.get("recommendation_id") for e in events],
-        }, schema=EVENT_SCHEMA)
-        result = self.store.add_interactions(frame)
-        if result.inserted:
-            self.freshness.touch(frame[Col.user_id].unique().to_list())
-        return result
 
     def upsert_item(self, item_id: str, metadata: Mapping[str, Any]) -> int:
         """Insert or replace one item's metadata (recommendable at once); returns 1 when something changed."""
@@ -85,6 +94,21 @@ class Writes:
         removed = self.store.delete_user(user_id)
         self.freshness.touch([user_id])
         return removed
+
+
+def event_frame(events: Sequence[Mapping[str, Any]], now: int) -> pl.DataFrame:
+    """Events as the store takes them; the optional `EVENT_DETAIL_COLUMNS` only when some event has them."""
+    frame = pl.DataFrame({
+        Col.user_id: [e["user_id"] for e in events],
+        Col.item_id: [e.get("item_id") for e in events],
+        Col.ts: [int(e["timestamp"]) if e.get("timestamp") is not None else now for e in events],
+        Col.event_type: [e.get("event_type") for e in events],
+        Col.event_value: [e.get("event_value") for e in events],
+        Col.event_id: [e.get("event_id") for e in events],
+        Col.recommendation_id: [e.get("recommendation_id") for e in events],
+    }, schema=EVENT_SCHEMA)
+    details = [c for c in EVENT_DETAIL_COLUMNS if any(e.get(c) is not None for e in events)]
+    return frame.with_columns(pl.Series(c, [e.get(c) for e in events], pl.String) for c in details)
 
 
 def entity_frame(id_column: str, entity_id: str, metadata: Mapping[str, Any]) -> pl.DataFrame:

@@ -30,13 +30,14 @@ from homerec.models.als import ALS
 from homerec.models.base import Recommender
 from homerec.models.new_items import NewItems, WithNewItems, find_new_items
 from homerec.models.registry import Registry
+from homerec.models.relative import log_partition
 from homerec.pipeline.batch import BatchJob, BatchReport, Progress, check_format, read_user_file, write_lists
 from homerec.spark.read import ITEM_IDX, WEIGHT, id_frame, listed_ids, raw_events, weighted
 from homerec.storage.base import Store
 
 POS = "pos"
 FACTORS = "factors"
-OUT_SCHEMA = f"{Col.user_id} string, {POS} long, idx array<int>, scores array<float>, cold boolean"
+OUT_SCHEMA = f"{Col.user_id} string, {POS} long, idx array<int>, scores array<float>, cold boolean, log_z double"
 
 
 @dataclass
@@ -68,12 +69,17 @@ class ItemSide:
                                  shape=(part.num_rows, n_items))
             hist.sum_duplicates()
             idx, vals, cold = scorer.recommend_batch(uidx, hist, k, None if include_seen else hist)
+            log_z = np.full(len(uidx), -np.inf)  # the Personalize-scale normaliser, as the runtime computes it
+            warm = np.flatnonzero(~cold)
+            if len(warm):
+                log_z[warm] = log_partition(scorer, scorer.score(uidx[warm], hist[warm]))
             keep = idx >= 0
             yield pa.RecordBatch.from_pydict({
                 Col.user_id: part[Col.user_id], POS: part[POS],
                 "idx": pa.array([row[m].tolist() for row, m in zip(idx, keep)], pa.list_(pa.int32())),
                 "scores": pa.array([row[m].tolist() for row, m in zip(vals, keep)], pa.list_(pa.float32())),
                 "cold": pa.array(cold.tolist(), pa.bool_()),
+                "log_z": pa.array(log_z, pa.float64()),
             })
 
 
@@ -95,7 +101,8 @@ def _lists(rows: Iterator, width: int, chunk: int) -> Iterator[Lists]:
         for r, row in enumerate(buf):
             idx[r, : len(row["idx"])] = row["idx"]
             vals[r, : len(row["scores"])] = row["scores"]
-        return Lists([row[Col.user_id] for row in buf], idx, vals, np.asarray([row["cold"] for row in buf]))
+        return Lists([row[Col.user_id] for row in buf], idx, vals, np.asarray([row["cold"] for row in buf]),
+                     np.asarray([row["log_z"] for row in buf], dtype=np.float64))
 
     buf: list = []
     for row in rows:

@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from homerec.storage.feed import ChangeRow, Feed
+from homerec.storage.resources import ResourceRow
 from homerec.types import Scored
 
 
@@ -95,6 +96,26 @@ class Store(Protocol):
         """
         ...
 
+    def add_context_events(self, frame: pl.DataFrame) -> AddResult:
+        """Store events without an item (`CONTEXT_EVENT_COLUMNS`; `event_id`, `user_id`, `ts` and
+        `event_type` required, the rest optional), skipping event ids already known; one transaction.
+        Rows whose user or event id breaks the id rule are left out (counted as duplicates)."""
+        ...
+
+    def join_session(self, session_id: str, user_id: str) -> int:
+        """Move the events sent anonymously in a session (stored with the session id as their user) to
+        the user, with a change of both ids in the feed (same transaction); returns events moved."""
+        ...
+
+    def context_events(self, since: int | None = None, user_id: str | None = None) -> pl.DataFrame:
+        """Events without an item (those with `ts >= since`, of `user_id` when given), oldest first."""
+        ...
+
+    def impressions(self, since: int | None = None) -> pl.DataFrame:
+        """One row per item shown with an event (PutEvents' `impression`), `IMPRESSION_COLUMNS`, oldest
+        first: `chosen` is whether the event was on that item (shown but not chosen: False)."""
+        ...
+
     def upsert_items(self, frame: pl.DataFrame) -> int:
         """Insert or replace items (`item_id` + metadata columns); returns rows inserted or changed."""
         ...
@@ -173,11 +194,29 @@ class Store(Protocol):
         them when there are no lists) and older than `older_than_s`; returns rows removed."""
         ...
 
+    # -- control-plane records (homerec.storage.resources) ----------------------------------------
+    def put_resource(self, arn: str, kind: str, group: str, status: str, doc: dict[str, Any]) -> None:
+        """Insert or replace the record of a control-plane resource (`created_at` kept, `updated_at` now)."""
+        ...
+
+    def resource(self, arn: str) -> ResourceRow | None:
+        """The record of a resource, or None."""
+        ...
+
+    def resources(self, kind: str, group: str | None = None) -> list[ResourceRow]:
+        """Every record of a kind (in one dataset group), oldest first."""
+        ...
+
+    def delete_resource(self, arn: str) -> bool:
+        """Remove a record; whether it existed."""
+        ...
+
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Remove a user's events, user row, cached lists, exposures and event links (and note a
         `deleted` change).
 
-        Returns rows removed per table name (`interactions`, `users`, `rec_cache`,
+        Returns rows removed per table name (`interactions`, counting events without an item
+        too, `users`, `rec_cache`,
         `exposures`, `event_links`). Event links go when either side is the user's: the
         user's events, or events linked to one of the user's exposures.
 

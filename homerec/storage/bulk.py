@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from homerec.data.schema import EVENT_LINKS_TABLE, INTERACTIONS_TABLE, RECOMMENDATION_ID_MAX, Change, Col
 from homerec.storage import tables, tombstones
 from homerec.storage.base import AddResult
-from homerec.storage.events import EVENT_COLUMNS, prepare_events
+from homerec.storage.events import STORED_COLUMNS, prepare_events
 from homerec.storage.feed import write_changes
 from homerec.storage.staging import POSITION, USER_FIRST, Stage, stage_columns
 
@@ -62,7 +62,8 @@ def stage_rows(frame: pl.DataFrame, offset: int, chunk_rows: int) -> pl.DataFram
     rid = pl.col(Col.recommendation_id) if Col.recommendation_id in events.columns else pl.lit(None, pl.String)
     link = pl.when(rid.str.len_chars() <= RECOMMENDATION_ID_MAX).then(rid)  # a longer one names no exposure
     position = pl.int_range(offset + 1, offset + 1 + pl.len(), dtype=pl.Int64)
-    return events.select(position.alias(POSITION), *EVENT_COLUMNS, link.alias(Col.recommendation_id)).with_columns(
+    stored = (pl.col(c) if c in events.columns else pl.lit(None, pl.String).alias(c) for c in STORED_COLUMNS)
+    return events.select(position.alias(POSITION), *stored, link.alias(Col.recommendation_id)).with_columns(
         pl.col(Col.user_id).is_first_distinct().over((pl.col(POSITION) - 1) // max(chunk_rows, 1)).alias(USER_FIRST)
     )
 
@@ -77,7 +78,7 @@ def load_events(
         conn: the store's connection, which the stage belongs to; not in a transaction.
         begin: statements that open each merge transaction (the dialect's).
     """
-    assert stage_columns() == [POSITION, *EVENT_COLUMNS, Col.recommendation_id, USER_FIRST]
+    assert stage_columns() == [POSITION, *STORED_COLUMNS, Col.recommendation_id, USER_FIRST]
     try:
         staged, linked = _stage_all(stage, batches, progress, chunk_rows)
         stage.seal()
@@ -154,7 +155,7 @@ def _merge(
 def _merge_range(conn: sa.Connection, source: str, lo: int, hi: int, links: bool) -> int:
     """Stage rows lo+1..hi into interactions (and event_links), with their users' feed rows."""
     bounds = {"lo": lo, "hi": hi}
-    columns = ", ".join(EVENT_COLUMNS)
+    columns = ", ".join(STORED_COLUMNS)
     added = conn.execute(sa.text(
         f"INSERT INTO {INTERACTIONS_TABLE} ({columns}) SELECT {columns} FROM {source} WHERE {_WHERE} "
         f"ORDER BY {POSITION} ON CONFLICT ({Col.event_id}) DO NOTHING"

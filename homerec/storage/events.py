@@ -4,7 +4,7 @@
 import polars as pl
 
 from homerec.data.rules import MAX_ABS_VALUE, MAX_ID_CHARS, bad_id, bad_value
-from homerec.data.schema import DEFAULT_EVENT_TYPE, Col
+from homerec.data.schema import DEFAULT_EVENT_TYPE, EVENT_DETAIL_COLUMNS, Col
 from homerec.errors import InputError
 from homerec.storage.base import event_ids
 
@@ -18,13 +18,22 @@ INTERACTION_SCHEMA: dict[str, pl.DataType] = {
 """Columns and types of the frames `interactions()` and `history()` return."""
 
 EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
-"""Columns of the interactions table, in the order bulk writes send them."""
+"""Columns of the interactions table every write sends."""
+STORED_COLUMNS = [*EVENT_COLUMNS, *EVENT_DETAIL_COLUMNS]
+"""Every column of the interactions table, in the order bulk loads stage them (details null when absent)."""
+
+
+def stored_columns(events: pl.DataFrame) -> list[str]:
+    """The columns of prepared `events` that go into the interactions table: `EVENT_COLUMNS`, then the
+    optional `EVENT_DETAIL_COLUMNS` the frame has (PutEvents sends them; file imports do not)."""
+    return [*EVENT_COLUMNS, *(c for c in EVENT_DETAIL_COLUMNS if c in events.columns)]
 
 
 def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
     """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
 
-    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links.
+    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links, and so
+    are the optional `EVENT_DETAIL_COLUMNS` (session, properties, impression, attribution) it has.
 
     Raises:
         InputError: a required column is missing, holds nulls or has values of the wrong type.
@@ -44,7 +53,7 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
         derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
         events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
     linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
-    return events.select(*EVENT_COLUMNS, *linked)
+    return events.select(*stored_columns(events), *linked)
 
 
 def _check_rules(events: pl.DataFrame) -> None:
@@ -65,7 +74,8 @@ def _check_rules(events: pl.DataFrame) -> None:
 
 
 def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
-    linked = [pl.col(Col.recommendation_id).cast(pl.String)] if Col.recommendation_id in frame.columns else []
+    extra = [Col.recommendation_id, *EVENT_DETAIL_COLUMNS]
+    linked = [pl.col(c).cast(pl.String) for c in extra if c in frame.columns]
     return frame.select(
         pl.col(Col.user_id).cast(pl.String),
         pl.col(Col.item_id).cast(pl.String),

@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from homerec.data.rules import MAX_ABS_VALUE, bad_id, is_storable_id
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
+    CONTEXT_EVENTS_TABLE,
     EVENT_LINKS_TABLE,
     EXPOSURES_TABLE,
     INTERACTIONS_TABLE,
@@ -27,9 +28,10 @@ from homerec.storage import bulk, cache, experiment_log, tables, tombstones
 from homerec.storage import feed as change_feed
 from homerec.storage.base import AddResult, CachedList, ExperimentRow
 from homerec.storage.dialects import Dialect
-from homerec.storage.events import EVENT_COLUMNS, INTERACTION_SCHEMA, prepare_events
+from homerec.storage.events import INTERACTION_SCHEMA, prepare_events, stored_columns
 from homerec.storage.feed import ChangeRow, write_changes
 from homerec.storage.point import PointQuery, PointReader
+from homerec.storage.sql_records import RecordsMixin
 from homerec.types import Scored
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(inner).splitlines() if line.strip())
 
 
-class SqlStore:
+class SqlStore(RecordsMixin):
     """A `Store` over one SQLAlchemy engine; open it with `homerec.storage.open_store(url)`."""
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
@@ -133,7 +135,7 @@ class SqlStore:
             # Events, their links, the lifting of their users' tombstones and the change feed commit together.
             with self._guard("add interactions to"), self._engine.begin() as conn:
                 raw = conn.connection.dbapi_connection
-                added = self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(EVENT_COLUMNS), conflict)
+                added = self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(stored_columns(chunk)), conflict)
                 if links is not None and links.height:
                     self._dialect.merge(raw, EVENT_LINKS_TABLE, links, conflict)
                 users = chunk[Col.user_id].unique(maintain_order=True).to_list()
@@ -319,6 +321,7 @@ class SqlStore:
                 links.c[Col.event_id].in_(own_events) | links.c[Col.recommendation_id].in_(own_exposures)
             ),
             INTERACTIONS_TABLE: sa.delete(i).where(i.c[Col.user_id] == user_id),
+            CONTEXT_EVENTS_TABLE: sa.delete(tables.context_events).where(tables.context_events.c[Col.user_id] == user_id),
             USERS_TABLE: sa.delete(u).where(u.c[Col.user_id] == user_id),
             REC_CACHE_TABLE: sa.delete(r).where(r.c[Col.key] == user_id, cache.user_namespaces(r.c[Col.namespace])),
             EXPOSURES_TABLE: sa.delete(x).where(x.c[Col.user_id] == user_id),
@@ -327,6 +330,7 @@ class SqlStore:
             removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
             tombstones.bury(conn, user_id, int(time.time()))
             write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.deleted, [user_id])
+        removed[INTERACTIONS_TABLE] += removed.pop(CONTEXT_EVENTS_TABLE)  # events with or without an item
         return {name: removed[name] for name in order}
 
     # -- A/B experiments -----------------------------------------------------------------------

@@ -27,11 +27,18 @@ def test_personalize_format_covers_every_user_and_item(trained, store, tmp_path)
     items = [d for d in lines if "itemId" in d["input"]]
     assert len(users) == report.n_users == store.users().height
     assert len(items) == report.n_items > 0
-    first = users[0]
+    warm = [d for d in users if "scores" in d["output"]]
+    first = warm[0]
     assert set(first) == {"input", "output", "error"} and first["error"] is None
     assert len(first["output"]["recommendedItems"]) == 5 == len(first["output"]["scores"])
-    assert all(0.0 <= s <= 1.0 for d in lines for s in d["output"]["scores"])
+    # Personalize's scale: relative values in [0, 1], in the list's order, a share of one catalogue-wide whole
+    assert all(0.0 < s <= 1.0 for d in warm for s in d["output"]["scores"])
+    assert all(d["output"]["scores"] == sorted(d["output"]["scores"], reverse=True) for d in warm)
+    assert all(sum(d["output"]["scores"]) <= 1.0 for d in warm)
     assert report.n_fallback_users > 0  # users.csv holds customers who never ordered
+    # Popular placeholder items (the fallback) and related items carry no relevance score, as on Personalize.
+    assert len(users) - len(warm) == report.n_fallback_users
+    assert not any("scores" in d["output"] for d in items)
 
 
 def test_seen_items_are_left_out_unless_asked(trained, store, tmp_path):

@@ -105,7 +105,8 @@ def test_a_non_finite_value_already_stored_neither_stops_training_nor_the_dashbo
     url = copy_store(world, tmp_path / "homerec.db")
     now = int(time.time())
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-        db.executemany("INSERT INTO interactions VALUES (?, 'u-inf', ?, ?, 'purchase', ?)",
+        db.executemany("INSERT INTO interactions (event_id, user_id, item_id, ts, event_type, event_value) "
+                       "VALUES (?, 'u-inf', ?, ?, 'purchase', ?)",
                        [("inf1", world["item_ids"][0], now - 60, float("inf")),
                         ("inf2", world["item_ids"][1], now - 30, 1.7976931348623157e308)])
     db.close()
