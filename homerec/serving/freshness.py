@@ -5,13 +5,17 @@ A cached list was computed from the events the batch read at feed position `feed
 (`homerec.storage.feed`). It is stale once its user has a change after that position: new
 events, or a deletion. `Freshness` keeps, per user, the newest such change this worker knows
 of (a dict that only holds users who changed since the oldest loaded list), fed by a thread
-that waits on the store's feed: a commit by any worker, process or replica reaches every
-worker within milliseconds. A worker that accepts events marks their users at once
-(`touch`), without waiting for its own feed.
+that waits on the feed: the store's own, or with a shared cache the Redis stream
+(`homerec.cache.stream`). A commit by any worker, process or replica reaches every worker
+within milliseconds. Changes may arrive out of seq order (two replicas relaying to the
+stream): each user keeps the highest seq seen, so the order does not matter. A worker marks
+the users of its own writes at once (`note`, the store's change listener: right after the
+commit, before the answer), without waiting for the feed.
 
 The same thread hands the other kinds of change to callbacks: item and user metadata
-(the catalogue snapshot reloads) and cache namespaces a batch wrote (the in-memory lists
-reload once the batch has gone quiet for `settle_s`).
+(the catalogue snapshot reloads), lists a batch wrote to the store (`recs`) or switched to in
+the shared cache (`lists`): the in-memory lists reload once the batch has gone quiet for
+`settle_s`; and a model version made active (`model`): the registry is read again at once.
 """
 
 import logging
@@ -23,10 +27,11 @@ from homerec.data.schema import Change
 from homerec.storage.base import Store
 from homerec.storage.feed import ChangeRow, Feed
 
+USER_CHANGES = (Change.events, Change.deleted)
+"""Kinds whose key is a user whose lists they make stale."""
+
 log = logging.getLogger(__name__)
 
-TOUCHED = 1 << 62
-"""The change position of a user this worker wrote events for itself: after any list's."""
 BLIND_AFTER_S = 3.0
 """A worker whose feed has not answered for this long trusts no cached list (they may be stale)."""
 
@@ -36,13 +41,18 @@ class Freshness:
 
     def __init__(self, store: Store, on_items: Callable[[], object] = lambda: None,
                  on_users: Callable[[], object] = lambda: None, on_recs: Callable[[], object] = lambda: None,
-                 settle_s: float = 1.0, wait_s: float = 0.5) -> None:
+                 on_model: Callable[[], object] = lambda: None, settle_s: float = 1.0, wait_s: float = 0.5,
+                 open_feed: Callable[[], Feed] | None = None) -> None:
+        """`open_feed` opens the feed to follow (default: the store's own)."""
         self.store = store
-        self.on_items, self.on_users, self.on_recs = on_items, on_users, on_recs
+        self.on_items, self.on_users, self.on_recs, self.on_model = on_items, on_users, on_recs, on_model
         self.settle_s, self.wait_s = settle_s, wait_s
+        self.open_feed = open_feed or store.feed
         self.changed: dict[str, int] = {}
         self.position = 0
         """The newest change applied."""
+        self.newest_recs: dict[str, int] = {}
+        """Per cache namespace, the seq of the newest `recs` change seen: lists written to the store."""
         self.last_ok: float | None = None
         """When the feed last answered (monotonic seconds); None: not following it."""
         self._recs_due: float | None = None
@@ -61,10 +71,15 @@ class Freshness:
         return (feed_seq > 0 and last is not None and time.monotonic() - last < BLIND_AFTER_S
                 and self.changed.get(user_id, 0) <= feed_seq)
 
-    def touch(self, user_ids: Iterable[str]) -> None:
-        """This worker just committed events (or a deletion) of these users: their lists are stale."""
-        for user in user_ids:
-            self.changed[user] = TOUCHED
+    def note(self, rows: Iterable[ChangeRow]) -> None:
+        """Changes this process just committed (the store's change listener): their users' lists are stale now."""
+        for row in rows:
+            if row.kind in USER_CHANGES:
+                self._mark(row.key, row.seq)
+
+    def _mark(self, user: str, seq: int) -> None:
+        if self.changed.get(user, 0) < seq:
+            self.changed[user] = seq
 
     # -- following the feed -------------------------------------------------------------------
     def catch_up(self, after: int) -> int:
@@ -78,33 +93,44 @@ class Freshness:
 
     def apply(self, rows: list[ChangeRow], reload_lists: bool = True) -> None:
         """Record what a batch of changes means for this worker."""
-        items = users = False
+        items = users = model = False
         for row in rows:
-            if row.kind in (Change.events, Change.deleted):
-                if self.changed.get(row.key, 0) < row.seq:
-                    self.changed[row.key] = row.seq
+            if row.kind in USER_CHANGES:
+                self._mark(row.key, row.seq)
             elif row.kind == Change.items:
                 items = True
             elif row.kind == Change.users:
                 users = True
-            elif row.kind == Change.recs and reload_lists:
-                self._recs_due = time.monotonic() + self.settle_s
+            elif row.kind == Change.model:
+                model = True
+            elif row.kind in (Change.recs, Change.lists):
+                if row.kind == Change.recs and self.newest_recs.get(row.key, 0) < row.seq:
+                    self.newest_recs[row.key] = row.seq
+                if reload_lists:
+                    self._recs_due = time.monotonic() + self.settle_s
         if rows:
-            self.position = max(self.position, rows[-1].seq)
+            self.position = max(self.position, max(row.seq for row in rows))
         if items:
             self.on_items()
         if users:
             self.on_users()
+        if model:
+            self.on_model()
 
     def forget_before(self, position: int) -> None:
         """Drop what no loaded list needs any more (changes at or before every list's position)."""
         self.changed = {u: s for u, s in self.changed.items() if s > position}
 
-    def start(self) -> None:
-        """Open the feed and follow it on a daemon thread."""
+    def start(self, after: int = 0) -> None:
+        """Open the feed, apply every stored change after `after`, and follow the feed on a daemon thread.
+
+        The feed is opened first: what is committed while the stored changes are read comes
+        through it (twice at worst, which changes nothing).
+        """
         if self._thread is not None:
             return
-        self._feed = self.store.feed()
+        self._feed = self.open_feed()
+        self.catch_up(after)
         self.last_ok = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="homerec-feed", daemon=True)
         self._thread.start()
@@ -136,7 +162,7 @@ class Freshness:
         try:
             if self._feed is not None:
                 self._feed.close()
-            self._feed = self.store.feed()
+            self._feed = self.open_feed()
         except Exception as err:
             log.warning("change feed: cannot reopen: %s", err)
             self._stop.wait(1.0)
