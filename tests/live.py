@@ -8,15 +8,18 @@
 - `spawn`, `wait_ready`, `stop_group`: the same for any command (the demo, the benchmark's servers).
 - `RedisServer`: `redis-server` (the Debian package) on a free port, without persistence: started,
   stopped, killed and restarted on the same port as an outage would.
+- `PostgresServer`: a throwaway PostgreSQL cluster from the Debian package's binaries.
 """
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -213,6 +216,66 @@ class RedisServer:
 
     def __enter__(self) -> "RedisServer":
         return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+def postgres_bindir() -> Path | None:
+    """The newest /usr/lib/postgresql/*/bin that has pg_ctl (the Debian package), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    return Path(found[-1]).parent if found else None
+
+
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary folder: trust auth, fsync off, 127.0.0.1 and a free port.
+
+    Run as the postgres user when this process is root (PostgreSQL refuses root). `start()`
+    creates the database `database`; `url` names it.
+    """
+
+    def __init__(self, database: str = "homerec_test") -> None:
+        self.bindir = postgres_bindir()
+        if self.bindir is None:
+            raise FileNotFoundError("PostgreSQL binaries not found in /usr/lib/postgresql/*/bin: apt-get install postgresql")
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.root = Path(tempfile.mkdtemp(prefix="homerec-pg-"))
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.port, self.database = free_port(), database
+        self.url = f"postgresql://postgres@{HOST}:{self.port}/{database}"
+        self.log_path = self.root / "server.log"
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run([*self.as_postgres, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}{_tail(self.log_path, 2000)}")
+
+    def start(self) -> "PostgresServer":
+        """initdb, start, createdb."""
+        data, bindir = self.root / "data", self.bindir
+        assert bindir is not None
+        self._run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses={HOST} -c fsync=off -c full_page_writes=off"
+        self._run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.log_path), "-o", options, "-w", "-t", "60",
+                  "start")
+        self._run(str(bindir / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", self.database)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server at once and remove its folder."""
+        assert self.bindir is not None
+        subprocess.run([*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m",
+                        "immediate", "-w", "stop"], capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresServer":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -103,6 +103,9 @@ class _FeedBase:
     def __init__(self, engine: sa.Engine) -> None:
         self._raw = engine.raw_connection()
         self.conn = self._raw.driver_connection
+        # Never back into the pool: the feed changes the connection's settings (autocommit, LISTEN), and a
+        # writer that got it afterwards could not take the lock `write_changes` needs inside a transaction.
+        self._raw.detach()
         self._sql = _select_after("%s" if engine.dialect.name == "postgresql" else "?")
         self._lock = threading.Lock()
 

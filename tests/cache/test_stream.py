@@ -132,3 +132,17 @@ def test_a_failing_relay_never_fails_the_write(url, tmp_path):
         assert time.monotonic() - t0 < 5
     finally:
         store.close()
+
+
+def test_a_closed_store_feed_leaves_the_pool_fit_for_writes(postgres_url):
+    """The fallback feed is opened and closed as Redis goes and comes: its autocommit connection must not be reused."""
+    from tests.storage.test_postgres_store import _reset
+
+    _reset(postgres_url)
+    store = open_store(postgres_url)
+    try:
+        for _ in range(3):
+            store.feed().close()
+        assert store.add_interactions(events(("u1", "i1", 100))).inserted == 1
+    finally:
+        store.close()
