@@ -64,7 +64,7 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
-          compare: Path | None = None, spark: Path | None = None) -> None:
+          compare: Path | None = None, spark: Path | None = None, replicas: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 50–60 minutes on 2 cores); `python -m bench.speed`, "
@@ -84,6 +84,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.spark import SECTION_TITLE, spark_section
 
         parts += [SECTION_TITLE, "", spark_section(json.loads(spark.read_text())), ""]
+    if replicas is not None and replicas.exists():
+        from bench.replicas import TITLE, replicas_section
+
+        parts += [TITLE, "", replicas_section(json.loads(replicas.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -101,9 +105,10 @@ def main() -> None:
     ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
     ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
     ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))
+    ap.add_argument("--replicas", type=Path, default=Path("bench/out/replicas.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
-    write(args.speed, args.quality, args.out, args.serving, args.compare, args.spark)
+    write(args.speed, args.quality, args.out, args.serving, args.compare, args.spark, args.replicas)
     print(f"wrote {args.out}")
 
 

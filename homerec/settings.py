@@ -201,5 +201,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
         env_values = {name: getattr(from_env, name) for name in from_env.model_fields_set}
         explicit = {k: v for k, v in overrides.items() if v is not None}
         return Settings.model_validate({**from_file, **env_values, **explicit})
-    except ValidationError as err:
-        raise ConfigError(f"bad setting: {err}") from None
+    except ValidationError as err:  # the values are left out: a URL may hold a password
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in err.errors(include_url=False, include_input=False))
+        raise ConfigError(f"bad setting: {problems}") from None

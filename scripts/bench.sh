@@ -16,4 +16,5 @@ python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sampl
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json
 python -m bench.serving --scale 1.0 --out bench/out/serving.json
 python -m bench.spark --scale 1.0 --out bench/out/spark.json
+python -m bench.replicas --scale 1.0 --out bench/out/replicas.json
 python -m bench.report

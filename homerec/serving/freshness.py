@@ -59,6 +59,7 @@ class Freshness:
         self._feed: Feed | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._marks = threading.Lock()
 
     # -- the request path ---------------------------------------------------------------------
     def is_fresh(self, user_id: str, feed_seq: int) -> bool:
@@ -78,8 +79,9 @@ class Freshness:
                 self._mark(row.key, row.seq)
 
     def _mark(self, user: str, seq: int) -> None:
-        if self.changed.get(user, 0) < seq:
-            self.changed[user] = seq
+        with self._marks:
+            if self.changed.get(user, 0) < seq:
+                self.changed[user] = seq
 
     # -- following the feed -------------------------------------------------------------------
     def catch_up(self, after: int) -> int:
@@ -119,7 +121,8 @@ class Freshness:
 
     def forget_before(self, position: int) -> None:
         """Drop what no loaded list needs any more (changes at or before every list's position)."""
-        self.changed = {u: s for u, s in self.changed.items() if s > position}
+        with self._marks:  # the feed's thread and writing threads mark users meanwhile: none may be lost
+            self.changed = {u: s for u, s in self.changed.items() if s > position}
 
     def start(self, after: int = 0) -> None:
         """Open the feed, apply every stored change after `after`, and follow the feed on a daemon thread.
