@@ -277,7 +277,9 @@ def replicas_section(doc: dict) -> str:
     ratio = two["requests_per_s"] / one["requests_per_s"]
     cost = one["requests_per_s"] / plain["requests_per_s"]
     rounds = lambda x: ", ".join(f"{r['requests_per_s']:,.0f}" for r in x["rounds"])  # noqa: E731
-    switch = ", ".join(f"{s:.1f} s" for s in sorted(pr["switch_seconds"].values())) or "did not switch"
+    switch = ", ".join(f"{s:.2f} s" for s in sorted(pr["switch_seconds"].values())) or "did not switch"
+    spread = max((max(r["requests_per_s"] for r in x["rounds"]) - min(r["requests_per_s"] for r in x["rounds"]))
+                 / x["requests_per_s"] for x in th.values())
     rows = [
         ("Event on replica A → next answer on replica B",
          f"median {ev['median_ms']:.1f} ms, p99 {ev['p99_ms']:.1f} ms, max {ev['max_ms']:.1f} ms; "
@@ -307,8 +309,11 @@ def replicas_section(doc: dict) -> str:
         f"{ld['connections']} connections in all, {ld['seconds']:g} s after {ld['warmup_seconds']:g} s of warm-up, "
         f"random users among the {doc['users']:,} with a history; throughput medians of {ld['rounds']} alternated "
         f"rounds. wrk, PostgreSQL, Redis and every server share this machine's {m['cpus']} CPUs, so only the ratios "
-        f"carry to other machines. The event figure includes the POST's own round trip; the reading replica then "
-        f"scores the user live from the store. Preparation: "
+        f"carry to other machines; rounds of one setup lie up to {spread:.0%} of their median apart. A cached "
+        f"answer does not touch Redis (the lists are in each worker's memory), so the with/without-cache "
+        f"difference lies within that spread. The event figure includes the POST's own round trip; the reading replica then "
+        f"scores the user live from the store. The promote command is a new Python process started under that "
+        f"load; the replicas switch once it has announced the switch. Preparation: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in doc["prepared_seconds"].items())
         + f". OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset ({', '.join(m['unset_env']) or 'none were set'}).")
     out.append(f"\nReproduce: `{doc['command']}`.")
