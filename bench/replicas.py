@@ -293,7 +293,8 @@ def replicas_section(doc: dict) -> str:
          f"(rounds: {rounds(one)})", f"{ratio:.2f}×", f"≥ {t['two_replicas_ratio']:g}×",
          _verdict(ratio >= t["two_replicas_ratio"] and not two["failed"] and not one["failed"])),
         ("  (one replica with the shared cache vs without)", f"{one['requests_per_s']:,.0f} req/s",
-         f"no --cache {plain['requests_per_s']:,.0f} req/s (rounds: {rounds(plain)})", f"{cost:.2f}×", "(context)", ""),
+         f"no --cache {plain['requests_per_s']:,.0f} req/s (rounds: {rounds(plain)})", f"{cost:.2f}×", "(context)",
+         ""),
         ("Batch refresh (`homerec batch --cache`) while wrk runs on both replicas",
          f"{rf['failed']:,} failed of {rf['requests']:,} requests", f"batch {rf['batch_seconds']:.0f} s, p99 "
          f"{rf['p99_ms']:.1f} ms", "", f"{t['refresh_failed']} failed", _verdict(rf["failed"] == t["refresh_failed"])),
@@ -311,9 +312,9 @@ def replicas_section(doc: dict) -> str:
         f"rounds. wrk, PostgreSQL, Redis and every server share this machine's {m['cpus']} CPUs, so only the ratios "
         f"carry to other machines; rounds of one setup lie up to {spread:.0%} of their median apart. A cached "
         f"answer does not touch Redis (the lists are in each worker's memory), so the with/without-cache "
-        f"difference lies within that spread. The event figure includes the POST's own round trip; the reading replica then "
-        f"scores the user live from the store. The promote command is a new Python process started under that "
-        f"load; the replicas switch once it has announced the switch. Preparation: "
+        f"difference lies within that spread. The event figure includes the POST's own round trip; the reading "
+        f"replica then scores the user live from the store. The promote command is a new Python process started "
+        f"under that load; the replicas switch once it has announced the switch. Preparation: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in doc["prepared_seconds"].items())
         + f". OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset ({', '.join(m['unset_env']) or 'none were set'}).")
     out.append(f"\nReproduce: `{doc['command']}`.")

@@ -4,7 +4,9 @@
 Layout, per cache namespace (`user`, `item`):
 
     homerec:lists:<namespace>               the pointer: JSON {generation, as_of, rows, switched_at}
-    homerec:lists:<namespace>:<generation>  a hash: key → "model_version TAB computed_at TAB feed_seq TAB [[item, score], …]"
+    homerec:lists:<namespace>:<generation>  a hash: key → "model_version TAB computed_at TAB feed_seq TAB items"
+
+(`items` is the store's JSON text `[[item_id, score], …]`.)
 
 `publish` runs at the end of `homerec batch`, after the lists are in the store: it reads the
 store's lists of the namespace (so Redis holds exactly what the store holds: every user's

@@ -55,7 +55,7 @@ class SharedCache:
         return self._connect(block_s + COMMAND_TIMEOUT_S)
 
     def publish(self, rows: list[ChangeRow]) -> None:
-        """Relay committed changes to the stream, and drop deleted users' lists (a store change listener); never raises."""
+        """Relay committed changes to the stream, drop deleted users' lists (a store change listener); never raises."""
         from homerec.cache.stream import relay
 
         if not rows or not self.relay.usable():

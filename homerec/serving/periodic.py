@@ -2,8 +2,8 @@
 """A daemon thread that calls one function every few seconds: how a serving process follows the store.
 
 The model watcher (promote/rollback), the catalogue snapshot and the running experiment are
-each re-read this way; the model watcher is also poked when the change feed announces a switch. A failed call is logged and the last good state keeps serving; the
-next tick tries again.
+each re-read this way; the model watcher is also poked when the change feed announces a switch.
+A failed call is logged and the last good state keeps serving; the next tick tries again.
 """
 
 import logging

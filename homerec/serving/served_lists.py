@@ -114,7 +114,8 @@ class ListTable:
 class ServedLists:
     """The current `ListTable` of each served namespace; `reload()` swaps in fresh ones."""
 
-    def __init__(self, store: Store, namespaces: tuple[str, ...] = NAMESPACES, shared: SharedCache | None = None) -> None:
+    def __init__(self, store: Store, namespaces: tuple[str, ...] = NAMESPACES,
+                 shared: SharedCache | None = None) -> None:
         self.store, self.namespaces, self.shared = store, namespaces, shared
         self.tables: dict[str, ListTable] = {ns: ListTable.empty() for ns in namespaces}
         self.as_of: dict[str, int] = {}
@@ -138,7 +139,8 @@ class ServedLists:
             self.tables = fresh
             self.as_of = {ns: as_of for ns, (_, as_of) in frames.items() if as_of is not None}
         log.info("cached lists loaded: %s", ", ".join(
-            f"{ns} {len(t):,} from the {'store' if frames[ns][1] is None else 'shared cache'}" for ns, t in fresh.items()))
+            f"{ns} {len(t):,} from the {'store' if frames[ns][1] is None else 'shared cache'}"
+            for ns, t in fresh.items()))
         return {ns: len(t) for ns, t in fresh.items()}
 
     def behind(self, newest_recs: Mapping[str, int]) -> bool:
