@@ -19,7 +19,8 @@ A read, from route to score (GET /v1/users/C42/recommendations):
 4. The `Answer` goes back to the adapter, which writes JSON (errors: one table, `errors`).
 
 Writes (events, metadata, deletion) go through `writes.Writes`: committed before the answer,
-announced to every worker and replica by the store's change feed. What a process runs is
+announced to every worker and replica by the store's change feed, or with a shared cache
+(`--cache redis://…`, `homerec.cache`) by its stream, which also carries the batch's lists. What a process runs is
 started and stopped in the app's lifespan (`runtime.Runtime`). Layering inside this package is
 checked by import-linter (pyproject.toml): adapters → deps → runtime → router → service and
 writes → the state they read → `request`.

@@ -250,23 +250,39 @@ def test_a_redis_restart_under_load_fails_no_request_and_changes_still_arrive(cl
         until(reflected(cluster, 2, users[1], top), "an event after the restart reached replica 2")
     assert load.answers and load.failures() == []
     assert all("unavailable" in s.log() for s in cluster.servers)
-    # The replicas read lists from Redis again: publish the store's lists, then take one user's list out
-    # of the store only (no change written): a replica that loaded Redis's generation still serves it.
+    # Lists after the restart: one user's list is taken out of the store (no change written), and the
+    # store's lists announced as newer than Redis's (empty) ones: every replica reloads from the store.
     [quiet] = [u for u in cluster.users if u not in cluster.used][:1]
-    with open_store(cluster.store_url) as store:
-        cache = open_cache(cluster.redis.url())
-        try:
-            [pointer] = cache.publish_lists(store, [USER_RECS])  # also announces the switch (a `lists` change)
-        finally:
-            cache.close()
+    cluster.used.add(quiet)
+    rec_cache = sa.table(REC_CACHE_TABLE, *(sa.column(c) for c in (Col.namespace, Col.key, Col.ranked,
+                                                                   Col.model_version, Col.computed_at, Col.feed_seq)))
+    its_row = (rec_cache.c[Col.namespace] == USER_RECS) & (rec_cache.c[Col.key] == quiet)
     engine = sa.create_engine(sa.make_url(cluster.store_url).set(drivername="postgresql+psycopg"))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DELETE FROM {REC_CACHE_TABLE} WHERE {Col.namespace} = :ns AND {Col.key} = :key"),
-                     {"ns": USER_RECS, "key": quiet})
-    engine.dispose()
-    time.sleep(3)  # the switch was announced before the delete; the replicas reload once the feed is quiet
+    try:
+        with engine.begin() as conn:
+            row = dict(conn.execute(sa.select(rec_cache).where(its_row)).mappings().one())
+            conn.execute(sa.delete(rec_cache).where(its_row))
+        with open_store(cluster.store_url) as store:
+            store.announce(Change.recs, [USER_RECS])
+        for i in range(3):
+            until(lambda i=i: cluster.get(i, quiet)["source"] == "model", f"replica {i} reloaded the store's lists")
+        # Then a generation in Redis that holds the list, while the store again does not: a replica serves
+        # it from the cache only if it loaded Redis's generation.
+        with engine.begin() as conn:
+            conn.execute(sa.insert(rec_cache).values(**row))
+        with open_store(cluster.store_url) as store:
+            cache = open_cache(cluster.redis.url())
+            try:
+                [pointer] = cache.publish_lists(store, [USER_RECS])  # announces the switch: a `lists` change
+            finally:
+                cache.close()
+        with engine.begin() as conn:
+            conn.execute(sa.delete(rec_cache).where(its_row))
+    finally:
+        engine.dispose()
     assert pointer.rows > 0
-    assert all(cluster.get(i, quiet)["source"] == "cache" for i in range(3))
+    for i in range(3):
+        until(lambda i=i: cluster.get(i, quiet)["source"] == "cache", f"replica {i} loaded Redis's new generation")
 
 
 def test_a_replica_killed_after_acknowledging_events_loses_none(cluster):
