@@ -7,6 +7,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
@@ -34,6 +35,24 @@ def check_cron(expr: str) -> str:
     return text
 
 
+CACHE_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_cache_url(url: str) -> str:
+    """A shared-cache URL, stripped; ValueError unless it is redis://, rediss:// or unix:// (the password hidden)."""
+    text = url.strip()
+    if urlsplit(text).scheme not in CACHE_SCHEMES:
+        raise ValueError(f"malformed cache URL {hide_password(text)!r}: expected redis://HOST:PORT/DB "
+                         "(or rediss://… with TLS, unix:///path/redis.sock?db=N)")
+    return text
+
+
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    return url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
+
+
 class Settings(BaseSettings):
     """Every knob of homerec; environment variables are HOMEREC_<FIELD> (e.g. HOMEREC_STORE_URL)."""
 
@@ -41,6 +60,9 @@ class Settings(BaseSettings):
 
     store_url: str = "sqlite:///homerec.db"
     artifact_dir: Path = Path("artifacts")
+    cache_url: str | None = None
+    """The shared cache of serving replicas (redis://HOST:PORT/DB; `--cache`): the batch's lists and the
+    change stream. None: each server reads its lists from the store and follows the store's change feed."""
     k: int = Field(10, ge=1, le=500)
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
     max_future_skew_s: int = Field(DEFAULT_FUTURE_SKEW_S, ge=0)
@@ -193,6 +215,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"filters must be a JSON object of ARN → expression: {err}") from None
         return value
 
+    @field_validator("cache_url")
+    @classmethod
+    def _cache_url(cls, value: str | None) -> str | None:
+        """A redis://, rediss:// or unix:// URL; empty means none."""
+        if value is None or not value.strip():
+            return None
+        return check_cache_url(value)
+
     @field_validator("train_cron", "batch_cron", "guardrail_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -228,5 +258,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
         env_values = {name: getattr(from_env, name) for name in from_env.model_fields_set}
         explicit = {k: v for k, v in overrides.items() if v is not None}
         return Settings.model_validate({**from_file, **env_values, **explicit})
-    except ValidationError as err:
-        raise ConfigError(f"bad setting: {err}") from None
+    except ValidationError as err:  # the values are left out: a URL may hold a password
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in err.errors(include_url=False, include_input=False))
+        raise ConfigError(f"bad setting: {problems}") from None

@@ -18,4 +18,5 @@ python -m bench.quality --datasets generated --out bench/out/quality-generated.j
 python -m bench.serving --scale 1.0 --out bench/out/serving.json
 python -m bench.spark --scale 1.0 --out bench/out/spark.json
 python -m bench.personalize --scale 1.0 --users 1000 --out bench/out/personalize.json
+python -m bench.replicas --scale 1.0 --out bench/out/replicas.json
 python -m bench.report

@@ -3,13 +3,16 @@
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 pytest.register_assert_rewrite("tests.contracts")
 
 from tests import postgres  # noqa: E402
+from tests.live import RedisServer  # noqa: E402
 
 # The CLI's rich console takes its width from COLUMNS when it is created; without a terminal
 # (xdist workers, CI) it would be 80 and tables would wrap the words the tests look for.
@@ -37,6 +40,34 @@ def postgres_url() -> Iterator[str]:
         except postgres.PostgresUnavailable as exc:
             pytest.fail(str(exc))
         yield url
+
+
+# -- the shared cache: a real redis-server ------------------------------------------------------
+# Started from the Debian package's binary (scripts/services.sh installs it) for the test session,
+# in memory only; tests that need it empty take `redis_url`, which flushes it first.
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A redis-server for the session (on its own port, in memory only)."""
+    if shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists():
+        message = "redis-server not found: apt-get install redis-server (scripts/services.sh does it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test: redis://127.0.0.1:PORT/0."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url())
+    client.flushall()
+    client.close()
+    return redis_server.url()
 
 
 # -- end of storage fixtures --------------------------------------------------------------------

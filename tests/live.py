@@ -6,10 +6,14 @@
 - `HomerecServer`: `homerec serve` as a real process (granian, its own process group), started,
   waited for (`/readyz` answers 200) and stopped; `kill9()` kills the whole group as a crash would.
 - `spawn`, `wait_ready`, `stop_group`: the same for any command (the demo, the benchmark's servers).
+- `RedisServer`: `redis-server` (the Debian package) on a free port, without persistence: started,
+  stopped, killed and restarted on the same port as an outage would.
+- `PostgresServer`: a throwaway PostgreSQL cluster from the Debian package's binaries.
 """
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -178,3 +182,60 @@ def s3_server() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+# -- redis-server ---------------------------------------------------------------------------------
+class RedisServer:
+    """`redis-server` on 127.0.0.1 and a free port, data in memory only (a restart loses everything)."""
+
+    def __init__(self, folder: Path, name: str = "redis") -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.port = free_port()
+        self.folder = Path(folder)
+        self.log_path = self.folder / f"{name}.log"
+        self.cmd = [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
+                    "--dir", str(self.folder), "--daemonize", "no", "--protected-mode", "no"]
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        """redis://127.0.0.1:PORT/DB."""
+        return f"redis://{HOST}:{self.port}/{db}"
+
+    def start(self, timeout_s: float = 20.0) -> "RedisServer":
+        """Start it and wait until it answers PING."""
+        self.proc = spawn(self.cmd, self.log_path, cwd=self.folder)
+        deadline = time.monotonic() + timeout_s
+        while not self.answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{_tail(self.log_path)}")
+            time.sleep(0.05)
+        return self
+
+    def answers(self) -> bool:
+        """Whether PING gets PONG now."""
+        try:
+            with socket.create_connection((HOST, self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL)."""
+        if self.proc is not None:
+            stop_group(self.proc, grace_s=10)
+
+    def kill(self) -> None:
+        """SIGKILL: as a crash would; everything in it is lost."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------

@@ -118,3 +118,26 @@ def test_settings_handed_to_serve_workers_come_back_the_same(tmp_path, monkeypat
     again = load_settings(config_file=None)
     assert again.dataset_groups == original.dataset_groups and again.api_keys == original.api_keys
     assert again.sigv4_keys == original.sigv4_keys
+
+
+def test_the_shared_cache_comes_from_the_file_the_environment_or_the_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HOMEREC_CONFIG", raising=False)
+    monkeypatch.delenv("HOMEREC_CACHE_URL", raising=False)
+    assert load_settings().cache_url is None
+    (tmp_path / "homerec.toml").write_text('cache_url = "redis://file:6379/1"\n')
+    assert load_settings().cache_url == "redis://file:6379/1"
+    monkeypatch.setenv("HOMEREC_CACHE_URL", "redis://env:6379/2")
+    assert load_settings().cache_url == "redis://env:6379/2"
+    assert load_settings(cache_url="rediss://cli:6380/0").cache_url == "rediss://cli:6380/0"
+    monkeypatch.setenv("HOMEREC_CACHE_URL", "")  # set but empty: none
+    (tmp_path / "homerec.toml").unlink()
+    assert load_settings().cache_url is None
+
+
+def test_a_cache_url_that_is_not_redis_is_refused_without_its_password(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HOMEREC_CACHE_URL", raising=False)
+    with pytest.raises(ConfigError, match="redis://HOST:PORT/DB") as err:
+        load_settings(cache_url="memcached://user:s3cret@host:11211")
+    assert "s3cret" not in str(err.value) and "***" in str(err.value)

@@ -17,11 +17,14 @@ console = Console(stderr=False)
 StoreOpt = Annotated[Optional[str], typer.Option("--store", help="Store URL: sqlite:///PATH or postgresql://…")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML settings file (default ./homerec.toml)")]
 ArtifactsOpt = Annotated[Optional[Path], typer.Option("--artifacts", help="Model registry folder")]
+CacheOpt = Annotated[Optional[str], typer.Option(
+    "--cache", help="Shared cache of serving replicas: redis://HOST:PORT/DB (homerec[redis])")]
 
 
-def settings(config: Path | None = None, store: str | None = None, artifacts: Path | None = None) -> Settings:
+def settings(config: Path | None = None, store: str | None = None, artifacts: Path | None = None,
+             cache: str | None = None) -> Settings:
     """Settings with the command's explicit options on top."""
-    return load_settings(config, store_url=store, artifact_dir=artifacts)
+    return load_settings(config, store_url=store, artifact_dir=artifacts, cache_url=cache)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from homerec.cli.common import ConfigOpt, StoreOpt, console, progress_bar, settings
+from homerec.cli.common import CacheOpt, ConfigOpt, StoreOpt, console, progress_bar, settings
 from homerec.errors import InputError
 from homerec.pipeline.suspects import suspected_non_products
 from homerec.storage import open_store
@@ -103,14 +103,21 @@ def import_data(
 def delete_user(
     user_id: Annotated[str, typer.Argument(help="The user whose data is removed")],
     store: StoreOpt = None,
+    cache: CacheOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Delete a user's events, profile, cached lists and exposures (privacy request; see also models purge-user)."""
-    st = open_store(settings(config, store).store_url)
+    from homerec.cache import attach
+
+    s = settings(config, store, cache=cache)
+    st = open_store(s.store_url)
+    shared = attach(st, s.cache_url)  # the user's list leaves the shared cache too, and replicas hear of it at once
     try:
         removed = st.delete_user(user_id)
     finally:
         st.close()
+        if shared is not None:
+            shared.close()
     console.print(", ".join(f"{n:,} {table}" for table, n in removed.items()) + f" removed for {user_id}")
     console.print("later cached lists and exposures for this id are refused until it has new events; "
                   f"model versions still hold it until the next retrain or `homerec models purge-user {user_id}`")

@@ -8,14 +8,16 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
+from homerec.cli.common import ArtifactsOpt, CacheOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
 from homerec.cli.spark_cmds import EngineOpt, SparkMasterOpt, SparkWorkDirOpt, batch_spark, train_spark, use_spark
 
 from homerec.evaluation.report import format_table, write_html
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
 from homerec.pipeline.evaluate import run_evaluation
 from homerec.pipeline.quality import breadth_of, rule_of
+from homerec.pipeline.replicas import announce_active, share_lists
 from homerec.pipeline.train import train as train_models
 from homerec.storage import open_store
 
@@ -57,6 +59,8 @@ def train(
     console.print(f"[green]registered {report.version}{'' if activate else ' (not active)'}[/] "
                   f"({report.model}: {', '.join(report.parts)}) "
                   f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
+    if activate:
+        announce_active(s, report.version)
     for name, reason in report.skipped.items():
         console.print(f"[yellow]{name} skipped:[/] {reason}")
     for name, note in report.notes.items():
@@ -109,11 +113,11 @@ def batch(
     similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
     include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
     engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
-    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, cache: CacheOpt = None, config: ConfigOpt = None,
 ) -> None:
     """Precompute top-k lists with the active model into the store's cache, and a file with --out (users scored on
-    Spark with --engine spark)."""
-    s = settings(config, store, artifacts)
+    Spark with --engine spark). With a shared cache (--cache), replicas switch to the new lists at once."""
+    s = settings(config, store, artifacts, cache)
     if use_spark(engine):
         with named_progress() as tick:
             r = batch_spark(s, spark_master, spark_work_dir, out, fmt, k, users, similar_items, include_seen, tick)
@@ -128,6 +132,10 @@ def batch(
     console.print(f"wrote top-{k} for {r.n_users:,} users ({r.n_fallback_users:,} on the popularity fallback)"
                   + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to "
                   + (f"{r.out} and " if r.out is not None else "") + f"the cache in {r.seconds:.1f}s")
+    namespaces = ([] if include_seen else [USER_RECS]) + ([SIMILAR_ITEMS] if similar_items else [])
+    for pointer in share_lists(s, namespaces):
+        console.print(f"shared cache: {pointer.namespace} lists switched to generation {pointer.generation} "
+                      f"({pointer.rows:,} lists)")
 
 
 def recommend(
@@ -181,9 +189,12 @@ def list_models(artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> Non
 
 
 @models_app.command()
-def promote(version: str, artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
-    """Make VERSION the active model."""
-    Registry(settings(config, None, artifacts).artifact_dir).promote(version)
+def promote(version: str, store: StoreOpt = None, artifacts: ArtifactsOpt = None, cache: CacheOpt = None,
+            config: ConfigOpt = None) -> None:
+    """Make VERSION the active model; running servers and replicas switch to it within seconds."""
+    s = settings(config, store, artifacts, cache)
+    Registry(s.artifact_dir).promote(version)
+    announce_active(s, version)
     console.print(f"{version} is active")
 
 
@@ -204,9 +215,12 @@ def purge_user(
 
 
 @models_app.command()
-def rollback(artifacts: ArtifactsOpt = None, config: ConfigOpt = None) -> None:
-    """Re-activate the previously active version."""
-    version = Registry(settings(config, None, artifacts).artifact_dir).rollback()
+def rollback(store: StoreOpt = None, artifacts: ArtifactsOpt = None, cache: CacheOpt = None,
+             config: ConfigOpt = None) -> None:
+    """Re-activate the previously active version; running servers and replicas switch to it within seconds."""
+    s = settings(config, store, artifacts, cache)
+    version = Registry(s.artifact_dir).rollback()
+    announce_active(s, version)
     console.print(f"rolled back: {version} is active")
 
 

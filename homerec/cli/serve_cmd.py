@@ -14,8 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console
-from homerec.settings import CONFIG_ENV, Settings, load_settings
+from homerec.cli.common import ArtifactsOpt, CacheOpt, ConfigOpt, StoreOpt, console
+from homerec.settings import CONFIG_ENV, Settings, hide_password, load_settings
 
 SPOOL = Path("spool") / "exposures"
 """Where the workers leave exposures for the shipper, under the artifact folder (kept across restarts),
@@ -26,10 +26,13 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
     port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="Port (default 8000)")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default 1)")] = None,
-    store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None, artifacts: ArtifactsOpt = None, cache: CacheOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Serve the active model version over HTTP (native API, Personalize API, dashboard, metrics)."""
-    s = load_settings(config, store_url=store, artifact_dir=artifacts, host=host, port=port, workers=workers)
+    """Serve the active model version over HTTP (native API, Personalize API, dashboard, metrics).
+
+    Replicas on several machines share lists and hear each other's events through --cache redis://…"""
+    s = load_settings(config, store_url=store, artifact_dir=artifacts, cache_url=cache, host=host, port=port,
+                      workers=workers)
     run_server(s, config)
 
 
@@ -43,8 +46,9 @@ def run_server(s: Settings, config: Path | None = None) -> None:
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
-    console.print(f"serving {s.artifact_dir} over {s.store_url} on http://{s.host}:{s.port} "
-                  f"with {s.workers} worker{'s' if s.workers > 1 else ''}")
+    console.print(f"serving {s.artifact_dir} over {hide_password(s.store_url)}"
+                  + (f" with the shared cache {hide_password(s.cache_url)}" if s.cache_url else "")
+                  + f" on http://{s.host}:{s.port} with {s.workers} worker{'s' if s.workers > 1 else ''}")
     if config is not None:
         os.environ[CONFIG_ENV] = str(Path(config).resolve())
     for name, value in s.model_dump(mode="json", exclude_defaults=True).items():

@@ -99,6 +99,8 @@ class Change:
     items = "items"  # key: an item id whose metadata changed
     users = "users"  # key: a user id whose metadata changed
     recs = "recs"  # key: a cache namespace that was written (lists refreshed)
+    lists = "lists"  # key: a cache namespace whose lists the shared cache (Redis) switched to a new generation
+    model = "model"  # key: the model version made active (promote, rollback, a training that activates)
 
 
 class Resource:

@@ -4,9 +4,11 @@
 import os
 from collections.abc import Callable, Sequence
 
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
 from homerec.pipeline.experiment_report import check_running_guardrail
+from homerec.pipeline.replicas import announce_active, share_lists
 from homerec.pipeline.schedule import Job, JobResult, schedule_dir
 from homerec.pipeline.quality import breadth_of, rule_of
 from homerec.pipeline.train import train
@@ -38,6 +40,7 @@ def train_job(settings: Settings, models: Sequence[str] | None = None,
         finally:
             store.close()
         registry.promote(report.version)
+        announce_active(settings, report.version)
         refreshed = batch_job(settings)()
         return JobResult(report.version, f"{report.model} ({', '.join(report.parts)}) on "
                                          f"{report.n_interactions:,} interactions, promoted; {refreshed.message}")
@@ -48,7 +51,8 @@ def train_job(settings: Settings, models: Sequence[str] | None = None,
 def batch_job(settings: Settings) -> Callable[[], JobResult]:
     """Refresh every user's top-k and every item's similar items in the cache with the active model.
 
-    The lists also go to ``<artifact_dir>/schedule/batch.jsonl`` (replaced whole at the end).
+    The lists also go to ``<artifact_dir>/schedule/batch.jsonl`` (replaced whole at the end), and
+    to a new generation of the shared cache when one is configured.
     """
 
     def action() -> JobResult:
@@ -62,6 +66,7 @@ def batch_job(settings: Settings) -> Callable[[], JobResult]:
         finally:
             store.close()
         os.replace(partial, folder / BATCH_OUTPUT)
+        share_lists(settings, [USER_RECS, SIMILAR_ITEMS])
         return JobResult(report.version, f"{report.n_users:,} users ({report.n_fallback_users:,} on the "
                                          f"fallback) and {report.n_items:,} items cached")
 

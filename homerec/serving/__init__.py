@@ -28,7 +28,8 @@ groups' resources and starts long jobs as `homerec personalize-job` processes (`
 records live in the store.
 
 Writes (events, metadata, deletion) go through `writes.Writes`: committed before the answer,
-announced to every worker and replica by the store's change feed. What a process runs is
+announced to every worker and replica by the store's change feed, or with a shared cache
+(`--cache redis://…`, `homerec.cache`) by its stream, which also carries the batch's lists. What a process runs is
 started and stopped in the app's lifespan (`runtime.Runtime`). Layering inside this package is
 checked by import-linter (pyproject.toml): adapters → deps → runtime → router → service and
 writes → the state they read → `request`.

@@ -39,7 +39,8 @@ class GroupRuntimes:
             if key not in runtimes._runtimes:
                 own = settings.model_copy(update={"store_url": key[0], "artifact_dir": Path(key[1]),
                                                   "exposure_spool": None})
-                runtimes._runtimes[key] = Runtime.start(own)
+                runtime = runtimes._runtimes[key] = Runtime.start(own)
+                runtime.follow()  # its change feed on a thread of its own
                 log.info("dataset group %s served from its own store", group.arn)
         return runtimes
 

@@ -2,14 +2,18 @@
 """What one serving process runs, built and started in the app's lifespan and stopped at its end.
 
     store ─ versions (active + pinned models) ─ catalog (items, users, models extended with new items)
-          ─ lists (the batch's lists, in memory) ─ freshness (follows the store's change feed)
+          ─ lists (the batch's lists, in memory) ─ freshness (follows the change feed)
+    [shared cache: the lists' generation and the change stream, when `cache_url` is set]
     service = RecService(store, versions, catalog, lists, freshness)      reads: cached / scored
     router  = Router(service, experiments, exposures)                      experiments above the service
-    writes  = Writes(store, catalog, freshness, exposures)                 events, metadata, deletion
+    writes  = Writes(store, catalog, exposures)                            events, metadata, deletion
 
-Start order matters once: the lists are loaded first, then every change after the oldest list
-is applied (`Freshness.catch_up`), then the feed is followed from there, so no change between
-the batch and this process's start is missed.
+The store hands every change this process commits to `Freshness.note` (the user's lists are
+stale before the write is answered) and, with a shared cache, to the stream (other replicas).
+
+Start order matters once: the lists are loaded first, then the feed is opened, then every
+change after the oldest list is applied (`Freshness.start`), so no change between the batch and
+this process's start is missed.
 """
 
 import asyncio
@@ -17,6 +21,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from homerec.cache import SharedCache, attach
 from homerec.errors import HomerecError
 from homerec.models.base import Recommender
 from homerec.models.registry import Registry
@@ -51,6 +56,7 @@ class Runtime:
     exposures: ExposureLog
     router: Router
     writes: Writes
+    shared: SharedCache | None = None
     watcher: Periodic | None = None
 
     @classmethod
@@ -58,23 +64,26 @@ class Runtime:
         """Open the store, load the active model and the lists, and start every background thread."""
         _warm_up()
         store = open_store(settings.store_url)
+        shared = attach(store, settings.cache_url)
         versions = Versions(Registry(settings.artifact_dir))
         try:
             versions.refresh()
         except HomerecError as err:  # serve (not ready) until a loadable version appears
             log.error("no model loaded at start: %s", err)
         catalog = Catalog(store, settings.catalog_refresh_s, served=lambda: [v.model for v in versions.loaded()])
-        lists = ServedLists(store)
-        freshness = Freshness(store, on_items=catalog.reload_items, on_users=catalog.forget_users)
+        lists = ServedLists(store, shared=shared)
+        freshness = Freshness(store, on_items=catalog.reload_items, on_users=catalog.forget_users,
+                              open_feed=(lambda: shared.feed(store)) if shared is not None else None)
+        store.on_changes(freshness.note)
         service = RecService(store, versions, catalog, lists, freshness)
         experiments = ExperimentState(store, versions, settings.reload_interval_s)
         exposures = ExposureLog(store, spool=settings.exposure_spool)
         router = Router(service, experiments, exposures)
-        writes = Writes(store, catalog, freshness, exposures, settings.max_future_skew_s)
-        runtime = cls(store, versions, catalog, lists, freshness, service, experiments, exposures, router, writes)
-        freshness.on_recs = runtime.reload_lists_soon
+        writes = Writes(store, catalog, exposures, settings.max_future_skew_s)
+        runtime = cls(store, versions, catalog, lists, freshness, service, experiments, exposures, router, writes,
+                      shared)
+        freshness.on_recs, freshness.on_model = runtime.reload_lists_soon, runtime.follow_registry_soon
         lists.reload(runtime.models_by_version())
-        freshness.catch_up(lists.oldest_feed_seq())
         catalog.prepare()
         catalog.start()
         experiments.start()
@@ -85,8 +94,11 @@ class Runtime:
         return runtime
 
     def follow(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Start following the store's change feed (on `loop` where the feed allows it: SQLite)."""
-        self.freshness.start(loop)
+        """Apply every change after the oldest loaded list and follow the change feed from there (on
+        `loop` where the feed allows it: SQLite's)."""
+        self.freshness.start(self.lists.oldest_feed_seq(), loop)
+        if self.lists.behind(self.freshness.newest_recs):  # the store got lists after the shared cache's generation
+            self.reload_lists()
 
     def reload_lists_soon(self) -> None:
         """A batch wrote new lists: load them on their own thread (the feed keeps being followed meanwhile)."""
@@ -95,7 +107,7 @@ class Runtime:
     def reload_lists(self) -> None:
         """Load the batch's lists again; forget the changes no list depends on any more."""
         try:
-            self.lists.reload(self.models_by_version())
+            self.lists.reload(self.models_by_version(), self.freshness.newest_recs)
         except HomerecError as err:  # the lists loaded before keep serving
             log.warning("cached lists not reloaded: %s", err)
             return
@@ -104,6 +116,13 @@ class Runtime:
     def models_by_version(self) -> dict[str, Recommender]:
         """The loaded versions' models: what the lists' 0-10 scores are calibrated with."""
         return {v.version: v.model for v in self.versions.loaded()}
+
+    def follow_registry_soon(self) -> None:
+        """A model version was made active somewhere: read the registry now, off the feed's thread."""
+        if self.watcher is not None:
+            self.watcher.poke()
+        else:
+            threading.Thread(target=self.follow_registry, name="homerec-model-load", daemon=True).start()
 
     def follow_registry(self) -> bool:
         """Swap in a newly promoted version, and extend it with new products before it is asked."""
@@ -123,6 +142,8 @@ class Runtime:
         self.router.close()
         self.exposures.stop()
         self.store.close()
+        if self.shared is not None:
+            self.shared.close()
 
 
 def _warm_up() -> None:

@@ -8,6 +8,11 @@ feed position of each row) and answers cache hits from it without touching the s
 reference scale (180,483 users × 10 items) a table takes about 30 MB: two small arrays per
 column and one dict from key to row. `ServedLists` holds the current tables and swaps in new
 ones, built off the request path, when a batch has written new lists.
+
+With a shared cache (`homerec.cache`), the tables come from the generation of lists the
+cache's pointer names, the same on every replica, unless the store holds newer lists than
+that generation (a batch ran while Redis was away) or Redis does not answer: then from the
+store, as without a shared cache.
 """
 
 import logging
@@ -19,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from homerec.cache import SharedCache
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.models.base import Recommender
 from homerec.storage.base import Store
@@ -130,26 +136,48 @@ class ListTable:
 class ServedLists:
     """The current `ListTable` of each served namespace; `reload()` swaps in fresh ones."""
 
-    def __init__(self, store: Store, namespaces: tuple[str, ...] = NAMESPACES) -> None:
-        self.store, self.namespaces = store, namespaces
+    def __init__(self, store: Store, namespaces: tuple[str, ...] = NAMESPACES,
+                 shared: SharedCache | None = None) -> None:
+        self.store, self.namespaces, self.shared = store, namespaces, shared
         self.tables: dict[str, ListTable] = {ns: ListTable.empty() for ns in namespaces}
+        self.as_of: dict[str, int] = {}
+        """Per namespace loaded from the shared cache, its generation's store position (`Pointer.as_of`)."""
         self._lock = threading.Lock()  # one reload at a time
 
     def table(self, namespace: str) -> ListTable:
         """The current table of `namespace` (read once per request; swapped whole)."""
         return self.tables[namespace]
 
-    def reload(self, models: Mapping[str, Recommender] | None = None) -> dict[str, int]:
+    def reload(self, models: Mapping[str, Recommender] | None = None,
+               newest_recs: Mapping[str, int] | None = None) -> dict[str, int]:
         """Read every namespace again and swap the tables in; lists per namespace.
 
         `models` (version → model) precomputes the 0-10 scores of those versions' rows.
+        `newest_recs` holds per namespace the seq of the newest `recs` change seen: a
+        shared-cache generation older than it is passed over for the store's lists.
         """
+        newest = newest_recs or {}
         with self._lock:
-            fresh = {ns: ListTable.from_frame(self.store.cached_lists(ns)).calibrated(models or {})
-                     for ns in self.namespaces}
+            frames = {ns: self._read(ns, newest.get(ns, 0)) for ns in self.namespaces}
+            fresh = {ns: ListTable.from_frame(frame).calibrated(models or {}) for ns, (frame, _) in frames.items()}
             self.tables = fresh
-        log.info("cached lists loaded: %s", ", ".join(f"{ns} {len(t):,}" for ns, t in fresh.items()))
+            self.as_of = {ns: as_of for ns, (_, as_of) in frames.items() if as_of is not None}
+        log.info("cached lists loaded: %s", ", ".join(
+            f"{ns} {len(t):,} from the {'store' if frames[ns][1] is None else 'shared cache'}"
+            for ns, t in fresh.items()))
         return {ns: len(t) for ns, t in fresh.items()}
+
+    def behind(self, newest_recs: Mapping[str, int]) -> bool:
+        """Whether a table came from a shared-cache generation older than the store's newest lists."""
+        return any(as_of < newest_recs.get(ns, 0) for ns, as_of in self.as_of.items())
+
+    def _read(self, namespace: str, newest_recs: int) -> tuple[pl.DataFrame, int | None]:
+        """A namespace's lists, and the shared-cache generation's `as_of` (None: from the store)."""
+        if self.shared is not None:
+            found = self.shared.read_lists(namespace, newest_recs)
+            if found is not None:
+                return found
+        return self.store.cached_lists(namespace), None
 
     def oldest_feed_seq(self) -> int:
         """The oldest change-feed position any loaded list depends on."""

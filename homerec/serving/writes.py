@@ -2,9 +2,10 @@
 """What a write does, free of HTTP: events, item and user metadata, deletion.
 
 Each write commits to the store before it returns (an acknowledged event survives kill -9),
-and the store's change feed tells every other worker and replica. This worker does not wait
-for its own feed: it marks the users it wrote for at once (`Freshness.touch`), so its next
-answer to them is scored from their new history.
+and the change feed tells every other worker and replica. This worker does not wait for its
+own feed: the store hands the changes it committed to `Freshness.note` (and, with a shared
+cache, to the stream) before the write returns, so the next answer to those users, here or
+on another replica, is scored from their new history.
 """
 
 import time
@@ -18,7 +19,6 @@ from homerec.data.schema import EVENT_DETAIL_COLUMNS, Col
 from homerec.errors import InputError
 from homerec.serving.catalog import Catalog
 from homerec.serving.exposures import ExposureLog
-from homerec.serving.freshness import Freshness
 from homerec.storage.base import AddResult, Store
 
 EVENT_SCHEMA = {Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64, Col.event_type: pl.String,
@@ -28,9 +28,9 @@ EVENT_SCHEMA = {Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64
 class Writes:
     """The API's writes over a store, keeping this worker's view (freshness, catalogue, exposures) in step."""
 
-    def __init__(self, store: Store, catalog: Catalog, freshness: Freshness, exposures: ExposureLog,
+    def __init__(self, store: Store, catalog: Catalog, exposures: ExposureLog,
                  max_future_s: int = DEFAULT_FUTURE_SKEW_S) -> None:
-        self.store, self.catalog, self.freshness, self.exposures = store, catalog, freshness, exposures
+        self.store, self.catalog, self.exposures = store, catalog, exposures
         self.max_future_s = max_future_s
         """Events dated later than now plus this many seconds are refused (setting max_future_skew_s)."""
 
@@ -44,10 +44,7 @@ class Writes:
         now = int(time.time())
         self._check_dates(events, now)
         frame = event_frame(events, now)
-        result = self.store.add_interactions(frame)
-        if result.inserted:
-            self.freshness.touch(frame[Col.user_id].unique().to_list())
-        return result
+        return self.store.add_interactions(frame)
 
     def add_context_events(self, events: Sequence[Mapping[str, Any]]) -> AddResult:
         """Commit events without an item (dicts as `add_events` takes them, `event_id` given); they change
@@ -58,10 +55,7 @@ class Writes:
 
     def join_session(self, session_id: str, user_id: str) -> int:
         """Move a session's anonymous events to its user (both answers change at once); events moved."""
-        moved = self.store.join_session(session_id, user_id)
-        if moved:
-            self.freshness.touch([user_id, session_id])
-        return moved
+        return self.store.join_session(session_id, user_id)
 
     def _check_dates(self, events: Sequence[Mapping[str, Any]], now: int) -> None:
         late = [e["timestamp"] for e in events
@@ -91,9 +85,7 @@ class Writes:
         tombstone refuses those another process writes later.
         """
         self.exposures.forget_user(user_id)
-        removed = self.store.delete_user(user_id)
-        self.freshness.touch([user_id])
-        return removed
+        return self.store.delete_user(user_id)
 
 
 def event_frame(events: Sequence[Mapping[str, Any]], now: int) -> pl.DataFrame:

@@ -189,6 +189,18 @@ class Store(Protocol):
         """A `Feed` on its own connection, to wait for changes without polling the table."""
         ...
 
+    def announce(self, kind: str, keys: Iterable[str]) -> list[ChangeRow]:
+        """Append a change per key that no table write carries (a model made active, lists switched
+        in the shared cache); the rows written, also handed to the listeners."""
+        ...
+
+    def on_changes(self, listener: Callable[[list[ChangeRow]], None]) -> None:
+        """Call `listener(rows)` with the changes of every transaction this store object commits,
+        right after the commit (in the writing thread): how a serving process marks its own
+        writes at once and relays them to the shared cache's stream. A failing listener is
+        logged; the write stays committed."""
+        ...
+
     def prune_changes(self, older_than_s: int = 86_400) -> int:
         """Drop changes no cached list needs any more (up to the oldest list's `feed_seq`; all of
         them when there are no lists) and older than `older_than_s`; returns rows removed."""

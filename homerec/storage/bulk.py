@@ -33,7 +33,7 @@ from homerec.data.schema import EVENT_LINKS_TABLE, INTERACTIONS_TABLE, RECOMMEND
 from homerec.storage import tables, tombstones
 from homerec.storage.base import AddResult
 from homerec.storage.events import STORED_COLUMNS, prepare_events
-from homerec.storage.feed import write_changes
+from homerec.storage.feed import ChangeRow, write_changes
 from homerec.storage.staging import POSITION, USER_FIRST, Stage, stage_columns
 
 REBUILD_MIN_ROWS = 100_000
@@ -42,6 +42,7 @@ SMALL_TABLE_SHARE = 0.1
 """A table is small for a load when it holds at most this share of the load's rows."""
 
 Progress = Callable[[int, int], None]
+Relay = Callable[[list[ChangeRow]], None]
 
 _WHERE = f"{POSITION} > :lo AND {POSITION} <= :hi"
 
@@ -70,19 +71,20 @@ def stage_rows(frame: pl.DataFrame, offset: int, chunk_rows: int) -> pl.DataFram
 
 def load_events(
     conn: sa.Connection, stage: Stage, batches: Iterable[pl.DataFrame], progress: Progress | None,
-    chunk_rows: int, begin: tuple[str, ...] = (),
+    chunk_rows: int, begin: tuple[str, ...] = (), relay: Relay = lambda rows: None,
 ) -> AddResult:
     """Stage every batch, then merge (see the module docstring); `stage` is closed at the end.
 
     Args:
         conn: the store's connection, which the stage belongs to; not in a transaction.
         begin: statements that open each merge transaction (the dialect's).
+        relay: takes the change rows of each merge transaction once it is committed.
     """
     assert stage_columns() == [POSITION, *STORED_COLUMNS, Col.recommendation_id, USER_FIRST]
     try:
         staged, linked = _stage_all(stage, batches, progress, chunk_rows)
         stage.seal()
-        inserted = _merge(conn, stage.source, staged, linked > 0, progress, chunk_rows, begin) if staged else 0
+        inserted = _merge(conn, stage.source, staged, linked > 0, progress, chunk_rows, begin, relay) if staged else 0
         return AddResult(inserted, staged - inserted)
     finally:
         stage.close()
@@ -131,7 +133,7 @@ def create_indexes(conn: sa.Connection) -> None:
 
 def _merge(
     conn: sa.Connection, source: str, staged: int, links: bool, progress: Progress | None, chunk_rows: int,
-    begin: tuple[str, ...],
+    begin: tuple[str, ...], relay: Relay,
 ) -> int:
     """Merge stage rows 1..staged into the store; returns events inserted."""
     rebuild = staged >= REBUILD_MIN_ROWS and not _has_more_rows_than(conn, int(staged * SMALL_TABLE_SHARE))
@@ -143,17 +145,20 @@ def _merge(
             conn.exec_driver_sql(statement)
         if rebuild:
             drop_indexes(conn)
-        inserted += _merge_range(conn, source, lo, hi, links)
+        added, changes = _merge_range(conn, source, lo, hi, links)
+        inserted += added
         if rebuild:
             create_indexes(conn)
         conn.commit()
+        relay(changes)
         if progress:
             progress(hi, staged)
     return inserted
 
 
-def _merge_range(conn: sa.Connection, source: str, lo: int, hi: int, links: bool) -> int:
-    """Stage rows lo+1..hi into interactions (and event_links), with their users' feed rows."""
+def _merge_range(conn: sa.Connection, source: str, lo: int, hi: int, links: bool) -> tuple[int, list[ChangeRow]]:
+    """Stage rows lo+1..hi into interactions (and event_links), with their users' feed rows; events
+    inserted and the feed rows written."""
     bounds = {"lo": lo, "hi": hi}
     columns = ", ".join(STORED_COLUMNS)
     added = conn.execute(sa.text(
@@ -171,6 +176,5 @@ def _merge_range(conn: sa.Connection, source: str, lo: int, hi: int, links: bool
     ), bounds).scalars()
     users = list(dict.fromkeys(marked))
     tombstones.lift(conn, users)
-    if added:
-        write_changes(conn.connection.dbapi_connection, conn.dialect.name, Change.events, users)
-    return added
+    changes = write_changes(conn.connection.dbapi_connection, conn.dialect.name, Change.events, users) if added else []
+    return added, changes

@@ -17,8 +17,10 @@ change up to that position; a user with a change after it has a stale list.
 A `Feed` waits for new rows without polling the table: on SQLite it watches
 `PRAGMA data_version` (which moves when another connection commits; a few microseconds to
 read) every `poll_s`; on PostgreSQL it LISTENs to the channel a statement trigger notifies on
-every insert. Both then read `seq > after`. A Redis stream can stand behind the same
-`Feed.wait` for replicas on several machines.
+every insert. Both then read `seq > after`. Replicas with a shared cache follow a Redis stream
+instead (`homerec.cache.stream`): every process relays the rows it committed (`write_changes`
+returns them with their `seq`, and the store hands them to its change listeners after the
+commit), and the table stays the record the stream is checked against.
 
 `token()` says, cheaply, where the database stands now, and `wait()` records the token its
 rows reach (`last_token`): a reader that applied everything up to `last_token` and finds
@@ -39,6 +41,8 @@ from homerec.storage import tables
 
 BATCH_ROWS = 10_000
 """Changes returned by one `wait` at most (the caller asks again from the last seq)."""
+INSERT_ROWS = 500
+"""Changes appended by one INSERT statement (its RETURNING gives their seqs back)."""
 
 
 class ChangeRow(NamedTuple):
@@ -54,7 +58,13 @@ class Feed(Protocol):
     """Follows the store's changes from some position on."""
 
     def wait(self, after: int, timeout_s: float) -> list[ChangeRow]:
-        """Changes with `seq > after` (oldest first); waits up to `timeout_s` when there are none yet."""
+        """Changes not returned before; waits up to `timeout_s` when there are none yet.
+
+        `after` is the newest seq the caller has applied. The store's own feeds return the
+        changes with `seq > after`, oldest first. A feed that keeps its own cursor (the Redis
+        stream) starts from `after` on its first call and then returns each change once, in
+        the order processes relayed them: a lower seq may come after a higher one.
+        """
         ...
 
     last_token: int | None
@@ -69,24 +79,29 @@ class Feed(Protocol):
         ...
 
 
-def write_changes(conn: Any, dialect: str, kind: str, keys: Iterable[str], now: int | None = None) -> None:
-    """Append one change per distinct key, inside the caller's transaction (driver connection)."""
+def write_changes(conn: Any, dialect: str, kind: str, keys: Iterable[str], now: int | None = None) -> list[ChangeRow]:
+    """Append one change per distinct key, inside the caller's transaction (driver connection); the rows written."""
     distinct = list(dict.fromkeys(keys))
     if not distinct:
-        return
+        return []
     ts = int(time.time()) if now is None else now
+    mark = "%s" if dialect == "postgresql" else "?"
     columns = f"{Col.kind}, {Col.key}, {Col.ts}"
+    seqs: dict[str, int] = {}
     cursor = conn.cursor()
     try:
         if dialect == "postgresql":
             cursor.execute(f"LOCK TABLE {CHANGES_TABLE} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.executemany(f"INSERT INTO {CHANGES_TABLE} ({columns}) VALUES (%s, %s, %s)",
-                               [(kind, key, ts) for key in distinct])
-        else:
-            cursor.executemany(f"INSERT INTO {CHANGES_TABLE} ({columns}) VALUES (?, ?, ?)",
-                               [(kind, key, ts) for key in distinct])
+        for lo in range(0, len(distinct), INSERT_ROWS):
+            part = distinct[lo : lo + INSERT_ROWS]
+            values = ", ".join([f"({mark}, {mark}, {mark})"] * len(part))
+            # RETURNING gives rows in no promised order: each seq is matched to its (distinct) key.
+            cursor.execute(f"INSERT INTO {CHANGES_TABLE} ({columns}) VALUES {values} RETURNING {Col.seq}, {Col.key}",
+                           [v for key in part for v in (kind, key, ts)])
+            seqs.update((key, int(seq)) for seq, key in cursor.fetchall())
     finally:
         cursor.close()
+    return sorted((ChangeRow(seqs[key], kind, key, ts) for key in distinct), key=lambda row: row.seq)
 
 
 def _select_after(mark: str) -> str:
@@ -101,6 +116,11 @@ class _FeedBase:
     def __init__(self, engine: sa.Engine) -> None:
         self._raw = engine.raw_connection()
         self.conn = self._raw.driver_connection
+        if engine.dialect.name == "postgresql":
+            # Never back into the pool: the feed changes the connection's settings (autocommit, LISTEN), and a
+            # writer that got it afterwards could not take the lock `write_changes` needs inside a transaction.
+            # (SQLite's feed changes nothing; an in-memory store's only connection must stay in its pool.)
+            self._raw.detach()
         self._sql = _select_after("%s" if engine.dialect.name == "postgresql" else "?")
         self._lock = threading.Lock()
         self.last_token: int | None = None

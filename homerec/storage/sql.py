@@ -62,6 +62,7 @@ class SqlStore(RecordsMixin):
             raise StoreError(f"the {dialect.name} driver is missing ({exc.name}): install homerec[postgres]") from None
         if dialect.on_connect is not None:
             sa.event.listen(self._engine, "connect", dialect.on_connect)
+        self._listeners: list[Callable[[list[ChangeRow]], None]] = []
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
         self._data_error: type[Exception] = self._engine.dialect.loaded_dbapi.DataError
         with self._guard("open"):
@@ -92,6 +93,14 @@ class SqlStore(RecordsMixin):
         except (sa.exc.SQLAlchemyError, self._driver_error) as exc:
             raise StoreError(f"cannot {action} the store at {self.url}: {_reason(exc)}") from None
 
+    def _relay(self, rows: list[ChangeRow]) -> None:
+        """Hand committed changes to the listeners (`on_changes`); a listener's failure is logged, never raised."""
+        for listener in self._listeners if rows else ():
+            try:
+                listener(rows)
+            except Exception:  # the write is committed: a listener must not turn it into an error
+                log.exception("change listener %r failed", listener)
+
     def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str,
                user_column: str | None = None, change: tuple[str, str] | None = None) -> int:
         """Insert `frame` into `table`; rows whose `user_column` names a deleted user are left out.
@@ -101,6 +110,7 @@ class SqlStore(RecordsMixin):
         """
         if frame.is_empty():
             return 0
+        rows: list[ChangeRow] = []
         with self._guard(action), self._engine.begin() as conn:
             if user_column is not None:
                 frame = tombstones.without_deleted(conn, frame, user_column)
@@ -109,8 +119,9 @@ class SqlStore(RecordsMixin):
             raw = conn.connection.dbapi_connection
             changed = self._dialect.merge(raw, table.name, frame, conflict)
             if change is not None and changed:
-                write_changes(raw, self._dialect.name, change[0], frame[change[1]].to_list())
-            return changed
+                rows = write_changes(raw, self._dialect.name, change[0], frame[change[1]].to_list())
+        self._relay(rows)
+        return changed
 
     # -- events --------------------------------------------------------------------------------
     def add_interactions(
@@ -140,9 +151,9 @@ class SqlStore(RecordsMixin):
                     self._dialect.merge(raw, EVENT_LINKS_TABLE, links, conflict)
                 users = chunk[Col.user_id].unique(maintain_order=True).to_list()
                 tombstones.lift(conn, users)
-                if added:
-                    write_changes(raw, self._dialect.name, Change.events, users)
-                inserted += added
+                rows = write_changes(raw, self._dialect.name, Change.events, users) if added else []
+            self._relay(rows)
+            inserted += added
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
@@ -153,7 +164,7 @@ class SqlStore(RecordsMixin):
         """See `Store.load_interactions` (`homerec.storage.bulk`)."""
         with self._guard("load interactions into"), self._engine.connect() as conn:
             stage = self._dialect.stage(conn)
-            return bulk.load_events(conn, stage, batches, progress, CHUNK_ROWS, self._dialect.bulk_begin)
+            return bulk.load_events(conn, stage, batches, progress, CHUNK_ROWS, self._dialect.bulk_begin, self._relay)
 
     def _read(self, action: str, query: sa.Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
         with self._guard(action), self._engine.connect() as conn:
@@ -255,8 +266,7 @@ class SqlStore(RecordsMixin):
             written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict,
                                    Col.key if keyed_by_user else None)
         if written:
-            with self._guard("write recommendations to"), self._engine.begin() as conn:
-                write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.recs, [namespace])
+            self.announce(Change.recs, [namespace])
         return written
 
     def cached_lists(self, namespace: str) -> pl.DataFrame:
@@ -291,6 +301,17 @@ class SqlStore(RecordsMixin):
                  .where(t.c[Col.seq] > int(after)).order_by(t.c[Col.seq]).limit(change_feed.BATCH_ROWS))
         with self._guard("read the change feed of"), self._engine.connect() as conn:
             return [ChangeRow(int(q), k, key, int(ts)) for q, k, key, ts in conn.execute(query)]
+
+    def announce(self, kind: str, keys: Iterable[str]) -> list[ChangeRow]:
+        """See `Store.announce`."""
+        with self._guard("write the change feed of"), self._engine.begin() as conn:
+            rows = write_changes(conn.connection.dbapi_connection, self._dialect.name, kind, keys)
+        self._relay(rows)
+        return rows
+
+    def on_changes(self, listener: Callable[[list[ChangeRow]], None]) -> None:
+        """See `Store.on_changes`."""
+        self._listeners.append(listener)
 
     def feed(self) -> change_feed.Feed:
         """See `Store.feed`."""
@@ -329,8 +350,9 @@ class SqlStore(RecordsMixin):
         with self._guard("delete a user from"), self._engine.begin() as conn:
             removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
             tombstones.bury(conn, user_id, int(time.time()))
-            write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.deleted, [user_id])
+            rows = write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.deleted, [user_id])
         removed[INTERACTIONS_TABLE] += removed.pop(CONTEXT_EVENTS_TABLE)  # events with or without an item
+        self._relay(rows)
         return {name: removed[name] for name in order}
 
     # -- A/B experiments -----------------------------------------------------------------------

@@ -51,11 +51,14 @@ class RecordsMixin:
         """See `Store.join_session`."""
         if session_id == user_id or not (is_storable_id(session_id) and is_storable_id(user_id)):
             return 0
+        rows = []
         with self._guard("join a session in"), self._engine.begin() as conn:
             moved = event_details.join_session(conn, session_id, user_id)
             if moved:
                 tombstones.lift(conn, [user_id])
-                write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.events, [user_id, session_id])
+                rows = write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.events,
+                                     [user_id, session_id])
+        self._relay(rows)
         return moved
 
     def context_events(self, since: int | None = None, user_id: str | None = None) -> pl.DataFrame:

@@ -34,6 +34,9 @@ def test_the_compose_file_has_the_whole_topology():
     assert services["scheduler"]["command"] == ["homerec", "schedule"]
     assert services["proxy"]["depends_on"]["serve-a"]["condition"] == "service_healthy"
     assert services["serve-a"]["environment"]["HOMEREC_STORE_URL"].startswith("postgresql://")
+    for name in ("serve-a", "serve-b", "scheduler"):  # the replicas read what the scheduler's batch publishes
+        assert services[name]["environment"]["HOMEREC_CACHE_URL"] == "redis://redis:6379/0"
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
 def test_the_dockerfile_is_multi_stage_non_root_and_checks_readiness():
@@ -63,7 +66,7 @@ def test_every_setting_the_files_set_is_a_setting(path: Path):
     fields = set(Settings.model_fields)
     for line in path.read_text().splitlines():
         if line.lstrip().startswith("#"):
-            continue  # the announced cache option lives in comments until it exists
+            continue  # comments may name settings of other versions
         for name in re.findall(r"HOMEREC_([A-Z_]+)", line):
             assert name.lower() in fields, f"{path.name}: HOMEREC_{name} is not a setting"
 

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The compose topology as processes on loopback: PostgreSQL, the scheduler's training, two replicas, nginx.
+"""The compose topology as processes on loopback: PostgreSQL, Redis, the scheduler's jobs, two replicas, nginx.
 
 No container runtime runs here, so the services of deploy/compose.yaml run as the same commands:
-a real PostgreSQL (the test session's server), `homerec schedule --run-now train` writing the
-registry, two `homerec serve` replicas over that store and registry, and nginx with
+a real PostgreSQL (the test session's server) and redis-server (the session's), `homerec schedule
+--run-now train` writing the registry and publishing the lists, two `homerec serve` replicas over
+that store, registry and Redis (HOMEREC_CACHE_URL, as in compose.yaml), and nginx with
 deploy/nginx.conf moved onto loopback ports.
 """
 
@@ -49,10 +50,10 @@ def answers(base: str) -> float:
     return sum(float(v) for v in re.findall(r"^homerec_answers_total\{[^}]*\} (\S+)$", text, flags=re.M))
 
 
-def test_two_replicas_behind_nginx_share_store_and_registry(postgres_url: str, tmp_path: Path):
+def test_two_replicas_behind_nginx_share_store_registry_and_cache(postgres_url: str, redis_url: str, tmp_path: Path):
     _reset(postgres_url)
     generate(tmp_path / "data", scale=0.003, seed=4)
-    env = {**os.environ, "COLUMNS": "200", "HOMEREC_STORE_URL": postgres_url,
+    env = {**os.environ, "COLUMNS": "200", "HOMEREC_STORE_URL": postgres_url, "HOMEREC_CACHE_URL": redis_url,
            "HOMEREC_ARTIFACT_DIR": str(tmp_path / "artifacts"), "HOMEREC_RELOAD_INTERVAL_S": "0.5"}
     homerec("import", "data", env=env, cwd=tmp_path)
     homerec("schedule", "--run-now", "train", "--models", "als", env=env, cwd=tmp_path)  # the scheduler's job
@@ -70,6 +71,7 @@ def test_two_replicas_behind_nginx_share_store_and_registry(postgres_url: str, t
         for _ in range(20):
             r = httpx.get(f"{front}/v1/users/{user}/recommendations", timeout=10)
             assert r.status_code == 200 and len(r.json()["items"]) == 10
+            assert r.json()["source"] == "cache"  # the scheduler's lists, published to Redis
         assert answers(f"http://127.0.0.1:{a}") > 0 and answers(f"http://127.0.0.1:{b}") > 0  # both replicas served
         # An event accepted through the proxy is in the shared store: the other replica's next answer reflects it.
         top = httpx.get(f"http://127.0.0.1:{a}/v1/users/{user}/recommendations", timeout=10).json()["items"][0]["item_id"]

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """One small trained world for the serving tests: data, store, a registry with v1 and the batch cache."""
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -23,12 +24,16 @@ API_KEY = "test-key"
 def world(world_base, tmp_path_factory) -> dict:
     """The trained world with a private copy of its store for each test module.
 
-    Tests write events, items and users; with one shared store, what one module wrote (a new
-    product makes every cached list stale, an event makes its user's) would change what the
-    next one sees, depending on the order tests run in.
+    Tests write events, items and users, and train and activate model versions; with one shared
+    store and registry, what one module wrote (a new product makes every cached list stale, an
+    event makes its user's, a new active version all of them) would change what the next one
+    sees, depending on the order tests run in.
     """
-    url = copy_store(world_base, tmp_path_factory.mktemp("world-copy") / "homerec.db")
-    return {**world_base, "store_url": url}
+    folder = tmp_path_factory.mktemp("world-copy")
+    url = copy_store(world_base, folder / "homerec.db")
+    # The registry too: the control plane trains and activates versions, which later modules must not serve.
+    artifacts = shutil.copytree(world_base["artifacts"], folder / "artifacts")
+    return {**world_base, "store_url": url, "artifacts": artifacts}
 
 
 def copy_store(world: dict, target: Path) -> str:

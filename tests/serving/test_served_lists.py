@@ -67,8 +67,7 @@ def test_a_change_committed_by_another_process_reaches_the_worker_within_millise
         position = other.change_position()
         other.put_recs(USER_RECS, [("u1", [("i2", 1.0)]), ("u2", [("i1", 1.0)])], "v1", feed_seq=position)
         assert not fresh.is_fresh("u1", position)  # not following the feed yet: trusts nothing
-        fresh.catch_up(0)
-        fresh.start()
+        fresh.start(0)
         assert fresh.is_fresh("u1", position) and fresh.is_fresh("u2", position)
         assert not fresh.is_fresh("u2", 0)  # a list from before the feed existed
         started = time.monotonic()
@@ -86,9 +85,13 @@ def test_a_change_committed_by_another_process_reaches_the_worker_within_millise
         assert not fresh.is_fresh("u1", position)
         other.put_recs(USER_RECS, [("u3", [("i1", 1.0)])], "v1", feed_seq=other.change_position())
         assert recs_seen.wait(3.0)  # once the batch has been quiet for settle_s
-        fresh.touch(["u3"])  # this worker's own events: stale at once
-        assert not fresh.is_fresh("u3", other.change_position())
-        fresh.forget_before(other.change_position())
+        worker_store.on_changes(fresh.note)  # what the runtime wires: this worker's own writes
+        before = worker_store.change_position()
+        worker_store.add_interactions(events(("u3", "i2", 300)))
+        assert not fresh.is_fresh("u3", before)  # stale the moment the write returns, feed or no feed
+        mine = worker_store.change_position()
+        assert fresh.changed["u3"] == mine and fresh.is_fresh("u3", mine)  # a later batch's list holds again
+        fresh.forget_before(mine - 1)
         assert "u2" not in fresh.changed and "u3" in fresh.changed
     finally:
         fresh.stop()
@@ -101,8 +104,7 @@ def test_a_silent_feed_makes_every_list_untrusted(url, monkeypatch):
     fresh = Freshness(store)
     try:
         store.add_interactions(events(("u1", "i1", 100)))
-        fresh.catch_up(0)
-        fresh.start()
+        fresh.start(0)
         assert fresh.is_fresh("u2", store.change_position())
         fresh.stop()  # the thread no longer moves last_ok
         fresh.last_ok = time.monotonic() - 60  # as if the feed had stopped answering a minute ago
