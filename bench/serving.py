@@ -54,6 +54,7 @@ def _git_commit() -> str:
 
 def prepare(work: Path, scale: float, seed: int, fresh: bool = False) -> dict:
     """The reference workload in `work` (base.db, artifacts/, users.txt), built once and reused."""
+    work = work.resolve()  # the CLI steps run with `work` as their directory
     marker = work / "prepared.json"
     if marker.exists() and not fresh:
         meta = json.loads(marker.read_text())
@@ -303,8 +304,9 @@ def serving_section(result: dict) -> str:
         f"emptied. Median of 50 sequential requests on one keep-alive connection to the idle server: {idle}. "
         f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for the servers "
         f"({', '.join(m['unset_env']) or 'none were set'}). The {REFERENCE}.")
-    out.append(f"\nReproduce: `{result['command']}` (prepares the workload once, about "
-               f"{sum(result['prepared']['steps_seconds'].values()) / 60:.0f} min, then reuses it).")
+    prep_s = sum(result["prepared"].get("steps_seconds", {}).values())
+    took = f", about {prep_s / 60:.0f} min" if prep_s else ""
+    out.append(f"\nReproduce: `{result['command']}` (prepares the workload once{took}, then reuses it).")
     return "\n".join(out)
 
 

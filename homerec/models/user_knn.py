@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """User-user collaborative filtering: score items by what the most similar training users have."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ WEIGHTINGS = ("cosine", "tfidf", "bm25")
 CHUNK_ROWS = 1024
 NUM_THREADS = 2
 MIN_ROWS_PER_THREAD = 64
+_SCRATCH = threading.RLock()
+"""Held while implicit's scorers run: they keep their accumulators between calls, so concurrent
+requests (serving's thread pool) or batch chunks on threads would mix each other's sums."""
 USE_IMPLICIT = True
 """Find neighbours with implicit's C++ top-k accumulator (about 4x faster than scipy + argpartition)."""
 
@@ -116,9 +120,10 @@ class UserKNN(Recommender):
         q_norm = np.sqrt(np.sum(data * data, dtype=np.float32))
         data = (data * (np.float32(1.0) / q_norm if q_norm > 0 else np.float32(0.0))).astype(np.float32)
         keep = data != 0  # as the CSR product stores no zeros
-        found, sims = self._scorers_ready()[0].recommend(
-            np.array([0, int(keep.sum())], np.int32), cols[keep], data[keep], K=self.k_neighbors + 1,
-            remove_own_likes=False)
+        with _SCRATCH:  # the scorer's accumulator is scratch memory: one request at a time uses it
+            found, sims = self._scorers_ready()[0].recommend(
+                np.array([0, int(keep.sum())], np.int32), cols[keep], data[keep], K=self.k_neighbors + 1,
+                remove_own_likes=False)
         own = found == user_idx
         found, sims = found[~own & (sims != 0)], sims[~own & (sims != 0)]
         if len(found) > self.k_neighbors:  # sparse_top_k's own choice among ties
@@ -164,11 +169,12 @@ class UserKNN(Recommender):
             scorer = self._scorers[job[0]]
             return [scorer.recommend(indptr[r:r + 2], indices, data, K=k, remove_own_likes=False) for r in job[1]]
 
-        if n_parts == 1:
-            found = run((0, parts[0]))
-        else:
-            with ThreadPoolExecutor(n_parts) as pool:
-                found = [pair for chunk in pool.map(run, enumerate(parts)) for pair in chunk]
+        with _SCRATCH:  # each scorer's accumulator is scratch memory: one caller at a time
+            if n_parts == 1:
+                found = run((0, parts[0]))
+            else:
+                with ThreadPoolExecutor(n_parts) as pool:
+                    found = [pair for chunk in pool.map(run, enumerate(parts)) for pair in chunk]
         counts = np.fromiter((len(c) for c, _ in found), dtype=np.int64, count=len(found))
         out_ptr = np.concatenate([[0], np.cumsum(counts)])
         cols = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int32)

@@ -108,3 +108,17 @@ def test_the_hybrid_with_prices_and_new_products(world):
     extended = with_new_items(hybrid, pl.concat([catalog, template.with_columns(pl.lit("P-NEW").alias("item_id"))]))
     assert "P-NEW" in extended.items_ and len(extended.items_) > len(hybrid.items_)
     _same_scores(extended, users[:40])
+
+
+@pytest.mark.parametrize("name", ["user_knn", "als", "item_knn"])
+def test_concurrent_requests_score_as_one_at_a_time(world, name):
+    """Serving scores users on a thread pool: a model's shared state must not mix their sums."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = model_class(name)(**SMALL.get(name, {})).fit(world["data"], world["features"])
+    users = _users(world["data"], 100)
+    alone = [model.score_one(u, h) for u, h in users]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda pair: model.score_one(*pair), users * 3))
+    for i, got in enumerate(together):
+        np.testing.assert_array_equal(got, alone[i % len(users)], err_msg=f"{name}: request {i}")

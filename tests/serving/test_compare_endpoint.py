@@ -60,7 +60,7 @@ def test_a_signed_server_with_credentials_from_the_environment(world, users_file
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     with serve(make_settings(world, sigv4_keys={AK: SECRET}, dataset_groups=GROUPS)) as url:
         r = _compare(world, f"endpoint:{url}#{CAMPAIGN}", users_file)
-        assert r["b"]["source"]["signed"] is True and r["pair"]["overlap_at_k"] == 1.0
+        assert r["b"]["source"]["signed"] is True and r["pair"]["overlap_at_k"] == 1.0, r["b"]["source"]
         with pytest.raises(InputError, match=f"did not answer GetRecommendations for {UNKNOWN}"):
             _compare(world, f"endpoint:{url}#{UNKNOWN}", users_file)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
