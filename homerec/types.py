@@ -17,9 +17,11 @@ Scored = tuple[ItemId, float]
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """One recommended item: raw score, calibrated 0-10 score and why it was chosen."""
+    """One recommended item: raw score, calibrated 0-10 score, why it was chosen, and for a
+    re-order the suggested quantity (units; None when there is none)."""
 
     item_id: ItemId
     score: float
     score10: float
     reason: str
+    quantity: float | None = None

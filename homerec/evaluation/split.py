@@ -73,11 +73,15 @@ def eval_users(split: Split, max_users: int = 10_000, seed: int = 0) -> np.ndarr
     items. Above `max_users`, the qualifying users are sorted by their id as a string and
     ``np.random.default_rng(seed).choice(users, max_users, replace=False)`` draws the sample.
     """
-    users = np.unique(novel_test_pairs(split)[0])
-    if len(users) > max_users:
-        by_id = users[np.argsort(split.train.users.ids[users], kind="stable")]
-        users = np.sort(np.random.default_rng(seed).choice(by_id, max_users, replace=False))
-    return users
+    return sample_users(np.unique(novel_test_pairs(split)[0]), split.train.users.ids, max_users, seed)
+
+
+def sample_users(users: np.ndarray, ids: np.ndarray, max_users: int, seed: int = 0) -> np.ndarray:
+    """`users` (sorted indices), or above `max_users` the protocol's seeded sample of them sorted by id."""
+    if len(users) <= max_users:
+        return users
+    by_id = users[np.argsort(ids[users], kind="stable")]
+    return np.sort(np.random.default_rng(seed).choice(by_id, max_users, replace=False))
 
 
 def ground_truth(split: Split, users: np.ndarray) -> list[np.ndarray]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homerec.batch.inference import recommend_users, similar_all
-from homerec.batch.output import CSV_HEADER, FORMATS, write_cache, write_csv, write_personalize
+from homerec.batch.output import CSV_HEADER, FORMATS, write_cache, write_csv, write_personalize, write_records
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
@@ -49,7 +49,12 @@ def run_batch(
     chunk: int = 2048, workers: int = 2, event_weights: dict[str, float] | None = None,
     progress: Progress | None = None,
 ) -> BatchReport:
-    """Write top-k lists for the listed users (default: every user in the store)."""
+    """Write top-k lists for the listed users (default: every user in the store).
+
+    With `include_seen`, a version trained with a re-order model writes buy-again lists (re-orders
+    with due dates and suggested quantities, and discoveries, as of the newest event in the
+    store); an older version lists its model's scores with nothing masked.
+    """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     tick = progress or (lambda _t, _d, _n: None)
@@ -71,13 +76,22 @@ def run_batch(
         writer = csv.writer(fh)
         if fmt == "csv":
             writer.writerow(CSV_HEADER)
-        for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
-            _write(fh, writer, fmt, model, lists, "user")
-            if not include_seen:  # the serving cache holds lists of what users have not bought yet
-                write_cache(store, model, lists, USER_RECS, version, snapshot)
-            n_cold += int(lists.cold.sum())
-            done += len(lists.keys)
-            tick("users", done, len(user_ids))
+        if include_seen and "reorder" in registry.parts(version):
+            reorder = registry.load_part("reorder", version, discovery=model)
+            now = min(int(time.time()), data.max_ts() + 1)
+            for found in reorder.recommend_batch(data, user_ids, now, k):
+                write_records(fh, writer, fmt, list(zip(found.keys, reorder.explain(found))))
+                n_cold += int(found.cold.sum())
+                done += len(found.keys)
+                tick("users", done, len(user_ids))
+        else:
+            for lists in recommend_users(model, data, user_ids, k, include_seen, chunk, workers):
+                _write(fh, writer, fmt, model, lists, "user")
+                if not include_seen:  # the serving cache holds lists of what users have not bought yet
+                    write_cache(store, model, lists, USER_RECS, version, snapshot)
+                n_cold += int(lists.cold.sum())
+                done += len(lists.keys)
+                tick("users", done, len(user_ids))
         n_items = 0
         if similar_items:
             for lists in similar_all(model, k, workers=workers):

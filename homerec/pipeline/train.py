@@ -11,6 +11,7 @@ from homerec.evaluation.grids import CHEAP, GRIDS
 from homerec.models import model_class
 from homerec.models.hybrid import DEFAULT_PARTS, Hybrid
 from homerec.models.registry import Registry
+from homerec.pipeline.companions import fit_parts
 from homerec.pipeline.data import load_training_data
 from homerec.storage.base import Store
 
@@ -32,6 +33,8 @@ class TrainReport:
     part_seconds: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     """Parts that restricted themselves (EASE on a large catalog), with the reason."""
+    companions: dict[str, float] = field(default_factory=dict)
+    """Distributor models saved with the version (reorder, basket, segments) and their fit seconds."""
 
 
 def train(
@@ -65,6 +68,7 @@ def train(
         tune_parts = tuple(GRIDS) if tune else CHEAP
         model = fit_tuned_hybrid(data, td.features, parts=parts, progress=say, tune_parts=tune_parts)
         validation = getattr(model, "blend_report_", None).validation_ndcg if hasattr(model, "blend_report_") else {}
+    companions, companion_seconds = fit_parts(data, td.features, td.items, model, say)
     seconds = time.perf_counter() - started
     meta = {
         "data_digest": td.digest(), "n_users": data.n_users, "n_items": data.n_items,
@@ -73,7 +77,8 @@ def train(
     }
     members = model.models_ if isinstance(model, Hybrid) else {model.name: model}
     meta["notes"] = {n: m.restricted_reason_ for n, m in members.items() if getattr(m, "restricted_reason_", "")}
-    version = registry.register(model, meta, activate=activate)
+    meta["parts"] = companion_seconds
+    version = registry.register(model, meta, activate=activate, parts=companions)
     is_hybrid = isinstance(model, Hybrid)
     notes = meta["notes"]
     return TrainReport(
@@ -83,5 +88,5 @@ def train(
         n_users=data.n_users, n_items=data.n_items, n_interactions=len(data), seconds=seconds,
         validation_ndcg=validation, weights=dict(model.weights) if is_hybrid else {},
         part_seconds=dict(model.part_seconds_) if is_hybrid else {},
-        notes=notes,
+        notes=notes, companions=companion_seconds,
     )

@@ -68,7 +68,9 @@ def _finish_rejects(rejects: list[Reject], source: Path, rejects_path: str | Pat
 def import_interactions(
     store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None
 ) -> ImportReport:
-    """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE; any case).
+    """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE, ORDER_ID, QUANTITY; any case).
+
+    Without ORDER_ID, one customer's events at one timestamp form a basket (one order).
 
     Raises:
         InputError: the file cannot be read at all or lacks a required column.

@@ -33,6 +33,8 @@ INTERACTION_SCHEMA: dict[str, pl.DataType] = {
     Col.ts: pl.Int64(),
     Col.event_type: pl.String(),
     Col.event_value: pl.Float64(),
+    Col.order_id: pl.String(),
+    Col.quantity: pl.Float64(),
 }
 """Columns and types of the frames `interactions()` and `history()` return."""
 
@@ -84,6 +86,8 @@ def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
         .cast(pl.Float64)
         .alias(Col.event_value),
+        (pl.col(Col.order_id) if Col.order_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.order_id),
+        (pl.col(Col.quantity) if Col.quantity in frame.columns else pl.lit(None)).cast(pl.Float64).alias(Col.quantity),
         (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
         *linked,
     )

@@ -22,6 +22,8 @@ from homerec.data.schema import (
     EVENT_VALUE,
     ITEM_ID,
     MULTI_VALUE_SEP,
+    ORDER_ID,
+    QUANTITY,
     TIMESTAMP,
     USER_ID,
     Col,
@@ -232,9 +234,12 @@ def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataF
         _text(columns, TIMESTAMP).str.strip_chars().alias("_ts"),
         _text(columns, EVENT_TYPE).str.strip_chars().alias(Col.event_type),
         _text(columns, EVENT_VALUE).str.strip_chars().alias("_value"),
+        _text(columns, ORDER_ID).str.strip_chars().alias(Col.order_id),
+        _text(columns, QUANTITY).str.strip_chars().alias("_quantity"),
     ).with_columns(
         pl.col("_ts").str.to_integer(strict=False).alias(Col.ts),
         pl.col("_value").cast(pl.Float64, strict=False).alias(Col.event_value),
+        pl.col("_quantity").cast(pl.Float64, strict=False).alias(Col.quantity),
     )
     if frame.select(pl.col(Col.ts).is_null() & (pl.col("_ts") != "")).to_series().any():
         # Whole numbers written as floats ("1700000000.0"), for those rows only.
@@ -242,6 +247,7 @@ def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataF
         whole = as_float.is_finite() & (as_float.floor() == as_float) & (as_float.abs() < 2.0**62)
         frame = frame.with_columns(pl.col(Col.ts).fill_null(pl.when(whole).then(as_float.cast(pl.Int64))))
     ts, value_text, value = pl.col(Col.ts), pl.col("_value"), pl.col(Col.event_value)
+    quantity_text, quantity = pl.col("_quantity"), pl.col(Col.quantity)
     checked = _reasons(
         frame,
         [
@@ -252,6 +258,8 @@ def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataF
             (ts < 0, f"{TIMESTAMP} is negative"),
             (ts > MAX_TIMESTAMP, f"{TIMESTAMP} is after 2100: expected epoch seconds, not milliseconds"),
             ((value_text != "") & (value.is_null() | ~value.is_finite()), f"{EVENT_VALUE} is not a number"),
+            ((quantity_text != "") & (quantity.is_null() | ~quantity.is_finite()), f"{QUANTITY} is not a number"),
+            (quantity < 0, f"{QUANTITY} is negative"),
         ],
     )
     good = checked.filter(pl.col("_reason") == "").select(
@@ -260,6 +268,8 @@ def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataF
         Col.ts,
         pl.when(pl.col(Col.event_type) != "").then(pl.col(Col.event_type)).alias(Col.event_type),
         pl.when(value_text != "").then(value).alias(Col.event_value),
+        pl.when(pl.col(Col.order_id) != "").then(pl.col(Col.order_id)).alias(Col.order_id),
+        pl.when(quantity_text != "").then(quantity).alias(Col.quantity),
     )
     return good, _rejects(rows, checked)
 

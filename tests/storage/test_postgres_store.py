@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from homerec.storage.tables import SCHEMA_VERSION
 from homerec.storage import Store, dialects, open_store
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
@@ -48,7 +49,7 @@ def test_a_version_1_store_is_migrated_in_place(postgres_url: str):
                 conn.exec_driver_sql(statement)
         check_v1_store_is_migrated(postgres_url)
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(2,)]
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
             assert {"experiments", "exposures", "event_links"} <= set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()

@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: Apache-2.0
+"""ReorderModel: what a customer will buy next, re-orders and discoveries in one ranked list.
+
+Candidates are the customer's past items (described by frequency, recency, their own
+interval per product and whether it is due; see `reorder_features`) and the top items of a
+discovery model, the not-yet-bought hybrid. A logistic regression learned on a validation
+window (`fit(history, future, discovery)`: features as of the window's start, labels = what
+each customer bought in it) turns the features into the probability of buying the item in
+the coming horizon; its weights fix the proportion of re-orders and discoveries in a list.
+A re-order carries its due date and suggested quantity (the median units of the customer's
+purchases of the item); a discovery keeps the discovery model's reason.
+"""
+
+import dataclasses
+import time
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+from sklearn.linear_model import LogisticRegression
+
+from homerec.data.ids import IdMap
+from homerec.data.interactions import Interactions
+from homerec.errors import NotFitted
+from homerec.models import artifact
+from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.models.purchase_stats import DAY, ItemStats, item_stats, pair_stats, purchases
+from homerec.models.reorder_features import (
+    FEATURES,
+    HALF_LIVES_DAYS,
+    Candidates,
+    Discoveries,
+    candidates,
+    row_scaled,
+)
+from homerec.models.topk import mask_rows, top_k
+from homerec.types import Recommendation
+
+CHUNK_CELLS = 16_000_000
+"""Users scored together: at most 2048, and at most this many (user, item) scores."""
+
+
+@dataclasses.dataclass
+class BuyAgainLists:
+    """Top-k per requested user: item indices (-1 pads), probabilities, and for re-orders their
+    due date (days from now, NaN for discoveries) and suggested quantity (NaN: unknown)."""
+
+    keys: list[str]
+    idx: np.ndarray
+    scores: np.ndarray
+    repeat: np.ndarray
+    due_days: np.ndarray
+    quantity: np.ndarray
+    cold: np.ndarray
+    """Rows whose user has no events: their list is the discovery model's fallback."""
+
+
+def user_events(data: Interactions, user_ids: Sequence[str], items: IdMap) -> Interactions:
+    """The events of `user_ids` (their order fixes the user indices) over the item map `items`."""
+    users = IdMap(list(user_ids), "user")
+    found = np.asarray(data.users.to_idx(list(user_ids), strict=False))
+    pos = np.full(data.n_users, -1, dtype=np.int64)
+    pos[found[found >= 0]] = np.flatnonzero(found >= 0)
+    to_item = np.arange(data.n_items) if data.items == items else items.to_idx(data.items.ids.tolist(), strict=False)
+    row, item = pos[data.user_idx], np.asarray(to_item)[data.item_idx]
+    keep = (row >= 0) & (item >= 0) & (item < len(items))
+    sub = data.select(keep)
+    return dataclasses.replace(sub, user_idx=row[keep].astype(np.int32), item_idx=item[keep].astype(np.int32),
+                               users=users, items=items)
+
+
+def due_phrase(days: float) -> str:
+    """'due in 3 days', 'due tomorrow', 'due today', 'overdue by 2 days'."""
+    d = int(round(float(days)))
+    if d > 1:
+        return f"due in {d} days"
+    if d == 1:
+        return "due tomorrow"
+    if d == 0:
+        return "due today"
+    return f"overdue by {-d} day{'s' if d < -1 else ''}"
+
+
+def reorder_reason(due_days: float, quantity: float) -> str:
+    """`re-order: due in 2 days, usually 40 units` (the quantity part only when known)."""
+    units = "" if not np.isfinite(quantity) else f", usually {quantity:g} unit{'' if quantity == 1 else 's'}"
+    return f"re-order: {due_phrase(due_days)}{units}"
+
+
+@dataclasses.dataclass
+class ReorderModel:
+    """Buy-again ranking over a discovery model; hyper-parameters are the fields."""
+
+    name: ClassVar[str] = "reorder"
+    discovery_k: int = 30
+    """Discovery candidates per customer."""
+    regularization: float = 1.0
+    """Inverse L2 strength of the logistic regression (scikit-learn's C)."""
+    max_users: int = 20_000
+    """Customers sampled from the validation window to learn the weights."""
+    random_state: int = 0
+
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters, as saved in the artifact."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    # ---- fit -------------------------------------------------------------------------------------
+    def fit(self, history: Interactions, future: Interactions, discovery: Recommender, now: int | None = None) -> Self:
+        """Learn the weights: features as of `now` (default: after `history`), labels from `future`.
+
+        `discovery` is fitted on `history`; `future` shares its id maps.
+        """
+        started = time.perf_counter()
+        now = int(history.max_ts() + 1 if now is None else now)
+        self.horizon_days_ = max((future.max_ts() - now) / DAY, 1.0) if len(future) else 30.0
+        self.trained_until_ = now
+        self.attach(discovery)
+        self._set_item_stats(history)
+        both = np.intersect1d(np.unique(history.user_idx), np.unique(future.user_idx))
+        rng = np.random.default_rng(self.random_state)
+        rows = np.sort(rng.choice(both, min(self.max_users, len(both)), replace=False))
+        user_ids = history.users.ids[rows].tolist()
+        cand, _ = self._candidates(user_events(history, user_ids, self.items_), user_ids, now)
+        pos = np.full(history.n_users, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        fr = pos[future.user_idx]
+        bought = np.unique(fr[fr >= 0] * len(self.items_) + future.item_idx[fr >= 0])
+        y = np.isin(cand.row * len(self.items_) + cand.item, bought)
+        std = cand.X.std(axis=0) if len(y) else np.ones(len(FEATURES), np.float32)
+        self.mean_ = cand.X.mean(axis=0) if len(y) else np.zeros(len(FEATURES), np.float32)
+        self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+        if y.all() or not y.any():
+            self.coef_ = np.zeros(len(FEATURES), np.float32)
+            self.coef_[FEATURES.index("log_decay_60d")] = 1.0  # nothing to learn from: recent frequency
+            self.intercept_ = np.float32(0.0)
+        else:
+            lr = LogisticRegression(C=self.regularization, max_iter=1000)
+            lr.fit((cand.X - self.mean_) / self.scale_, y)
+            self.coef_, self.intercept_ = lr.coef_.ravel().astype(np.float32), np.float32(lr.intercept_[0])
+        top = self._top(cand, self._probability(cand.X), len(rows), 10, user_ids, np.zeros(len(rows), bool))
+        vals = top.scores[np.isfinite(top.scores)]
+        self.calibration_ = np.quantile(vals if len(vals) else [0.0, 1.0], np.linspace(0, 1, 51)).astype(np.float32)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _set_item_stats(self, data: Interactions) -> None:
+        stats = item_stats(pair_stats(purchases(data), data.max_ts() + 1, HALF_LIVES_DAYS), data.n_items)
+        self.buyers_, self.item_repeat_, self.item_interval_ = stats.buyers, stats.repeat_share, stats.interval_days
+
+    def refresh(self, data: Interactions) -> Self:
+        """Item statistics (buyers, re-buy share, typical interval) from all of `data`; the weights stay."""
+        self._check_fitted()
+        self._set_item_stats(data)
+        self.trained_until_ = int(data.max_ts() + 1)
+        return self
+
+    def attach(self, discovery: Recommender) -> Self:
+        """Use `discovery` (the not-yet-bought model of the same version) for new items."""
+        self.discovery_ = discovery
+        self.items_ = discovery.items_
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFitted("reorder model is not fitted; call fit() or load() first")
+        if not hasattr(self, "discovery_"):
+            raise NotFitted("reorder model has no discovery model; call attach(model) first")
+
+    # ---- scoring ---------------------------------------------------------------------------------
+    def _item_stats(self) -> ItemStats:
+        """Item statistics over `items_` (items added after training: no buyers, the median interval)."""
+        n, extra = len(self.buyers_), len(self.items_) - len(self.buyers_)
+        if extra <= 0:
+            return ItemStats(self.buyers_[: len(self.items_)], self.item_repeat_[: len(self.items_)],
+                             self.item_interval_[: len(self.items_)])
+        pad = np.full(extra, float(np.median(self.item_interval_)) if n else 30.0, np.float32)
+        zeros = np.zeros(extra, np.float32)
+        return ItemStats(np.concatenate([self.buyers_, zeros]), np.concatenate([self.item_repeat_, zeros]),
+                         np.concatenate([self.item_interval_, pad]))
+
+    def _probability(self, X: np.ndarray) -> np.ndarray:
+        z = ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+    def _candidates(self, sub: Interactions, user_ids: Sequence[str], now: int) -> tuple[Candidates, np.ndarray]:
+        """Candidates of the users of `sub` (rows) and which rows the discovery model could not personalise."""
+        model, hist = self.discovery_, sub.to_csr()
+        uidx = np.asarray(model.users_.to_idx(list(user_ids), strict=False))
+        cold = model.is_cold(uidx, hist)
+        scores = np.empty(hist.shape, dtype=np.float32)
+        if (~cold).any():
+            scores[~cold] = model.score(uidx[~cold], hist[~cold]) if cold.any() else model.score(uidx, hist)
+        scores[cold] = model.fallback_
+        affinity = row_scaled(scores)
+        mask_rows(scores, hist)  # discoveries are items the user has not bought
+        idx, vals = top_k(scores, self.discovery_k)
+        found = Discoveries(idx, vals, affinity)
+        return candidates(sub, now, self._item_stats(), self.horizon_days_, found), cold
+
+    def _top(self, cand: Candidates, prob: np.ndarray, n_rows: int, k: int, keys: list[str],
+             cold: np.ndarray) -> BuyAgainLists:
+        order = np.lexsort((cand.item, -prob, cand.row))
+        order = order[np.isfinite(prob[order])]  # an excluded candidate is never listed
+        row = cand.row[order]
+        rank = np.arange(len(order)) - np.searchsorted(row, np.arange(n_rows))[row]
+        keep = order[rank < k]
+        r, c = cand.row[keep], rank[rank < k]
+        out = BuyAgainLists(keys, np.full((n_rows, k), -1, np.int64), np.full((n_rows, k), -np.inf, np.float32),
+                            np.zeros((n_rows, k), bool), np.full((n_rows, k), np.nan, np.float32),
+                            np.full((n_rows, k), np.nan, np.float32), np.asarray(cold, bool))
+        out.idx[r, c], out.scores[r, c], out.repeat[r, c] = cand.item[keep], prob[keep], cand.repeat[keep]
+        out.due_days[r, c], out.quantity[r, c] = cand.due_days[keep], cand.quantity[keep]
+        return out
+
+    def recommend_batch(self, data: Interactions, user_ids: Sequence[str], now: int, k: int = 10) -> list[BuyAgainLists]:
+        """Top-k buy-again lists for `user_ids` from their events in `data` as of `now`, in chunks."""
+        self._check_fitted()
+        user_ids = list(user_ids)
+        events = user_events(data, user_ids, self.items_)
+        by_user = np.argsort(events.user_idx, kind="stable")
+        events = events.select(by_user)
+        step = max(16, min(2048, CHUNK_CELLS // max(len(self.items_), 1)))
+        bounds = np.searchsorted(events.user_idx, np.arange(0, len(user_ids) + step, step))
+        out = []
+        for n, lo in enumerate(range(0, len(user_ids), step)):
+            keys = user_ids[lo : lo + step]
+            part = events.select(np.arange(bounds[n], bounds[n + 1]))
+            part = dataclasses.replace(part, user_idx=part.user_idx - lo, users=IdMap(keys, "user"))
+            cand, cold = self._candidates(part, keys, now)
+            out.append(self._top(cand, self._probability(cand.X), len(keys), k, keys, cold))
+        return out
+
+    def recommend(
+        self, user_id: str, events: pl.DataFrame, now: int | None = None, k: int = 10, exclude: Collection[str] = ()
+    ) -> list[Recommendation]:
+        """One customer's buy-again list from their events (`item_id`, `ts`, optional `quantity`, `order_id`).
+
+        Re-orders read `re-order: due in 2 days, usually 40 units` and carry a suggested quantity;
+        discoveries keep the discovery model's reason. `now` defaults to the current time.
+        """
+        self._check_fitted()
+        now = int(time.time() if now is None else now)
+        data = Interactions.from_frame(events, users=IdMap([user_id], "user"), items=self.items_)
+        sub = user_events(data, [user_id], self.items_)
+        cand, cold = self._candidates(sub, [user_id], now)
+        prob = self._probability(cand.X)
+        banned = np.asarray(self.items_.to_idx(list(exclude), strict=False))
+        prob[np.isin(cand.item, banned[banned >= 0])] = -np.inf
+        top = self._top(cand, prob, 1, k, [user_id], cold)
+        records = self.explain(top)[0]
+        listed = top.idx[0] >= 0
+        new = np.flatnonzero(~top.repeat[0][listed])
+        if len(new) and not cold[0]:  # discoveries get the discovery model's own reasons (its parts)
+            found = self.discovery_._records(int(self.discovery_.users_.get(user_id)), sub.to_csr(),
+                                             top.idx[0][listed][new], top.scores[0][listed][new], False)
+            for j, rec in zip(new, found):
+                records[j] = dataclasses.replace(records[j], reason=rec.reason)
+        return records
+
+    def explain(self, lists: BuyAgainLists) -> list[list[Recommendation]]:
+        """Per row, the listed items as records: re-orders with their due date and quantity, discoveries
+        named after the discovery model (or its fallback)."""
+        out = []
+        for r in range(len(lists.keys)):
+            keep = lists.idx[r] >= 0
+            ids = self.items_.to_ids(lists.idx[r][keep])
+            probs, s10 = lists.scores[r][keep], self.score10(lists.scores[r][keep])
+            rows = []
+            for j, (item, repeat, due, q) in enumerate(zip(ids, lists.repeat[r][keep], lists.due_days[r][keep],
+                                                           lists.quantity[r][keep])):
+                if repeat:
+                    rows.append(Recommendation(item, float(probs[j]), s10[j], reorder_reason(float(due), float(q)),
+                                               float(q) if np.isfinite(q) else None))
+                else:
+                    reason = FALLBACK_REASON if lists.cold[r] else self.discovery_.name
+                    rows.append(Recommendation(item, float(probs[j]), s10[j], reason))
+            out.append(rows)
+        return out
+
+    def score10(self, probs: np.ndarray) -> list[float]:
+        """Probabilities on the 0-10 scale: their percentile among typical top-10 probabilities."""
+        return np.round(np.interp(probs, self.calibration_, np.linspace(0.0, 10.0, len(self.calibration_))), 3).tolist()
+
+    # ---- artifacts -------------------------------------------------------------------------------
+    _ARRAYS = ("coef_", "mean_", "scale_", "buyers_", "item_repeat_", "item_interval_", "calibration_")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (params.json, arrays.npz, ids.npz); the discovery model is saved apart."""
+        self._check_fitted()
+        path = Path(path)
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        meta = {"intercept": float(self.intercept_), "horizon_days": float(self.horizon_days_),
+                "trained_until": int(self.trained_until_), "features": list(FEATURES),
+                "fit_seconds": getattr(self, "fit_seconds_", None)}
+        artifact.write_artifact(path, self.name, self.params(), arrays, IdMap([], "user"), self.items_, meta)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, discovery: Recommender | None = None) -> Self:
+        """Rebuild a fitted model; `discovery` (the version's main model) is attached when given."""
+        doc = artifact.read_params(Path(path))
+        model = cls(**doc["params"])
+        arrays, _, model.items_ = artifact.read_arrays(Path(path))
+        for name in cls._ARRAYS:
+            setattr(model, name, arrays[name])
+        meta = doc["meta"]
+        model.intercept_, model.horizon_days_ = np.float32(meta["intercept"]), float(meta["horizon_days"])
+        model.trained_until_, model.fit_seconds_ = int(meta["trained_until"]), meta.get("fit_seconds")
+        return model.attach(discovery) if discovery is not None else model
