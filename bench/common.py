@@ -34,8 +34,12 @@ def data_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def load_dataset(name: str, scale: float = 1.0, seed: int = 0) -> Any:
-    """A `homerec.evaluation.dataset.Dataset`: a shared real set, or `generated` (synthetic)."""
+def load_dataset(name: str, scale: float = 1.0, seed: int = 0, layout: str = "personalize") -> Any:
+    """A `homerec.evaluation.dataset.Dataset`: a shared real set, or `generated` (synthetic).
+
+    `layout` names the real set's folder: `personalize`, or `personalize-orders` where the set
+    also has ORDER_ID and QUANTITY columns.
+    """
     from homerec.evaluation.dataset import read_folder
 
     if name == GENERATED:
@@ -47,7 +51,7 @@ def load_dataset(name: str, scale: float = 1.0, seed: int = 0) -> Any:
             if not (folder / "interactions.csv").exists() and (folder / "personalize").is_dir():
                 folder = folder / "personalize"
             return read_folder(folder)
-    folder = data_root() / name / "personalize"
+    folder = data_root() / name / layout
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found (set HOMEREC_DATA_DIR to the shared data folder)")
     return read_folder(folder)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Write BENCHMARKS.md from bench/out/speed.json and bench/out/quality.json.
+"""Write BENCHMARKS.md from bench/out/speed.json, quality.json, serving.json, compare.json and distributor.json.
 
-Run: python -m bench.report [--speed bench/out/speed.json] [--quality bench/out/quality.json]
+Run: python -m bench.report [--speed bench/out/speed.json] [--quality bench/out/quality.json] ...
 """
 
 import argparse
@@ -64,7 +64,7 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
-          compare: Path | None = None) -> None:
+          compare: Path | None = None, distributor: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 30–40 minutes on 2 cores); `python -m bench.speed`, "
@@ -83,6 +83,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
+    if distributor is not None and distributor.exists():
+        from bench.distributor import distributor_markdown
+
+        parts += [distributor_markdown(json.loads(distributor.read_text())), ""]
     notes = Path(__file__).with_name("notes.md")
     if notes.exists():
         parts += [notes.read_text()]
@@ -96,9 +100,10 @@ def main() -> None:
                     default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
     ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
     ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
+    ap.add_argument("--distributor", type=Path, default=Path("bench/out/distributor.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
-    write(args.speed, args.quality, args.out, args.serving, args.compare)
+    write(args.speed, args.quality, args.out, args.serving, args.compare, args.distributor)
     print(f"wrote {args.out}")
 
 

@@ -15,4 +15,5 @@ python -m bench.speed --scale 1.0 --out bench/out/speed.json
 python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample --out bench/out/quality-real.json
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json
 python -m bench.serving --scale 1.0 --out bench/out/serving.json
+python -m bench.distributor --scale 1.0 --out bench/out/distributor.json
 python -m bench.report

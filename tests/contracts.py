@@ -137,6 +137,15 @@ class StoreContract:
         derived = events(("u10", "i12", 200))  # no id: derived from the fields, as the null above was
         assert store.add_interactions(derived) == AddResult(0, 1)
 
+    def test_order_ids_and_quantities_round_trip(self, store: Store):
+        frame = events(("u10", "i11", 100), ("u10", "i12", 100), ("u20", "i11", 200)).with_columns(
+            pl.Series(Col.order_id, ["o1", "o1", None]), pl.Series(Col.quantity, [40.0, None, 2.5]))
+        assert store.add_interactions(frame) == AddResult(3, 0)
+        got = store.interactions().select(Col.user_id, Col.item_id, Col.order_id, Col.quantity).sort(Col.user_id, Col.item_id)
+        assert got.rows() == [("u10", "i11", "o1", 40.0), ("u10", "i12", "o1", None), ("u20", "i11", None, 2.5)]
+        assert store.history("u10")[Col.order_id].to_list() == ["o1", "o1"]
+        assert store.add_interactions(frame) == AddResult(0, 3)
+
     def test_missing_columns_and_nulls_raise_input_error(self, store: Store):
         with pytest.raises(InputError, match="ts"):
             store.add_interactions(pl.DataFrame({Col.user_id: ["u10"], Col.item_id: ["i11"]}))

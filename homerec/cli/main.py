@@ -10,7 +10,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from homerec.cli import compare_cmd, data_cmds, experiment_cmds, model_cmds, schedule_cmd, serve_cmd, simulate_cmd
+from homerec.cli import (
+    compare_cmd,
+    data_cmds,
+    experiment_cmds,
+    model_cmds,
+    schedule_cmd,
+    segment_cmd,
+    serve_cmd,
+    simulate_cmd,
+)
 from homerec.cli.common import console, say
 from homerec.errors import HomerecError
 
@@ -24,6 +33,7 @@ app.command()(model_cmds.evaluate)
 app.command()(model_cmds.batch)
 app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
+app.command()(segment_cmd.segments)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
 app.add_typer(experiment_cmds.experiment_app, name="experiment")

@@ -170,14 +170,16 @@ def _hit_rate(values: np.ndarray, hits: np.ndarray, w: np.ndarray, k: int) -> fl
     return float((hits.any(axis=1) & (ahead <= k)).mean())
 
 
-def search_weights(values: np.ndarray, hits: np.ndarray, k: int, rounds: int = 3) -> tuple[np.ndarray, float]:
-    """Coordinate ascent over signal weights for HR@k, from equal and single-signal starts."""
-    starts = [np.ones(len(SIGNALS))] + list(np.eye(len(SIGNALS)))
+def search_weights(values: np.ndarray, hits: np.ndarray, k: int, rounds: int = 3,
+                   used: Sequence[str] = SIGNALS) -> tuple[np.ndarray, float]:
+    """Coordinate ascent over the weights of the `used` signals for HR@k, from equal and single-signal starts."""
+    on = np.array([name in used for name in SIGNALS], dtype=float)
+    starts = [on] + [row for row in np.eye(len(SIGNALS)) if (row * on).any()]
     best_w = max(starts, key=lambda w: _hit_rate(values, hits, w, k))
     best = _hit_rate(values, hits, best_w, k)
     for _ in range(rounds):
         before = best
-        for j in range(len(SIGNALS)):
+        for j in np.flatnonzero(on):
             for step in STEPS:
                 w = best_w.copy()
                 w[j] = best_w[j] * step if best_w[j] > 0 else step * best_w.max()
@@ -191,8 +193,10 @@ def search_weights(values: np.ndarray, hits: np.ndarray, k: int, rounds: int = 3
 def fit_basket(
     train: Interactions, k: int = 10, max_baskets: int = 5_000, progress: Callable[[str], None] | None = None,
     alphas: Sequence[float] = (0.0, 0.5, 1.0), half_lives: Sequence[float] = (30.0, 90.0, 365.0),
+    signals: Sequence[str] = SIGNALS,
 ) -> BasketModel:
-    """A basket model tuned on validation baskets (alpha, half-life, signal weights), refit on `train`."""
+    """A basket model tuned on validation baskets (alpha, half-life, the weights of `signals`; the
+    others weigh 0), refit on `train`."""
     say = progress or (lambda _m: None)
     inner = validation_split(train)
     task = basket_task(inner, max_baskets)
@@ -203,9 +207,9 @@ def fit_basket(
     best: tuple[float, dict[str, Any]] = (-1.0, {})
     for alpha in alphas:
         model = BasketModel(alpha=alpha).fit(inner.train)
-        for half_life in half_lives:
+        for half_life in half_lives if "habits" in signals else half_lives[:1]:
             model.half_life_days = half_life
-            w, score = search_weights(*_pools(model, task), k)
+            w, score = search_weights(*_pools(model, task), k, used=signals)
             if score > best[0]:
                 weights = {n: round(float(x), 4) for n, x in zip(SIGNALS, w)}
                 best = (score, {"alpha": alpha, "half_life_days": half_life, "weights": weights})

@@ -29,7 +29,8 @@ class PairStats:
         interval_days: mean days between purchases (NaN with one purchase).
         interval_cv: coefficient of variation of those intervals (NaN with fewer than three purchases).
         decayed: (pairs, half-lives) sums of 0.5 ** (age / half-life) over the purchases.
-        quantity: median units a purchase (NaN where the data has no quantities).
+        quantity: the usual units a purchase: the lower median of the pair's quantities, so always
+            one the user ordered (NaN where the data has no quantities).
     """
 
     user: np.ndarray
@@ -113,20 +114,17 @@ def pair_stats(p: Purchases, now: int, half_lives_days: tuple[float, ...]) -> Pa
     user_end = np.searchsorted(baskets, (user + 1) << 32)
     return PairStats(user, p.item[starts], count, first_ts, last_ts, (user_end - upto(last_ts)).astype(np.float32),
                      (upto(last_ts) - upto(first_ts)).astype(np.float32), interval, cv, decayed.astype(np.float32),
-                     _group_medians(p.quantity, starts, ends))
+                     _lower_medians(p.quantity, starts, ends))
 
 
-def _group_medians(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Median of each run [start, end) of `values` (NaN values ignored; NaN for a run of NaNs)."""
+def _lower_medians(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Lower median of each run [start, end) of `values` (NaN values ignored; NaN for a run of NaNs)."""
     if len(starts) == 0:
         return np.zeros(0, dtype=np.float32)
     group = np.repeat(np.arange(len(starts)), ends - starts)
-    order = np.lexsort((values, group))  # NaN sorts last inside its group
-    v = values[order]
+    v = values[np.lexsort((values, group))]  # NaN sorts last inside its group
     n = np.bincount(group, weights=~np.isnan(values), minlength=len(starts)).astype(np.int64)
-    lo, hi = starts + np.maximum(n - 1, 0) // 2, starts + n // 2
-    out = (v[lo] + v[np.maximum(hi, lo)]) / 2.0
-    return np.where(n > 0, out, np.nan).astype(np.float32)
+    return np.where(n > 0, v[starts + np.maximum(n - 1, 0) // 2], np.nan).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ discovery model, the not-yet-bought hybrid. A logistic regression learned on a v
 window (`fit(history, future, discovery)`: features as of the window's start, labels = what
 each customer bought in it) turns the features into the probability of buying the item in
 the coming horizon; its weights fix the proportion of re-orders and discoveries in a list.
-A re-order carries its due date and suggested quantity (the median units of the customer's
+A re-order carries its due date and suggested quantity (the usual units of the customer's
 purchases of the item); a discovery keeps the discovery model's reason.
 """
 

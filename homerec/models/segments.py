@@ -178,17 +178,24 @@ class SegmentModel:
             UnknownItem: an item id the model does not know.
             InputError: a bad expression, no catalog for it, or no item matching it.
         """
+        if not query.strip().upper().startswith("ITEMS."):
+            return self.for_items([query], k, include_buyers)
+        if catalog is None:
+            raise InputError("an attribute segment needs the items catalogue")
+        ids = [i for i in matching_items(query, catalog) if i in self.items_]
+        if not ids:
+            raise InputError(f"no known item matches {query!r}")
+        return self.for_items(ids, k, include_buyers)
+
+    def for_items(self, item_ids: Sequence[str], k: int = 100, include_buyers: bool = False) -> list[tuple[str, float]]:
+        """The k customers likeliest to buy any of the items (the `MAX_TARGETS` most bought of them).
+
+        Raises:
+            UnknownItem: an item id the model does not know.
+        """
         self._check_fitted()
-        if query.strip().upper().startswith("ITEMS."):
-            if catalog is None:
-                raise InputError("an attribute segment needs the items catalogue")
-            ids = [i for i in matching_items(query, catalog) if i in self.items_]
-            if not ids:
-                raise InputError(f"no known item matches {query!r}")
-            targets = np.asarray(self.items_.to_idx(ids))
-            targets = targets[np.argsort(-column_sums(self.profile_ > 0)[targets], kind="stable")[:MAX_TARGETS]]
-        else:
-            targets = np.array([self.items_.to_idx(query)])
+        targets = np.asarray(self.items_.to_idx(list(item_ids)), dtype=np.int64)
+        targets = targets[np.argsort(-column_sums(self.profile_ > 0)[targets], kind="stable")[:MAX_TARGETS]]
         none = np.ones(self.profile_.shape[0])  # P(buys none of the targets)
         eligible = np.zeros(self.profile_.shape[0], dtype=bool)
         for a in range(0, len(targets), 20):

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from homerec.storage.tables import SCHEMA_VERSION
 from homerec.storage import Store, dialects, open_store
+from homerec.storage.tables import SCHEMA_VERSION
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated
 
 

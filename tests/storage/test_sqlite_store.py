@@ -10,9 +10,9 @@ import pytest
 
 from homerec.data.schema import Col
 from homerec.errors import StoreError
-from homerec.storage.tables import SCHEMA_VERSION
 from homerec.storage import AddResult, Store, open_store
 from homerec.storage import sql as sql_module
+from homerec.storage.tables import SCHEMA_VERSION
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated, events
 
 
