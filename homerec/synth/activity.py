@@ -107,11 +107,15 @@ def build_orders(rng: np.random.Generator, plan: Plan) -> Orders:
     sec = np.clip(rng.normal(10.5 * 3600, 2.5 * 3600, len(day)), 5 * 3600, 21 * 3600).astype(np.int64)
     ts = START_TS + day * DAY + sec
     by_time = np.lexsort((ts, order_user))
+    user, ts = order_user[by_time], ts[by_time]
+    # One customer's orders are at least a second apart (their lines would otherwise be one event).
+    key, pos = (user.astype(np.int64) << 40) + ts - np.arange(len(ts)), np.arange(len(ts))
+    ts = np.maximum.accumulate(key) + pos - (user.astype(np.int64) << 40)
     count = np.zeros(len(plan.n_lines), dtype=np.int64)
     count[act] = n_orders
     first = np.full(len(plan.n_lines), -1, dtype=np.int64)
     first[act] = np.concatenate([[0], np.cumsum(n_orders)[:-1]])
-    return Orders(order_user[by_time], ts[by_time], first, count)
+    return Orders(user, ts, first, count)
 
 
 def explore_lines(

@@ -47,7 +47,7 @@ def test_the_whole_offline_story(workdir):
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
     assert "score" in homerec("recommend", user, cwd=workdir).stdout
     run = homerec("batch", "--include-seen", "--format", "csv", "--out", "again.csv", cwd=workdir)
-    assert run.returncode == 0 and ",re-order: " in (workdir / "again.csv").read_text()
+    assert run.returncode == 0 and '"re-order: due' in (workdir / "again.csv").read_text()
     item = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["output"]["recommendedItems"][0]
     run = homerec("segments", "--item", item, "--attribute", 'Items.CATEGORY IN ("Gloves")', "--k", "5",
                   "--out", "s.jsonl", cwd=workdir)
