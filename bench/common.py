@@ -84,6 +84,18 @@ def machine_note() -> dict[str, Any]:
     }
 
 
+def write_results(results: dict[str, Any], out: Path, markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Write a benchmark's JSON to `out` and its Markdown next to it (`.md`), and print the Markdown."""
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md = markdown(results)
+    out.with_suffix(".md").write_text(md + "\n")
+    print(md)
+    log(f"wrote {out} and {out.with_suffix('.md')} ({results['meta'].get('seconds')} s)")
+
+
 def log(msg: str) -> None:
     """Progress to stderr, flushed (the JSON goes to a file)."""
     print(msg, file=sys.stderr, flush=True)

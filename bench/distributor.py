@@ -17,7 +17,6 @@ JSON to `--out` and its Markdown section next to it; progress goes to stderr.
 from bench import common  # first: unsets OpenBLAS variables before numpy loads  # isort: skip
 
 import argparse
-import json
 import sys
 import time
 import traceback
@@ -86,12 +85,12 @@ def basket(split: Any) -> dict[str, Any]:
     return {"peers": peers, "homerec": ours}
 
 
-def segments(split: Any, categories: Any) -> dict[str, Any]:
-    """Peers and homerec's segment model."""
+def segments(split: Any, categories: Any, attributes: Any) -> dict[str, Any]:
+    """Peers (the category peer on the CATEGORY column) and homerec's segment model (every attribute column)."""
     from homerec.evaluation.segments import fit_segments, model_scores, tune_and_score
 
     def homerec(task: Any, params: dict[str, Any]) -> Any:
-        return model_scores(fit_segments(task.train, task.categories, progress=common.log), task)
+        return model_scores(fit_segments(task.train, attributes, progress=common.log), task)
 
     peers = {n: _timed(n, lambda f=f, g=g: tune_and_score(f, g, split, categories)) for n, (f, g) in SEGMENT_PEERS.items()}
     return {"peers": peers, "homerec": {"segments": _timed("homerec segments", lambda: tune_and_score(homerec, [{}], split, categories))}}
@@ -100,7 +99,7 @@ def segments(split: Any, categories: Any) -> dict[str, Any]:
 def run_dataset(name: str, scale: float, seed: int, protocols: list[str]) -> dict[str, Any]:
     """Every protocol on one data set, as JSON-ready data."""
     from homerec.evaluation import item_features, temporal_split
-    from homerec.models.segments import category_matrix
+    from homerec.models.segments import attribute_matrices, category_matrix
 
     started = time.perf_counter()
     common.log(f"== {name}")
@@ -117,7 +116,7 @@ def run_dataset(name: str, scale: float, seed: int, protocols: list[str]) -> dic
         out["basket"] = basket(split)
     if "segments" in protocols:
         catalog = ds.items.rename({"ITEM_ID": "item_id"}) if ds.items is not None else None
-        out["segments"] = segments(split, category_matrix(catalog, data.items))
+        out["segments"] = segments(split, category_matrix(catalog, data.items), attribute_matrices(catalog, data.items))
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
 
@@ -212,12 +211,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             common.log(f"== {name}: not run: {exc!r}")
             results["datasets"][name] = {"error": repr(exc)}
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    md = distributor_markdown(results)
-    args.out.with_suffix(".md").write_text(md + "\n")
-    print(md)
-    common.log(f"wrote {args.out} and {args.out.with_suffix('.md')} ({results['meta']['seconds']} s)")
+    common.write_results(results, args.out, distributor_markdown)
     return results
 
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Interactions: parallel arrays of (user_idx, item_idx, weight, ts[, order, quantity]) with their id maps."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -127,6 +128,19 @@ class Interactions:
         out = np.empty(len(by), dtype=np.int64)
         out[by] = np.cumsum(new) - 1
         return out
+
+    def for_users(self, user_ids: Sequence[str], items: IdMap) -> "Interactions":
+        """The events of `user_ids` (their order fixes the user indices) over the item map `items`;
+        events of other users, or of items `items` lacks, are left out."""
+        found = np.asarray(self.users.to_idx(list(user_ids), strict=False))
+        pos = np.full(self.n_users, -1, dtype=np.int64)
+        pos[found[found >= 0]] = np.flatnonzero(found >= 0)
+        to_item = np.arange(self.n_items) if self.items == items else np.asarray(
+            items.to_idx(self.items.ids.tolist(), strict=False))
+        row, item = pos[self.user_idx], to_item[self.item_idx]
+        keep = (row >= 0) & (item >= 0) & (item < len(items))
+        return replace(self.select(keep), user_idx=row[keep].astype(np.int32), item_idx=item[keep].astype(np.int32),
+                       users=IdMap(list(user_ids), "user"), items=items)
 
     def before(self, ts: int) -> "Interactions":
         """Events strictly before `ts`."""

@@ -38,7 +38,7 @@ class SegmentTask:
 
 
 def segment_task(split: Split, categories: sp.csr_matrix | None = None, n_targets: int = N_TARGETS,
-                 seed: int = 0) -> SegmentTask:
+                 seed: int = 0, min_buyers: int = MIN_BUYERS) -> SegmentTask:
     """Targets and truth of the split (see the module docstring)."""
     train, test = split.train, split.test
     known = np.zeros(train.n_users, dtype=bool)
@@ -50,7 +50,7 @@ def segment_task(split: Split, categories: sp.csr_matrix | None = None, n_target
     buyers = np.bincount(item, minlength=test.n_items)
     known_buyers = np.bincount(item[known[user]], minlength=test.n_items)
     new_buyers = np.bincount(item[new], minlength=test.n_items)
-    eligible = np.flatnonzero((known_buyers >= MIN_BUYERS) & (new_buyers > 0))
+    eligible = np.flatnonzero((known_buyers >= min_buyers) & (new_buyers > 0))
     tie = np.random.default_rng(seed).random(len(eligible))
     targets = eligible[np.lexsort((tie, -buyers[eligible]))][:n_targets]
     truth = [user[new & (item == t)] for t in targets]
@@ -105,13 +105,21 @@ def tune_and_score(rank: Ranker, grid: Sequence[dict[str, Any]], split: Split,
             "n_targets": int(len(outer.targets))}
 
 
-def fit_segments(train: Interactions, categories: sp.csr_matrix | None = None,
+TRAINING_TARGETS = 1000
+"""Validation products the segment model learns from: more than the protocol scores (up to 1,000, with two
+or more buyers), for steadier weights."""
+
+
+def fit_segments(train: Interactions, attributes: dict[str, sp.csr_matrix] | None = None,
                  progress: Callable[[str], None] | None = None, **params: Any) -> SegmentModel:
-    """A segment model whose weights are learned on train's validation split, refreshed on all of train."""
+    """A segment model whose weights are learned on train's validation split, refreshed on all of train.
+
+    `attributes`: the items' categorical columns (`homerec.models.segments.attribute_matrices`).
+    """
     say = progress or (lambda _m: None)
-    inner = segment_task(validation_split(train), categories)
+    inner = segment_task(validation_split(train), n_targets=TRAINING_TARGETS, min_buyers=2)
     say(f"learning segment weights on {len(inner.targets)} validation products")
-    model = SegmentModel(**params).fit(inner.train, inner.targets, inner.truth, categories)
+    model = SegmentModel(**params).fit(inner.train, inner.targets, inner.truth, attributes)
     return model.refresh(train)
 
 

@@ -19,7 +19,7 @@ import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -32,6 +32,7 @@ from homerec.errors import NotFitted
 from homerec.models import artifact
 from homerec.models.cooccurrence import co_counts, column_sums, customer_matrix, normalised, order_matrix
 from homerec.models.item_knn import sparse_top_k
+from homerec.models.part import Part
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
 
@@ -58,7 +59,7 @@ def habit_weights(events: pl.DataFrame, items: IdMap, now: int, half_life_days: 
 
 
 @dataclasses.dataclass
-class BasketModel:
+class BasketModel(Part):
     """Basket completion over learned item-item matrices; hyper-parameters are the fields."""
 
     name: ClassVar[str] = "basket"
@@ -68,10 +69,6 @@ class BasketModel:
     half_life_days: float = 90.0
     weights: dict[str, float] = dataclasses.field(
         default_factory=lambda: {"together": 1.0, "customers": 0.5, "habits": 1.0, "popularity": 0.1})
-
-    def params(self) -> dict[str, Any]:
-        """Hyper-parameters, as saved in the artifact."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def fit(self, data: Interactions) -> Self:
         """Learn co-order and co-customer neighbours and popularity from `data`."""
@@ -173,17 +170,14 @@ class BasketModel:
         for name in self._MATRICES:
             arrays.update(artifact.pack_csr(name, getattr(self, name)))
         meta = {"trained_until": self.trained_until_, "fit_seconds": getattr(self, "fit_seconds_", None)}
-        artifact.write_artifact(Path(path), self.name, self.params(), arrays, IdMap([], "user"), self.items_, meta)
-        return Path(path)
+        return self._write(path, arrays, IdMap([], "user"), self.items_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Rebuild a fitted model from its directory."""
-        doc = artifact.read_params(Path(path))
-        model = cls(**doc["params"])
-        arrays, _, model.items_ = artifact.read_arrays(Path(path))
+        model, arrays, _, model.items_, meta = cls._read(path)
         model.popularity_ = arrays["popularity"]
         for name in cls._MATRICES:
             setattr(model, name, artifact.unpack_csr(name, arrays))
-        model.trained_until_, model.fit_seconds_ = int(doc["meta"]["trained_until"]), doc["meta"].get("fit_seconds")
+        model.trained_until_, model.fit_seconds_ = int(meta["trained_until"]), meta.get("fit_seconds")
         return model

@@ -15,7 +15,7 @@ import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -24,8 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.errors import NotFitted
-from homerec.models import artifact
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.models.part import Part
 from homerec.models.purchase_stats import DAY, ItemStats, item_stats, pair_stats, purchases
 from homerec.models.reorder_features import (
     FEATURES,
@@ -57,20 +57,6 @@ class BuyAgainLists:
     """Rows whose user has no events: their list is the discovery model's fallback."""
 
 
-def user_events(data: Interactions, user_ids: Sequence[str], items: IdMap) -> Interactions:
-    """The events of `user_ids` (their order fixes the user indices) over the item map `items`."""
-    users = IdMap(list(user_ids), "user")
-    found = np.asarray(data.users.to_idx(list(user_ids), strict=False))
-    pos = np.full(data.n_users, -1, dtype=np.int64)
-    pos[found[found >= 0]] = np.flatnonzero(found >= 0)
-    to_item = np.arange(data.n_items) if data.items == items else items.to_idx(data.items.ids.tolist(), strict=False)
-    row, item = pos[data.user_idx], np.asarray(to_item)[data.item_idx]
-    keep = (row >= 0) & (item >= 0) & (item < len(items))
-    sub = data.select(keep)
-    return dataclasses.replace(sub, user_idx=row[keep].astype(np.int32), item_idx=item[keep].astype(np.int32),
-                               users=users, items=items)
-
-
 def due_phrase(days: float) -> str:
     """'due in 3 days', 'due tomorrow', 'due today', 'overdue by 2 days'."""
     d = int(round(float(days)))
@@ -90,7 +76,7 @@ def reorder_reason(due_days: float, quantity: float) -> str:
 
 
 @dataclasses.dataclass
-class ReorderModel:
+class ReorderModel(Part):
     """Buy-again ranking over a discovery model; hyper-parameters are the fields."""
 
     name: ClassVar[str] = "reorder"
@@ -101,10 +87,6 @@ class ReorderModel:
     max_users: int = 20_000
     """Customers sampled from the validation window to learn the weights."""
     random_state: int = 0
-
-    def params(self) -> dict[str, Any]:
-        """Hyper-parameters, as saved in the artifact."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     # ---- fit -------------------------------------------------------------------------------------
     def fit(self, history: Interactions, future: Interactions, discovery: Recommender, now: int | None = None) -> Self:
@@ -122,7 +104,7 @@ class ReorderModel:
         rng = np.random.default_rng(self.random_state)
         rows = np.sort(rng.choice(both, min(self.max_users, len(both)), replace=False))
         user_ids = history.users.ids[rows].tolist()
-        cand, _ = self._candidates(user_events(history, user_ids, self.items_), user_ids, now)
+        cand, _ = self._candidates(history.for_users(user_ids, self.items_), user_ids, now)
         pos = np.full(history.n_users, -1, dtype=np.int64)
         pos[rows] = np.arange(len(rows))
         fr = pos[future.user_idx]
@@ -218,7 +200,7 @@ class ReorderModel:
         """Top-k buy-again lists for `user_ids` from their events in `data` as of `now`, in chunks."""
         self._check_fitted()
         user_ids = list(user_ids)
-        events = user_events(data, user_ids, self.items_)
+        events = data.for_users(user_ids, self.items_)
         by_user = np.argsort(events.user_idx, kind="stable")
         events = events.select(by_user)
         step = max(16, min(2048, CHUNK_CELLS // max(len(self.items_), 1)))
@@ -243,7 +225,7 @@ class ReorderModel:
         self._check_fitted()
         now = int(time.time() if now is None else now)
         data = Interactions.from_frame(events, users=IdMap([user_id], "user"), items=self.items_)
-        sub = user_events(data, [user_id], self.items_)
+        sub = data.for_users([user_id], self.items_)
         cand, cold = self._candidates(sub, [user_id], now)
         prob = self._probability(cand.X)
         banned = np.asarray(self.items_.to_idx(list(exclude), strict=False))
@@ -294,18 +276,14 @@ class ReorderModel:
         meta = {"intercept": float(self.intercept_), "horizon_days": float(self.horizon_days_),
                 "trained_until": int(self.trained_until_), "features": list(FEATURES),
                 "fit_seconds": getattr(self, "fit_seconds_", None)}
-        artifact.write_artifact(path, self.name, self.params(), arrays, IdMap([], "user"), self.items_, meta)
-        return path
+        return self._write(path, arrays, IdMap([], "user"), self.items_, meta)
 
     @classmethod
     def load(cls, path: str | Path, discovery: Recommender | None = None) -> Self:
         """Rebuild a fitted model; `discovery` (the version's main model) is attached when given."""
-        doc = artifact.read_params(Path(path))
-        model = cls(**doc["params"])
-        arrays, _, model.items_ = artifact.read_arrays(Path(path))
+        model, arrays, _, model.items_, meta = cls._read(path)
         for name in cls._ARRAYS:
             setattr(model, name, arrays[name])
-        meta = doc["meta"]
         model.intercept_, model.horizon_days_ = np.float32(meta["intercept"]), float(meta["horizon_days"])
         model.trained_until_, model.fit_seconds_ = int(meta["trained_until"]), meta.get("fit_seconds")
         return model.attach(discovery) if discovery is not None else model

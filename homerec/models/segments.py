@@ -2,9 +2,9 @@
 """SegmentModel: the customers likeliest to buy a product, or any product matching item attributes.
 
 For a product and every customer with a history, features say how close the product is to
-what the customer buys (co-customer and co-order neighbours of the customer's items, the
-customer's purchases in its categories) and how active the customer is (recent purchases,
-orders, idle days). A logistic regression learned on a validation window (labels: who bought
+what the customer buys (co-customer and co-order neighbours of the customer's items, how many
+of the customer's items share each of its attributes: category, department, brand, ...) and
+how active the customer is (recent purchases, purchases, idle days). A logistic regression learned on a validation window (labels: who bought
 each target product there for the first time) turns them into a probability; a segment for
 several products (an attribute expression) takes the chance of buying any of them,
 1 - prod(1 - p). Customers who already bought the product are left out unless asked for.
@@ -14,7 +14,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -29,20 +29,21 @@ from homerec.errors import InputError, NotFitted
 from homerec.models import artifact
 from homerec.models.cooccurrence import co_counts, column_sums, customer_matrix, normalised, order_matrix
 from homerec.models.item_knn import sparse_top_k
+from homerec.models.part import Part
 
 DAY = 86_400.0
-FEATURES = ("log_customers", "log_together", "log_category", "category_share", "log_recent_30d",
-            "log_recent_365d", "log_purchases", "log_idle_days")
+BASE_FEATURES = ("log_customers", "log_together", "log_recent_7d", "log_recent_30d", "log_recent_365d",
+                 "log_purchases", "log_idle_days")
+"""Features of every segment model; one `log_items_same_<column>` per item attribute column follows."""
 MAX_TARGETS = 300
 """Products an attribute segment is computed over (the most bought of those matching)."""
+MAX_ATTRIBUTES = 5
+LONG_TEXT = 40
+"""Columns whose values average more characters than this are text, not attributes."""
 
 
-def category_matrix(catalog: pl.DataFrame | None, items: IdMap) -> sp.csr_matrix:
-    """Items × category values (binary) from the catalog's CATEGORY column (else the first *CATEGORY* one)."""
-    columns = [c for c in (catalog.columns if catalog is not None else []) if "CATEGORY" in c.upper()]
-    if not columns:
-        return sp.csr_matrix((len(items), 0), dtype=np.float32)
-    name = next((c for c in columns if c.upper() == "CATEGORY"), columns[0])
+def _one_hot(catalog: pl.DataFrame, name: str, items: IdMap) -> sp.csr_matrix:
+    """Items × distinct values of one (possibly multi-valued) column."""
     frame = catalog.select(pl.col(Col.item_id).cast(pl.String), pl.col(name).cast(pl.String).str.split(MULTI_VALUE_SEP))
     frame = frame.explode(name).drop_nulls().filter(pl.col(name) != "")
     values = frame[name].unique(maintain_order=True)
@@ -55,8 +56,35 @@ def category_matrix(catalog: pl.DataFrame | None, items: IdMap) -> sp.csr_matrix
     return m
 
 
+def category_matrix(catalog: pl.DataFrame | None, items: IdMap) -> sp.csr_matrix:
+    """Items × category values (binary) from the catalog's CATEGORY column (else the first *CATEGORY* one)."""
+    columns = [c for c in (catalog.columns if catalog is not None else []) if "CATEGORY" in c.upper()]
+    if not columns:
+        return sp.csr_matrix((len(items), 0), dtype=np.float32)
+    return _one_hot(catalog, next((c for c in columns if c.upper() == "CATEGORY"), columns[0]), items)
+
+
+def attribute_columns(catalog: pl.DataFrame | None) -> list[str]:
+    """The catalog's categorical columns: text that is neither a number nor long, with repeated values."""
+    out = []
+    for name in catalog.columns if catalog is not None else []:
+        values = catalog[name].cast(pl.String).drop_nulls()
+        if name == Col.item_id or values.len() == 0:
+            continue
+        numeric = values.cast(pl.Float64, strict=False).is_not_null().mean()
+        distinct = values.str.split(MULTI_VALUE_SEP).explode().n_unique()
+        if numeric < 0.5 and values.str.len_chars().mean() <= LONG_TEXT and 1 < distinct <= catalog.height / 2:
+            out.append(name)
+    return out[:MAX_ATTRIBUTES]
+
+
+def attribute_matrices(catalog: pl.DataFrame | None, items: IdMap) -> dict[str, sp.csr_matrix]:
+    """Items × values of each categorical column (see `attribute_columns`), by column name."""
+    return {name: _one_hot(catalog, name, items) for name in attribute_columns(catalog)}
+
+
 @dataclasses.dataclass
-class SegmentModel:
+class SegmentModel(Part):
     """Likeliest buyers of products; hyper-parameters are the fields."""
 
     name: ClassVar[str] = "segments"
@@ -66,13 +94,13 @@ class SegmentModel:
     """Non-buyers sampled per target product while learning."""
     random_state: int = 0
 
-    def params(self) -> dict[str, Any]:
-        """Hyper-parameters, as saved in the artifact."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
     # ---- state from events -------------------------------------------------------------------------
-    def refresh(self, data: Interactions, categories: sp.csr_matrix | None = None) -> Self:
-        """Neighbours, customer profiles and activity from `data` (as of its last event); weights stay."""
+    def refresh(self, data: Interactions, attributes: dict[str, sp.csr_matrix] | None = None) -> Self:
+        """Neighbours, customer profiles and activity from `data` (as of its last event); weights stay.
+
+        `attributes` (column name → items × values, see `attribute_matrices`) replace the item
+        attributes; without them the known ones are kept, re-indexed to data's item map.
+        """
         now = int(data.max_ts() + 1)
         owners = customer_matrix(data)
         self.customers_ = sparse_top_k(normalised(co_counts(owners), column_sums(owners), 0.5), self.neighbors)
@@ -85,35 +113,41 @@ class SegmentModel:
         self.profile_ = profile
         self.activity_ = np.stack([
             np.bincount(data.user_idx, weights=w, minlength=data.n_users)
-            for w in (np.exp2(-age / 30.0), np.exp2(-age / 365.0), data.weight)], axis=1).astype(np.float32)
+            for w in (np.exp2(-age / 7.0), np.exp2(-age / 30.0), np.exp2(-age / 365.0), data.weight)],
+            axis=1).astype(np.float32)
         last = np.zeros(data.n_users, dtype=np.int64)
         np.maximum.at(last, data.user_idx, data.ts)
         self.idle_days_ = np.where(np.diff(profile.indptr) > 0, (now - last) / DAY, np.nan).astype(np.float32)
-        if categories is not None:
-            self.categories_ = sp.csr_matrix(categories, dtype=np.float32)
-        elif hasattr(self, "categories_") and self.items_ != data.items:  # the same categories, re-indexed
+        if attributes is not None:
+            self.attribute_names_ = list(attributes)
+            self.attribute_sizes_ = np.array([m.shape[1] for m in attributes.values()], dtype=np.int64)
+            self.attributes_ = sp.csr_matrix(sp.hstack(list(attributes.values())) if attributes
+                                             else sp.csr_matrix((data.n_items, 0)), dtype=np.float32)
+        elif self.items_ != data.items:  # the same attributes, re-indexed
             old = np.asarray(self.items_.to_idx(data.items.ids.tolist(), strict=False))
             pick = sp.csr_matrix((np.ones((old >= 0).sum(), np.float32), (np.flatnonzero(old >= 0), old[old >= 0])),
                                  shape=(data.n_items, len(self.items_)))
-            self.categories_ = sp.csr_matrix(pick @ self.categories_)
-        elif not hasattr(self, "categories_"):
-            self.categories_ = sp.csr_matrix((data.n_items, 0), dtype=np.float32)
+            self.attributes_ = sp.csr_matrix(pick @ self.attributes_)
         self.users_, self.items_, self.trained_until_ = data.users, data.items, now
         return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features, in column order."""
+        return [*BASE_FEATURES, *(f"log_items_same_{name.lower()}" for name in self.attribute_names_)]
 
     def features(self, targets: np.ndarray) -> np.ndarray:
         """(users, targets, features) for every customer and the target item indices."""
         bought = sp.csr_matrix(self.profile_ > 0, dtype=np.float32)
-        out = np.zeros((self.profile_.shape[0], len(targets), len(FEATURES)), dtype=np.float32)
+        out = np.zeros((self.profile_.shape[0], len(targets), len(self.feature_names)), dtype=np.float32)
         out[:, :, 0] = np.log1p((bought @ self.customers_[targets].T).toarray())
         out[:, :, 1] = np.log1p((bought @ self.together_[targets].T).toarray())
-        if self.categories_.shape[1]:
-            in_category = ((self.profile_ @ self.categories_) @ self.categories_[targets].T).toarray()
-            total = np.asarray(self.profile_.sum(axis=1))
-            out[:, :, 2] = np.log1p(in_category)
-            out[:, :, 3] = in_category / np.maximum(total, 1e-9)
-        out[:, :, 4:7] = np.log1p(self.activity_)[:, None, :]
-        out[:, :, 7] = np.log1p(np.nan_to_num(self.idle_days_, nan=3650.0))[:, None]
+        out[:, :, 2:6] = np.log1p(self.activity_)[:, None, :]
+        out[:, :, 6] = np.log1p(np.nan_to_num(self.idle_days_, nan=3650.0))[:, None]
+        ends = np.cumsum(self.attribute_sizes_)
+        for g, (lo, hi) in enumerate(zip(ends - self.attribute_sizes_, ends)):
+            a = self.attributes_[:, lo:hi]  # items sharing a value with the target, among the customer's
+            out[:, :, len(BASE_FEATURES) + g] = np.log1p(((bought @ a) @ a[targets].T).toarray())
         return out
 
     def eligible(self, targets: np.ndarray, include_buyers: bool = False) -> np.ndarray:
@@ -126,10 +160,10 @@ class SegmentModel:
 
     # ---- learning ----------------------------------------------------------------------------------
     def fit(self, history: Interactions, targets: np.ndarray, truth: Sequence[np.ndarray],
-            categories: sp.csr_matrix | None = None) -> Self:
+            attributes: dict[str, sp.csr_matrix] | None = None) -> Self:
         """Learn the weights from `history` and, per target item, its new buyers after it (`truth`)."""
         started = time.perf_counter()
-        self.refresh(history, categories if categories is not None else sp.csr_matrix((history.n_items, 0)))
+        self.refresh(history, attributes or {})
         rng = np.random.default_rng(self.random_state)
         rows, labels = [], []
         for a in range(0, len(targets), 20):
@@ -143,15 +177,16 @@ class SegmentModel:
                 neg = neg[~np.isin(neg, pos)]
                 rows.append(feats[np.concatenate([pos, neg]), j])
                 labels.append(np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)])
-        X, y = (np.concatenate(rows), np.concatenate(labels)) if rows else (np.zeros((0, len(FEATURES))), np.zeros(0))
-        self.mean_ = X.mean(axis=0).astype(np.float32) if len(X) else np.zeros(len(FEATURES), np.float32)
-        std = X.std(axis=0) if len(X) else np.ones(len(FEATURES))
+        width = len(self.feature_names)
+        X, y = (np.concatenate(rows), np.concatenate(labels)) if rows else (np.zeros((0, width)), np.zeros(0))
+        self.mean_ = X.mean(axis=0).astype(np.float32) if len(X) else np.zeros(width, np.float32)
+        std = X.std(axis=0) if len(X) else np.ones(width)
         self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         if 0 < y.sum() < len(y):
             lr = LogisticRegression(max_iter=1000).fit((X - self.mean_) / self.scale_, y)
             self.coef_, self.intercept_ = lr.coef_.ravel().astype(np.float32), np.float32(lr.intercept_[0])
         else:  # nothing to learn from: closeness to the customer's purchases
-            self.coef_, self.intercept_ = np.eye(len(FEATURES), dtype=np.float32)[0], np.float32(0.0)
+            self.coef_, self.intercept_ = np.eye(width, dtype=np.float32)[0], np.float32(0.0)
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
@@ -210,8 +245,8 @@ class SegmentModel:
         return list(zip(self.users_.to_ids(best), np.round(anyone[best].astype(float), 6).tolist()))
 
     # ---- artifacts ---------------------------------------------------------------------------------
-    _MATRICES = ("customers_", "together_", "profile_", "categories_")
-    _ARRAYS = ("activity_", "idle_days_", "mean_", "scale_", "coef_")
+    _MATRICES = ("customers_", "together_", "profile_", "attributes_")
+    _ARRAYS = ("activity_", "idle_days_", "mean_", "scale_", "coef_", "attribute_sizes_")
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (params.json, arrays.npz, ids.npz); no pickle."""
@@ -220,21 +255,19 @@ class SegmentModel:
         for name in self._MATRICES:
             arrays.update(artifact.pack_csr(name, getattr(self, name)))
         meta = {"intercept": float(self.intercept_), "trained_until": self.trained_until_,
-                "features": list(FEATURES), "fit_seconds": getattr(self, "fit_seconds_", None)}
-        artifact.write_artifact(Path(path), self.name, self.params(), arrays, self.users_, self.items_, meta)
-        return Path(path)
+                "attributes": self.attribute_names_, "features": self.feature_names,
+                "fit_seconds": getattr(self, "fit_seconds_", None)}
+        return self._write(path, arrays, self.users_, self.items_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Rebuild a fitted model from its directory."""
-        doc = artifact.read_params(Path(path))
-        model = cls(**doc["params"])
-        arrays, model.users_, model.items_ = artifact.read_arrays(Path(path))
+        model, arrays, model.users_, model.items_, meta = cls._read(path)
         for name in cls._ARRAYS:
             setattr(model, name, arrays[name])
         for name in cls._MATRICES:
             setattr(model, name, artifact.unpack_csr(name, arrays))
-        meta = doc["meta"]
         model.intercept_, model.trained_until_ = np.float32(meta["intercept"]), int(meta["trained_until"])
+        model.attribute_names_ = list(meta["attributes"])
         model.fit_seconds_ = meta.get("fit_seconds")
         return model

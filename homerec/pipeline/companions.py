@@ -13,7 +13,7 @@ from homerec.evaluation.basket import fit_basket
 from homerec.evaluation.buy_again import fit_reorder
 from homerec.evaluation.segments import fit_segments
 from homerec.models.base import Recommender
-from homerec.models.segments import category_matrix
+from homerec.models.segments import attribute_matrices
 
 
 def fit_parts(
@@ -28,7 +28,7 @@ def fit_parts(
     steps: dict[str, Callable[[], Any]] = {
         "reorder": lambda: fit_reorder(data, model, features, say),
         "basket": lambda: fit_basket(data, progress=say),
-        "segments": lambda: fit_segments(data, category_matrix(items if items.height else None, data.items), say),
+        "segments": lambda: fit_segments(data, attribute_matrices(items if items.height else None, data.items), say),
     }
     for name, fit in steps.items():
         started = time.perf_counter()

@@ -30,3 +30,14 @@ def test_order_ids_split_and_join_baskets_and_quantities_are_kept():
     np.testing.assert_array_equal(np.isnan(data.quantity), [False, True, False, False, False])
     kept = data.select(np.array([True, False, True, False, True]))
     assert len(kept.order) == len(kept.quantity) == 3
+
+
+def test_for_users_keeps_their_events_over_another_item_map():
+    from homerec.data.ids import IdMap
+
+    data = Interactions.from_frame(_frame(order_id=["o1", "o1", "o2", "o1", None]))
+    items = IdMap(["i4", "i1"], "item")  # i2 and i3 unknown to the target map
+    sub = data.for_users(["u2", "nobody", "u1"], items)
+    assert sub.users.ids.tolist() == ["u2", "nobody", "u1"] and sub.items is items
+    assert sorted(zip(sub.user_idx.tolist(), items.to_ids(sub.item_idx))) == [(0, "i1"), (2, "i1"), (2, "i4")]
+    assert len(sub.order) == len(sub) == 3

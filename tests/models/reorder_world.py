@@ -43,7 +43,7 @@ def world_frame() -> pl.DataFrame:
             rows.append((user, first, START + day * DAY + 3600, order, UNITS["first"]))
             rows.append((user, second, START + day * DAY + 3600, order, UNITS["second"]))
         if n % 2 == 0:  # group A tries one more of its products late in the period
-            trial = GROUP_A[(n + 3) % 5]
+            trial = GROUP_A[(n + 2) % 5]  # next to its staples: bought by customers like it
             rows.append((user, trial, START + (CUTOFF_DAY + 5 + n % 20) * DAY, f"t{user}", 1.0))
     return pl.DataFrame(rows, schema=[Col.user_id, Col.item_id, Col.ts, Col.order_id, Col.quantity], orient="row")
 

@@ -9,14 +9,6 @@ import pytest
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
 from homerec.errors import ConfigError, InputError
 from homerec.pipeline.batch import run_batch
-from homerec.storage import open_store
-
-
-@pytest.fixture
-def store(trained):
-    st = open_store(trained["store_url"])
-    yield st
-    st.close()
 
 
 def test_personalize_format_covers_every_user_and_item(trained, store, tmp_path):

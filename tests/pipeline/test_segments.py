@@ -7,14 +7,6 @@ import pytest
 
 from homerec.errors import InputError
 from homerec.pipeline.segments import ATTRIBUTES_KEY, ITEM_KEY, read_segment_queries, run_segments
-from homerec.storage import open_store
-
-
-@pytest.fixture
-def store(trained):
-    st = open_store(trained["store_url"])
-    yield st
-    st.close()
 
 
 def test_segment_file_format(trained, store, tmp_path):
