@@ -67,8 +67,9 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
           compare: Path | None = None, distributor: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
-             f"Reproduce everything with `{COMMAND}` (about 30–40 minutes on 2 cores); `python -m bench.speed`, "
-             "`python -m bench.quality` and `python -m bench.report` run the parts. Every figure stands beside "
+             f"Reproduce everything with `{COMMAND}` (about 70–90 minutes on 2 cores); `python -m bench.speed`, "
+             "`python -m bench.quality`, `python -m bench.distributor` and `python -m bench.report` run the parts. "
+             "Every figure stands beside "
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
         parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text())), ""]

@@ -19,7 +19,6 @@ from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
 
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
@@ -118,6 +117,8 @@ class ReorderModel(Part):
             self.coef_[FEATURES.index("log_decay_60d")] = 1.0  # nothing to learn from: recent frequency
             self.intercept_ = np.float32(0.0)
         else:
+            from sklearn.linear_model import LogisticRegression  # fitting only: serving never loads it
+
             lr = LogisticRegression(C=self.regularization, max_iter=1000)
             lr.fit((cand.X - self.mean_) / self.scale_, y)
             self.coef_, self.intercept_ = lr.coef_.ravel().astype(np.float32), np.float32(lr.intercept_[0])

@@ -19,7 +19,6 @@ from typing import ClassVar, Self
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
 
 from homerec.data.attributes import matching_items
 from homerec.data.ids import IdMap
@@ -183,6 +182,8 @@ class SegmentModel(Part):
         std = X.std(axis=0) if len(X) else np.ones(width)
         self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         if 0 < y.sum() < len(y):
+            from sklearn.linear_model import LogisticRegression  # fitting only: serving never loads it
+
             lr = LogisticRegression(max_iter=1000).fit((X - self.mean_) / self.scale_, y)
             self.coef_, self.intercept_ = lr.coef_.ravel().astype(np.float32), np.float32(lr.intercept_[0])
         else:  # nothing to learn from: closeness to the customer's purchases

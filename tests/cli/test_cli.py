@@ -46,6 +46,7 @@ def test_the_whole_offline_story(workdir):
     assert run.returncode == 0 and (workdir / "b.jsonl").stat().st_size > 0
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
     assert "score" in homerec("recommend", user, cwd=workdir).stdout
+    assert "re-order: " in homerec("recommend", user, "--include-seen", cwd=workdir).stdout
     run = homerec("batch", "--include-seen", "--format", "csv", "--out", "again.csv", cwd=workdir)
     assert run.returncode == 0 and '"re-order: due' in (workdir / "again.csv").read_text()
     item = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["output"]["recommendedItems"][0]
