@@ -13,12 +13,15 @@ purchases of the item); a discovery keeps the discovery model's reason.
 
 import dataclasses
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
@@ -32,7 +35,6 @@ from homerec.models.reorder_features import (
     Candidates,
     Discoveries,
     candidates,
-    row_scaled,
 )
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
@@ -54,6 +56,12 @@ class BuyAgainLists:
     quantity: np.ndarray
     cold: np.ndarray
     """Rows whose user has no events: their list is the discovery model's fallback."""
+
+
+def _masked(scores: np.ndarray, bought: sp.csr_matrix) -> np.ndarray:
+    """`scores` with the bought items at -inf (in place): discoveries are items the user has not bought."""
+    mask_rows(scores, bought)
+    return scores
 
 
 def due_phrase(days: float) -> str:
@@ -176,10 +184,7 @@ class ReorderModel(Part):
         if (~cold).any():
             scores[~cold] = model.score(uidx[~cold], hist[~cold]) if cold.any() else model.score(uidx, hist)
         scores[cold] = model.fallback_
-        affinity = row_scaled(scores)
-        mask_rows(scores, hist)  # discoveries are items the user has not bought
-        idx, vals = top_k(scores, self.discovery_k)
-        found = Discoveries(idx, vals, affinity)
+        found = Discoveries.of(scores.copy(), *top_k(_masked(scores, hist), self.discovery_k))
         return candidates(sub, now, self._item_stats(), self.horizon_days_, found), cold
 
     def _top(self, cand: Candidates, prob: np.ndarray, n_rows: int, k: int, keys: list[str],
@@ -197,23 +202,31 @@ class ReorderModel(Part):
         out.due_days[r, c], out.quantity[r, c] = cand.due_days[keep], cand.quantity[keep]
         return out
 
-    def recommend_batch(self, data: Interactions, user_ids: Sequence[str], now: int, k: int = 10) -> list[BuyAgainLists]:
-        """Top-k buy-again lists for `user_ids` from their events in `data` as of `now`, in chunks."""
+    def recommend_batch(
+        self, data: Interactions, user_ids: Sequence[str], now: int, k: int = 10, workers: int = 1
+    ) -> Iterator[BuyAgainLists]:
+        """Top-k buy-again lists for `user_ids` from their events in `data` as of `now`, chunk by chunk
+        (in order; `workers` threads score chunks at once, one BLAS thread each)."""
         self._check_fitted()
         user_ids = list(user_ids)
         events = data.for_users(user_ids, self.items_)
-        by_user = np.argsort(events.user_idx, kind="stable")
-        events = events.select(by_user)
+        events = events.select(np.argsort(events.user_idx, kind="stable"))
         step = max(16, min(2048, CHUNK_CELLS // max(len(self.items_), 1)))
         bounds = np.searchsorted(events.user_idx, np.arange(0, len(user_ids) + step, step))
-        out = []
-        for n, lo in enumerate(range(0, len(user_ids), step)):
-            keys = user_ids[lo : lo + step]
+
+        def chunk(n: int) -> BuyAgainLists:
+            lo, keys = n * step, user_ids[n * step : (n + 1) * step]
             part = events.select(np.arange(bounds[n], bounds[n + 1]))
             part = dataclasses.replace(part, user_idx=part.user_idx - lo, users=IdMap(keys, "user"))
             cand, cold = self._candidates(part, keys, now)
-            out.append(self._top(cand, self._probability(cand.X), len(keys), k, keys, cold))
-        return out
+            return self._top(cand, self._probability(cand.X), len(keys), k, keys, cold)
+
+        chunks = range(-(-len(user_ids) // step))
+        if workers <= 1:
+            yield from map(chunk, chunks)
+            return
+        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+            yield from pool.map(chunk, chunks)
 
     def recommend(
         self, user_id: str, events: pl.DataFrame, now: int | None = None, k: int = 10, exclude: Collection[str] = ()
@@ -245,21 +258,18 @@ class ReorderModel(Part):
     def explain(self, lists: BuyAgainLists) -> list[list[Recommendation]]:
         """Per row, the listed items as records: re-orders with their due date and quantity, discoveries
         named after the discovery model (or its fallback)."""
+        s10 = np.round(np.interp(lists.scores, self.calibration_, np.linspace(0.0, 10.0, len(self.calibration_))), 3)
+        ids = self.items_.ids
         out = []
         for r in range(len(lists.keys)):
-            keep = lists.idx[r] >= 0
-            ids = self.items_.to_ids(lists.idx[r][keep])
-            probs, s10 = lists.scores[r][keep], self.score10(lists.scores[r][keep])
-            rows = []
-            for j, (item, repeat, due, q) in enumerate(zip(ids, lists.repeat[r][keep], lists.due_days[r][keep],
-                                                           lists.quantity[r][keep])):
-                if repeat:
-                    rows.append(Recommendation(item, float(probs[j]), s10[j], reorder_reason(float(due), float(q)),
-                                               float(q) if np.isfinite(q) else None))
-                else:
-                    reason = FALLBACK_REASON if lists.cold[r] else self.discovery_.name
-                    rows.append(Recommendation(item, float(probs[j]), s10[j], reason))
-            out.append(rows)
+            found = self.discovery_.name if not lists.cold[r] else FALLBACK_REASON
+            out.append([
+                Recommendation(str(ids[i]), float(p), float(t), reorder_reason(float(due), float(q)),
+                               float(q) if np.isfinite(q) else None)
+                if again else Recommendation(str(ids[i]), float(p), float(t), found)
+                for i, p, t, again, due, q in zip(lists.idx[r], lists.scores[r], s10[r], lists.repeat[r],
+                                                  lists.due_days[r], lists.quantity[r]) if i >= 0
+            ])
         return out
 
     def score10(self, probs: np.ndarray) -> list[float]:

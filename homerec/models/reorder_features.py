@@ -39,11 +39,29 @@ FEATURES = (
 @dataclass(frozen=True)
 class Discoveries:
     """The discovery model's view of each user row: its top new items (indices, -1 pads, and raw
-    scores) and its affinity for every item (the row's scores min-max scaled, 0 where unscored)."""
+    scores), and its scores of every item with each row's finite range (for the affinity of
+    past items: the score min-max scaled, 0 where unscored)."""
 
     idx: np.ndarray
     scores: np.ndarray
-    affinity: np.ndarray
+    all_scores: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def of(cls, all_scores: np.ndarray, idx: np.ndarray, scores: np.ndarray) -> "Discoveries":
+        """From every item's scores (-inf: unscored) and the top new items."""
+        unscored = np.isneginf(all_scores)
+        high = all_scores.max(axis=1, initial=-np.inf)
+        low = np.where(unscored, np.inf, all_scores).min(axis=1, initial=np.inf)
+        return cls(idx, scores, all_scores, low, high)
+
+    def affinity(self, row: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Scaled scores at (row, item) pairs."""
+        s = self.all_scores[row, item].astype(np.float64)
+        span = (self.high - self.low)[row]
+        scaled = np.where(span > 0, (s - self.low[row]) / np.where(span > 0, span, 1.0), 1.0)
+        return np.where(np.isfinite(s), scaled, 0.0)
 
 
 @dataclass(frozen=True)
@@ -108,7 +126,7 @@ def candidates(
     rep[:, 20] = np.log1p(pairs.orders_since)
     rep[:, 21] = np.log(np.maximum(np.nan_to_num(every, nan=0.0), 1.0))
     rep[:, 22] = np.log1p(in_horizon[u])
-    rep[:, 24] = found.affinity[u, i]
+    rep[:, 24] = found.affinity(u, i)
     rep[:, 23] = np.where(repeats > 0, np.clip((pairs.orders_since + in_horizon[u]) / np.maximum(every, 1.0), 0, 5), 0)
 
     width = found.idx.shape[1]

@@ -79,7 +79,7 @@ def run_batch(
         if include_seen and "reorder" in registry.parts(version):
             reorder = registry.load_part("reorder", version, discovery=model)
             now = min(int(time.time()), data.max_ts() + 1)
-            for found in reorder.recommend_batch(data, user_ids, now, k):
+            for found in reorder.recommend_batch(data, user_ids, now, k, workers):
                 write_records(fh, writer, fmt, list(zip(found.keys, reorder.explain(found))))
                 n_cold += int(found.cold.sum())
                 done += len(found.keys)

@@ -92,3 +92,14 @@ def test_reason_wording():
     assert due_phrase(-1) == "overdue by 1 day" and due_phrase(6.6) == "due in 7 days"
     assert reorder_reason(2, 1.0) == "re-order: due in 2 days, usually 1 unit"
     assert reorder_reason(2, float("nan")) == "re-order: due in 2 days"
+
+
+def test_threads_give_the_same_lists(fitted, monkeypatch):
+    import homerec.models.reorder as reorder
+
+    monkeypatch.setattr(reorder, "CHUNK_CELLS", 160)  # 16 users a chunk: the world's 30 users make two
+    data, now = world(), START + 308 * DAY
+    users = data.users.ids.tolist()
+    one = list(fitted.recommend_batch(data, users, now, k=4))
+    two = list(fitted.recommend_batch(data, users, now, k=4, workers=2))
+    assert len(one) == 2 and all(np.array_equal(a.idx, b.idx) for a, b in zip(one, two))
