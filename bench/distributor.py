@@ -160,7 +160,11 @@ def distributor_markdown(results: dict[str, Any]) -> str:
              "segment sections); every peer tuned on the validation split of train in the same run; homerec as "
              f"`homerec train` fits it. Target: homerec ≥ {TARGET:.2f} × the best tuned peer. Breadth stands beside "
              "accuracy: catalog (or customer) coverage and the share of list slots taken by the most listed item "
-             "(or of segments holding the most listed customer).", ""]
+             "(or of segments holding the most listed customer). `hybrid, nothing masked` is what `homerec batch "
+             "--include-seen` listed before the re-order model; `basket` completes a cart with the customer's "
+             "history (the optional user of a basket request), `basket, cart only` without it. The generated data's "
+             "re-orders follow per customer-product intervals with jitter (`homerec/synth/reorders.py`), which the "
+             "re-order model's due dates read and the peers do not.", ""]
     for protocol, metric in PROTOCOLS.items():
         lines += [f"### {TITLES[protocol]}: {metric}", ""]
         for name, ds in results.get("datasets", {}).items():
