@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Write BENCHMARKS.md from bench/out/speed.json, quality.json, serving.json, compare.json and distributor.json.
+"""Write BENCHMARKS.md from bench/out/speed.json, ingest.json, serving.json, compare.json, spark.json,
+personalize.json, quality*.json and distributor.json.
 
-Run: python -m bench.report [--speed bench/out/speed.json] [--quality bench/out/quality.json] ...
+Run: python -m bench.report [--speed bench/out/speed.json] [--ingest bench/out/ingest.json] [--quality …]
 """
 
 import argparse
@@ -17,15 +18,30 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def speed_markdown(s: dict) -> str:
-    """The speed and memory targets, each with its reference from the same run."""
-    imp, tr, ba, mem = s["import"], s["train"], s["batch"], s["memory"]
-    rows = [
+def _old_import_rows(imp: dict) -> list[tuple[str, ...]]:
+    """The import rows of a speed.json written before bench.ingest existed."""
+    return [
         ("Import into SQLite", f"{imp['rows']:,} rows in {imp['sqlite_seconds']:.1f} s",
          f"pyarrow parse {imp['pyarrow_parse_seconds']:.2f} s", f"{imp['ratio']:.1f}×", "≤ 5×",
          _verdict(imp["ratio"] <= imp["target_ratio"])),
         ("  (same import vs a bare SQLite insert)", "", f"executemany into an index-free table "
          f"{imp['bare_sqlite_insert_seconds']:.1f} s", f"{imp['ratio_to_bare_insert']:.1f}×", "(context)", ""),
+    ]
+
+
+def speed_markdown(s: dict, ingest: dict | None = None) -> str:
+    """The speed and memory targets, each with its reference from the same run.
+
+    The import rows come from `ingest` (bench.ingest) when given, else from an older speed.json.
+    """
+    tr, ba, mem = s["train"], s["batch"], s["memory"]
+    if ingest is not None:
+        from bench.ingest import speed_rows
+
+        rows = speed_rows(ingest)
+    else:
+        rows = _old_import_rows(s["import"]) if "import" in s else []
+    rows += [
         ("homerec ALS fit (64 f, 15 it, 2 threads)", f"{tr['homerec_als_seconds']:.1f} s",
          f"implicit ALS alone {tr['implicit_als_seconds']:.1f} s", f"{tr['als_ratio']:.2f}×", "≤ 1.1×",
          _verdict(tr["als_ratio"] <= tr["target_als_ratio"])),
@@ -44,6 +60,10 @@ def speed_markdown(s: dict) -> str:
     out += ["| " + " | ".join(r) + " |" for r in rows]
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in tr["hybrid_parts_seconds"].items())
     out.append(f"\nHybrid part fit times (each includes its calibration pass): {parts}.")
+    if ingest is not None:
+        from bench.ingest import speed_notes
+
+        out.append("\n" + speed_notes(ingest))
     out.append(f"\nGenerated data at scale {s['scale']}: {tr['n_interactions']:,} interactions; generation "
                f"took {s['generate_seconds']:.1f} s. Machine: {s['machine']['cpus']} CPUs, BLAS "
                f"{s['machine']['blas']}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for the benchmark "
@@ -64,7 +84,8 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
-          compare: Path | None = None, distributor: Path | None = None) -> None:
+          compare: Path | None = None, spark: Path | None = None, ingest: Path | None = None,
+          personalize: Path | None = None, distributor: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 70–90 minutes on 2 cores); `python -m bench.speed`, "
@@ -72,7 +93,8 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
              "Every figure stands beside "
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
-        parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text())), ""]
+        imports = json.loads(ingest.read_text()) if ingest is not None and ingest.exists() else None
+        parts += ["## Speed and memory (generated data)", "", speed_markdown(json.loads(speed.read_text()), imports), ""]
     if serving is not None and serving.exists():
         from bench.serving import serving_section
 
@@ -81,9 +103,21 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.compare import compare_section
 
         parts += [compare_section(json.loads(compare.read_text())), ""]
+    if spark is not None and spark.exists():
+        from bench.spark import SECTION_TITLE, spark_section
+
+        parts += [SECTION_TITLE, "", spark_section(json.loads(spark.read_text())), ""]
+    if personalize is not None and personalize.exists():
+        from bench.personalize import SECTION_TITLE as PERSONALIZE_TITLE, personalize_section
+
+        parts += [PERSONALIZE_TITLE, "", personalize_section(json.loads(personalize.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
+    if distributor is not None and distributor.exists():
+        from bench.distributor import distributor_markdown
+
+        parts += [distributor_markdown(json.loads(distributor.read_text())), ""]
     if distributor is not None and distributor.exists():
         from bench.distributor import distributor_markdown
 
@@ -98,13 +132,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=Path, default=Path("bench/out/speed.json"))
     ap.add_argument("--quality", type=Path, nargs="+",
-                    default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-generated.json")])
+                    default=[Path("bench/out/quality-real.json"), Path("bench/out/quality-real-2.json"),
+                             Path("bench/out/quality-generated.json")],
+                    help="quality runs, merged in order (a later run's data set replaces an earlier one's)")
     ap.add_argument("--serving", type=Path, default=Path("bench/out/serving.json"))
+    ap.add_argument("--ingest", type=Path, default=Path("bench/out/ingest.json"))
     ap.add_argument("--compare", type=Path, default=Path("bench/out/compare.json"))
+    ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))
+    ap.add_argument("--personalize", type=Path, default=Path("bench/out/personalize.json"))
     ap.add_argument("--distributor", type=Path, default=Path("bench/out/distributor.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
-    write(args.speed, args.quality, args.out, args.serving, args.compare, args.distributor)
+    write(args.speed, args.quality, args.out, serving=args.serving, compare=args.compare, spark=args.spark,
+          ingest=args.ingest, personalize=args.personalize, distributor=args.distributor)
     print(f"wrote {args.out}")
 
 

@@ -9,16 +9,14 @@ descendant processes.
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import live
 
 REPO = Path(__file__).resolve().parents[1]
 WORKERS = 2
@@ -33,11 +31,7 @@ def stacks_available() -> list[str]:
     return ["granian"]
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+free_port = live.free_port
 
 
 def trivial_command(stack: str, port: int) -> list[str]:
@@ -48,14 +42,15 @@ def trivial_command(stack: str, port: int) -> list[str]:
     return [sys.executable, "-m", "granian", "--interface", "asgi", *common, "--no-access-log", TRIVIAL_APP]
 
 
-def homerec_command(stack: str, port: int, store_url: str, artifacts: Path) -> tuple[list[str], dict[str, str]]:
+def homerec_command(stack: str, port: int, store_url: str, artifacts: Path,
+                    workers: int = WORKERS) -> tuple[list[str], dict[str, str]]:
     """homerec on `stack` with 2 workers: ``homerec serve`` (granian), or the app factory on uvicorn."""
     if stack == "granian":
         return [sys.executable, "-m", "homerec.cli.main", "serve", "--host", HOST, "--port", str(port),
-                "--workers", str(WORKERS), "--store", store_url, "--artifacts", str(artifacts)], {}
+                "--workers", str(workers), "--store", store_url, "--artifacts", str(artifacts)], {}
     env = {"HOMEREC_STORE_URL": store_url, "HOMEREC_ARTIFACT_DIR": str(artifacts)}
     return [sys.executable, "-m", "uvicorn", "--factory", "--host", HOST, "--port", str(port),
-            "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log", HOMEREC_FACTORY], env
+            "--workers", str(workers), "--log-level", "warning", "--no-access-log", HOMEREC_FACTORY], env
 
 
 @dataclass
@@ -112,14 +107,6 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
-            return r.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def wait_ready(server: Server, timeout_s: float = 180.0, settle_s: float = 1.0) -> float:
     """Wait until /readyz answers 200, every worker is up and the tree's CPU use settles; seconds waited.
 
@@ -127,12 +114,7 @@ def wait_ready(server: Server, timeout_s: float = 180.0, settle_s: float = 1.0) 
     until the processes stop burning CPU (the second worker's load would otherwise steal cores).
     """
     t0 = time.perf_counter()
-    while not _ready(server.url):
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"server exited ({server.proc.returncode}):\n{server.log.read_text()[-3000:]}")
-        if time.perf_counter() - t0 > timeout_s:
-            raise RuntimeError(f"server not ready in {timeout_s:.0f} s:\n{server.log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    live.wait_ready(server.url, server.proc, server.log, timeout_s)
     before = server.cpu_seconds()
     while time.perf_counter() - t0 < timeout_s:
         time.sleep(settle_s)
@@ -146,28 +128,10 @@ def wait_ready(server: Server, timeout_s: float = 180.0, settle_s: float = 1.0) 
 @contextlib.contextmanager
 def serve(cmd: list[str], log: Path, port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start `cmd` (its own process group, output to `log`), wait until ready, stop it on exit."""
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=log.parent,
-                                start_new_session=True)
+    proc = live.spawn(cmd, log, {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)})
     server = Server(proc, f"http://{HOST}:{port}", log)
     try:
         wait_ready(server)
         yield server
     finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """SIGTERM the process group the server leads, then SIGKILL it if it lingers."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    with contextlib.suppress(ProcessLookupError):  # a worker the main process left behind
-        os.killpg(proc.pid, signal.SIGKILL)
+        live.stop_group(proc)

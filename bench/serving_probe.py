@@ -70,19 +70,22 @@ def idle_latency(url: str, users: list[str]) -> dict[str, float]:
     return {"median_ms": statistics.median(times), "max_ms": max(times), "requests": len(times)}
 
 
-def event_reflection(url: str, users: list[str], give_up_s: float = 2.0) -> dict:
+def event_reflection(url: str, users: list[str], give_up_s: float = 2.0, read_url: str | None = None) -> dict:
     """For each user: POST a purchase of their top item, then GET until it is gone; milliseconds.
 
-    The timed span runs from sending the event to receiving the first answer without the item
-    (normally the very next GET; `reflected_next` counts those).
+    With `read_url` the event goes to `url` and the GETs to another server process over the
+    same store (the change feed must carry the event across). The timed span runs from sending
+    the event to receiving the first answer without the item (normally the very next GET;
+    `reflected_next` counts those).
     """
-    client = Client(url)
+    writer = Client(url)
+    client = Client(read_url) if read_url is not None else writer
     latencies, post_ms, next_hits, after = [], [], 0, Counter()
     try:
         for user in users:
             top = client.recommendations(user)["items"][0]["item_id"]
             t0 = time.perf_counter()
-            ack = client.request("POST", "/v1/events",
+            ack = writer.request("POST", "/v1/events",
                                  {"events": [{"user_id": user, "item_id": top, "event_type": "purchase"}]})
             post_ms.append((time.perf_counter() - t0) * 1e3)
             if ack.get("accepted") != 1:
@@ -99,6 +102,7 @@ def event_reflection(url: str, users: list[str], give_up_s: float = 2.0) -> dict
             after[answer["source"]] += 1
     finally:
         client.close()
+        writer.close()
     return {
         "users": len(users), "reflected_next": int(next_hits), "never_reflected": latencies.count(float("inf")),
         "median_ms": statistics.median(latencies), "p99_ms": float(np.percentile(latencies, 99)),

@@ -2,6 +2,7 @@
 """Speed and memory targets on generated data, each beside a floor measured in the same run.
 
 Run: python -m bench.speed [--scale 1.0] [--out bench/out/speed.json]
+(The import is measured by `python -m bench.ingest`.)
 """
 
 from bench import common  # noqa: F401  (unsets OPENBLAS_* before numpy loads)
@@ -19,48 +20,6 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench.common import THREADS, machine_note, median_seconds  # noqa: E402
-
-
-def import_speed(folder: Path) -> dict:
-    """SQLite import of interactions.csv vs pyarrow parsing the same file."""
-    import pyarrow.csv as pacsv
-
-    from homerec.storage import open_store
-    from homerec.storage.load import import_interactions
-
-    csv = folder / "interactions.csv"
-    parse = median_seconds(lambda: pacsv.read_csv(csv), 3)
-    times = []
-    for _ in range(2):
-        with tempfile.TemporaryDirectory() as tmp:
-            store = open_store(f"sqlite:///{tmp}/bench.db")
-            t0 = time.perf_counter()
-            report = import_interactions(store, csv, Path(tmp) / "rejects.csv")
-            times.append(time.perf_counter() - t0)
-            store.close()
-    t = min(times)
-    floor = median_seconds(lambda: _bare_sqlite_insert(csv), 2)
-    return {"rows": report.rows_read, "imported": report.imported, "sqlite_seconds": t,
-            "pyarrow_parse_seconds": parse, "ratio": t / parse, "target_ratio": 5.0,
-            "bare_sqlite_insert_seconds": floor, "ratio_to_bare_insert": t / floor}
-
-
-def _bare_sqlite_insert(csv: Path) -> None:
-    """The floor of any SQLite import: parse, then executemany into an index-free table, one transaction."""
-    import sqlite3
-
-    import pyarrow.csv as pacsv
-
-    table = pacsv.read_csv(csv)
-    rows = zip(*(table.column(i).to_pylist() for i in range(5)))
-    with tempfile.TemporaryDirectory() as tmp:
-        con = sqlite3.connect(f"{tmp}/floor.db")
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=OFF")
-        con.execute("CREATE TABLE t (u TEXT, i TEXT, ts INTEGER, e TEXT, v REAL)")
-        with con:
-            con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
-        con.close()
 
 
 def train_speed(folder: Path) -> dict:
@@ -144,8 +103,6 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(folder, args.scale, 0)
         out["generate_seconds"] = time.perf_counter() - t0
-        print("import …", flush=True)
-        out["import"] = import_speed(folder)
         print("train …", flush=True)
         out["train"], hybrid, data = train_speed(folder)
         del hybrid

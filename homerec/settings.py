@@ -12,6 +12,8 @@ from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from homerec.campaigns import DatasetGroup, Serving, parse_arn
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
 
@@ -41,8 +43,23 @@ class Settings(BaseSettings):
     artifact_dir: Path = Path("artifacts")
     k: int = Field(10, ge=1, le=500)
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
+    max_future_skew_s: int = Field(DEFAULT_FUTURE_SKEW_S, ge=0)
+    """How far in the future an event may be dated (import, native events, PutEvents); later ones are refused."""
     batch_chunk: int = Field(2048, ge=1)
     threads: int = Field(2, ge=1)
+    # -- recommendation quality (`homerec train`, `homerec evaluate`) --
+    blend_max_item_share: float = Field(0.2, gt=0.0, le=1.0)
+    """Tuning keeps every product out of more than this share of the validation users' lists (1: no limit)."""
+    blend_min_coverage_ratio: float = Field(0.8, ge=0.0)
+    """Tuning keeps Coverage@k at least this multiple of the best personalised single model's (0: no limit)."""
+    non_product_id_pattern: str = ""
+    """Regular expression (searched in the item id) for items never to recommend (postage, fees…)."""
+    non_product_categories: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Category values (case-insensitive) of items never to recommend (HOMEREC_NON_PRODUCT_CATEGORIES=Fees,Samples)."""
+    non_product_nonpositive_price: bool = False
+    """Never recommend items whose price is zero or negative (discount lines, free samples)."""
+    non_product_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Item ids never to recommend (e.g. from the suspects `homerec import` lists)."""
     # -- serving (`homerec serve`) --
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -50,12 +67,19 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Keys accepted in the `x-api-key` header; when set, write and admin routes need one."""
     read_requires_key: bool = False
+    """Reads need an `x-api-key` too (the dashboard's data always does when `api_keys` is set)."""
     reload_interval_s: float = Field(2.0, ge=0)
     """How often the server checks the registry's active version (0: never; reload by hand)."""
     catalog_refresh_s: float = Field(5.0, ge=0)
     """How often a server process re-reads items and users (0: only after its own upserts)."""
     max_in_flight: int = Field(256, ge=1)
-    """HTTP requests one server process handles at once; more get 503 with Retry-After at once."""
+    """HTTP requests one server process handles at once; more get 503 with Retry-After at once.
+    A request counts once its body has arrived (see `read_timeout_s`)."""
+    exposure_spool: Path | None = None
+    """A folder where serving workers leave exposures for `homerec ship-exposures` to store (set by
+    `homerec serve`); without one, each worker writes its exposures to the store itself."""
+    read_timeout_s: float = Field(10.0, gt=0, le=600)
+    """How long a client may take to send a request's headers, and then its body (else 408)."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""
@@ -66,8 +90,17 @@ class Settings(BaseSettings):
     """Filter ARN (or a name for the native `filter_name=`) → Personalize filter expression
     (HOMEREC_FILTERS='{"arn:…:filter/not-bought": "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\\"purchase\\")"}',
     a JSON object). Expressions are checked at start-up; an unknown filterArn is ResourceNotFoundException."""
+    dataset_groups: Annotated[list[DatasetGroup], NoDecode] = Field(default_factory=list)
+    """Personalize dataset groups: campaign, recommender, tracker, filter and solution ARNs → store and
+    model versions (`homerec.campaigns`; a TOML `[[dataset_groups]]` section, or JSON in
+    HOMEREC_DATASET_GROUPS). `campaigns` and `filters` above add to the first group."""
+    s3_root: Path | None = None
+    """Folder that `s3://BUCKET/KEY` paths of control-plane jobs resolve to (`BUCKET/KEY` beneath it)."""
+    s3_endpoint: str | None = None
+    """An S3-compatible object store (MinIO, Ceph) that `s3://` paths are read from and written to instead."""
     personalize_unsigned: bool = False
-    """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified."""
+    """Accept unsigned Personalize requests (trusted networks only); signed ones are still verified.
+    With `api_keys` set, unsigned writes (PutEvents/PutItems/PutUsers) still need an `x-api-key`."""
     personalize_prefix: str = ""
     """Extra path prefix the Personalize routes are also served under (endpoint_url=http://h:p/prefix)."""
     # -- scheduling (`homerec schedule`; cron times are the machine's local time) --
@@ -78,7 +111,7 @@ class Settings(BaseSettings):
     """When to check the running experiment's guardrail (rolls a significantly worse candidate back)."""
     """When to refresh the recommendation cache with the active model (default: every 6 hours)."""
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "non_product_categories", "non_product_ids", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         """Accept a JSON list or a comma-separated string (HOMEREC_API_KEYS=k1,k2)."""
@@ -110,6 +143,41 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected {'ACCESS_KEY:SECRET' if keys_form else 'ARN=MODEL'}, got {part!r}")
             out[key.strip()] = val.strip()
         return out
+
+    @field_validator("dataset_groups", mode="before")
+    @classmethod
+    def _groups_json(cls, value: Any) -> Any:
+        """HOMEREC_DATASET_GROUPS is a JSON list of groups."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text else []
+        return value
+
+    def personalize_groups(self) -> list[DatasetGroup]:
+        """The dataset groups served: the configured ones, the first extended with the flat `campaigns`
+        and `filters` maps (ARNs of campaigns and recommenders; any other key is a trackingId);
+        without any, one default group of the server's store that accepts every ARN."""
+        groups = [g.model_copy(deep=True) for g in self.dataset_groups]
+        if not groups:
+            region, account = "", ""
+            for arn in self.campaigns:
+                if arn.startswith("arn:"):
+                    region, account, _, _ = parse_arn(arn)
+                    break
+            groups = [DatasetGroup(arn=f"arn:aws:personalize:{region}:{account}:dataset-group/default")]
+        first = groups[0]
+        for key, version in self.campaigns.items():
+            kind = parse_arn(key)[2] if key.startswith("arn:") else "tracker"
+            if kind == "campaign":
+                first.campaigns.setdefault(key, Serving(version=version))
+            elif kind == "recommender":
+                first.recommenders.setdefault(key, Serving(version=version))
+            elif kind == "tracker":
+                first.event_trackers.append(key)
+        for key, expression in self.filters.items():
+            if key.startswith("arn:"):
+                first.filters.setdefault(key, expression)
+        return groups
 
     @field_validator("filters", mode="before")
     @classmethod

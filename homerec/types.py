@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Type aliases and the one result record every model returns."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 UserId = str
@@ -24,4 +25,12 @@ class Recommendation:
     score: float
     score10: float
     reason: str
+    relative: float | None = None
+    """The score on AWS Personalize's relative [0, 1] scale (`homerec.models.relative`), when asked for;
+    None for items of the popularity fallback, which carry no relevance score."""
+    promotion: str | None = None
+    """The name of the promotion that placed the item (Personalize `promotionName`)."""
+    metadata: Mapping[str, str] | None = None
+    """Item metadata columns asked for (Personalize `metadataColumns`)."""
     quantity: float | None = None
+    """For a re-order, the suggested quantity (units; None when there is none)."""

@@ -11,9 +11,12 @@ if ! command -v wrk >/dev/null; then
 fi
 . .venv/bin/activate
 python -c "import lightfm" 2>/dev/null || bash bench/install_lightfm.sh
+python -m bench.ingest --scale 1.0 --out bench/out/ingest.json
 python -m bench.speed --scale 1.0 --out bench/out/speed.json
 python -m bench.quality --datasets ml-100k,ml-latest-small,completejourney-sample --out bench/out/quality-real.json
 python -m bench.quality --datasets generated --out bench/out/quality-generated.json
 python -m bench.serving --scale 1.0 --out bench/out/serving.json
+python -m bench.spark --scale 1.0 --out bench/out/spark.json
+python -m bench.personalize --scale 1.0 --users 1000 --out bench/out/personalize.json
 python -m bench.distributor --scale 1.0 --out bench/out/distributor.json
 python -m bench.report

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
 scripts/setup.sh dev
-exec .venv/bin/python -m pytest -n 2 -q "$@"
+# loadgroup: tests marked xdist_group("spark") share one worker and so one local Spark JVM.
+exec .venv/bin/python -m pytest -n 2 --dist loadgroup -q "$@"

@@ -1,16 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fixtures shared by every test package."""
 
-import glob
+import contextlib
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from tests.live import free_port
+
+pytest.register_assert_rewrite("tests.contracts")
+
+from tests import postgres  # noqa: E402
 
 # The CLI's rich console takes its width from COLUMNS when it is created; without a terminal
 # (xdist workers, CI) it would be 80 and tables would wrap the words the tests look for.
@@ -18,15 +17,8 @@ os.environ.setdefault("COLUMNS", "200")
 
 # -- storage: a real PostgreSQL server ----------------------------------------------------------
 # HOMEREC_TEST_POSTGRES_URL names a database to use (a throwaway one: the store tests drop and
-# recreate its public schema before each test); otherwise a server is started from the Debian
-# package's binaries for the test session (as the postgres user when running as root, which
-# PostgreSQL refuses) with trust auth, fsync off, a TCP port on 127.0.0.1 and its unix socket
-# in its own temporary directory.
-
-
-def _postgres_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
-    return Path(found[-1]).parent if found else None
+# recreate its public schema before each test); otherwise a server is started for the test
+# session (tests/postgres.py) with fsync off.
 
 
 @pytest.fixture(scope="session")
@@ -35,37 +27,16 @@ def postgres_url() -> Iterator[str]:
     if url := os.environ.get("HOMEREC_TEST_POSTGRES_URL"):
         yield url
         return
-    bindir = _postgres_bindir()
-    if bindir is None:
-        message = "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin: apt-get install postgresql"
+    if postgres.bindir() is None:
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="homerec-pg-"))
-    if as_postgres:
-        shutil.chown(root, "postgres", "postgres")
-    data, log, port = root / "data", root / "server.log", free_port()
-
-    def run(*args: str) -> None:
-        done = subprocess.run([*as_postgres, *args], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            log_text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}{log_text}")
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
-    try:
-        run(str(bindir / "createdb"), "-h", str(root), "-p", str(port), "-U", "postgres", "homerec_test")
-        yield f"postgresql://postgres@127.0.0.1:{port}/homerec_test"
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(postgres.MISSING)
+        pytest.skip(postgres.MISSING)
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres.postgres_server(["fsync=off", "full_page_writes=off"]))
+        except postgres.PostgresUnavailable as exc:
+            pytest.fail(str(exc))
+        yield url
 
 
 # -- end of storage fixtures --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from homerec.data.interactions import Interactions
 from homerec.models.base import Recommender
+from homerec.models.relative import log_partition
 
 
 @dataclass
@@ -21,6 +22,8 @@ class Lists:
     idx: np.ndarray
     scores: np.ndarray
     cold: np.ndarray
+    log_z: np.ndarray | None = None
+    """Per row, the normaliser of its Personalize-scale scores (`homerec.models.relative`), when asked for."""
 
 
 def history_matrix(model: Recommender, data: Interactions, user_ids: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -64,17 +67,28 @@ def _parallel(tasks: list[Callable[[], Lists]], workers: int) -> Iterator[Lists]
 
 def recommend_users(
     model: Recommender, data: Interactions, user_ids: Sequence[str], k: int = 10,
-    include_seen: bool = False, chunk: int = 2048, workers: int = 2,
+    include_seen: bool = False, chunk: int = 2048, workers: int = 2, relative: bool = False,
 ) -> Iterator[Lists]:
-    """Top-k per user, chunk by chunk; seen items are left out unless include_seen."""
+    """Top-k per user, chunk by chunk; seen items are left out unless include_seen.
+
+    With `relative`, each chunk also carries every row's Personalize-scale normaliser (the
+    whole catalogue scored once more, before exclusions: the value the runtime API computes).
+    """
     uidx, X = history_matrix(model, data, user_ids)
     user_ids = list(user_ids)
 
     def task(lo: int) -> Callable[[], Lists]:
         def run() -> Lists:
             hist = X[lo : lo + chunk]
-            idx, scores, cold = model.recommend_batch(uidx[lo : lo + chunk], hist, k, None if include_seen else hist)
-            return Lists(user_ids[lo : lo + chunk], idx, scores, cold)
+            users = uidx[lo : lo + chunk]
+            idx, scores, cold = model.recommend_batch(users, hist, k, None if include_seen else hist)
+            log_z = None
+            if relative:
+                log_z = np.full(len(users), -np.inf)
+                warm = np.flatnonzero(~cold)
+                if len(warm):
+                    log_z[warm] = log_partition(model, model.score(users[warm], hist[warm]))
+            return Lists(user_ids[lo : lo + chunk], idx, scores, cold, log_z)
         return run
 
     yield from _parallel([task(lo) for lo in range(0, len(user_ids), chunk)], workers)

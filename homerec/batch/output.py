@@ -9,6 +9,7 @@ import numpy as np
 
 from homerec.batch.inference import Lists
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.models.relative import relative
 from homerec.storage.base import Store
 from homerec.types import Recommendation
 
@@ -30,12 +31,19 @@ def _rows(model: Recommender, lists: Lists) -> list[tuple[str, list[str], list[f
 
 
 def write_personalize(fh: TextIO, model: Recommender, lists: Lists, kind: str) -> None:
-    """Personalize batch-inference output lines; scores are the 0-10 score divided by 10."""
+    """Personalize batch-inference output lines, scores on Personalize's scale as the runtime API gives them.
+
+    Users' lines carry `scores` (`homerec.models.relative`, from `lists.log_z`); users on the
+    popularity fallback and similar-item lines carry none, as Personalize's popular placeholders
+    and related-items recipes do.
+    """
     key_name = "userId" if kind == "user" else "itemId"
-    for key, items, _raw, s10, _reason in _rows(model, lists):
-        doc = {"input": {key_name: key},
-               "output": {"recommendedItems": items, "scores": [round(s / 10.0, 4) for s in s10]},
-               "error": None}
+    for r, key in enumerate(lists.keys):
+        keep = lists.idx[r] >= 0
+        output: dict = {"recommendedItems": model.items_.to_ids(lists.idx[r][keep])}
+        if kind == "user" and not lists.cold[r] and lists.log_z is not None:
+            output["scores"] = relative(model, lists.scores[r][keep][None, :], lists.log_z[r : r + 1])[0].tolist()
+        doc = {"input": {key_name: key}, "output": output, "error": None}
         fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
@@ -50,7 +58,8 @@ def write_records(fh: TextIO, writer: "csv._writer", fmt: str, rows: list[tuple[
     """User lists given as records (buy-again lists): reasons and suggested quantities included.
 
     In Personalize JSON lines they are the extra output fields `reasons` and `suggestedQuantities`
-    (null where none), which a Personalize reader ignores.
+    (null where none), which a Personalize reader ignores; `scores` are the records' relative scores
+    (`ReorderModel.explain`: the runtime's values), absent for customers on the fallback.
     """
     for key, recs in rows:
         if fmt == "csv":
@@ -58,24 +67,24 @@ def write_records(fh: TextIO, writer: "csv._writer", fmt: str, rows: list[tuple[
                 writer.writerow(["user", key, rank, r.item_id, f"{r.score:.6g}", r.score10, r.reason,
                                  "" if r.quantity is None else f"{r.quantity:g}"])
             continue
-        doc = {"input": {"userId": key},
-               "output": {"recommendedItems": [r.item_id for r in recs],
-                          "scores": [round(r.score10 / 10.0, 4) for r in recs],
-                          "reasons": [r.reason for r in recs],
-                          "suggestedQuantities": [r.quantity for r in recs]},
-               "error": None}
+        output: dict = {"recommendedItems": [r.item_id for r in recs]}
+        if recs and all(r.relative is not None for r in recs):  # as the runtime gives them; none on the fallback
+            output["scores"] = [r.relative for r in recs]
+        output |= {"reasons": [r.reason for r in recs], "suggestedQuantities": [r.quantity for r in recs]}
+        doc = {"input": {"userId": key}, "output": output, "error": None}
         fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 def write_cache(store: Store, model: Recommender, lists: Lists, namespace: str, version: str,
-                computed_at: int | None = None) -> int:
+                computed_at: int | None = None, feed_seq: int = 0) -> int:
     """Put each row's ranked (item, raw score) list in the store's recommendation cache.
 
-    `computed_at` is when the batch read the events the lists were computed from.
+    `computed_at` is when the batch read the events the lists were computed from, and
+    `feed_seq` the store's change-feed position read just before.
     """
     rows = []
     for r, key in enumerate(lists.keys):
         keep = lists.idx[r] >= 0
         ids = model.items_.to_ids(lists.idx[r][keep])
         rows.append((key, list(zip(ids, np.round(lists.scores[r][keep].astype(float), 6).tolist()))))
-    return store.put_recs(namespace, rows, version, computed_at)
+    return store.put_recs(namespace, rows, version, computed_at, feed_seq)

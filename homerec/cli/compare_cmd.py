@@ -14,14 +14,14 @@ from homerec.models.registry import Registry
 from homerec.pipeline.compare import parse_since, run_compare
 from homerec.storage import open_store
 
-SOURCE_HELP = "model:active, model:VERSION, file:PATH (Personalize batch output) or endpoint:URL#CAMPAIGN_ARN"
+SOURCE_HELP = "model:active, model:vN, file:PATH (Personalize batch output) or endpoint:URL#CAMPAIGN_ARN"
 
 
 def compare(
     a: Annotated[str, typer.Option("--a", help=f"First SOURCE: {SOURCE_HELP}")],
     b: Annotated[str, typer.Option("--b", help=f"Second SOURCE: {SOURCE_HELP}")],
-    json_out: Annotated[Path, typer.Option("--json", help="Write the comparison as JSON")],
-    html: Annotated[Path, typer.Option("--html", help="Write an HTML report with plots")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the comparison as JSON")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write an HTML report with plots")] = None,
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: users both sources cover)")] = None,
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
     since: Annotated[Optional[str], typer.Option(help="Cut-off DATE (YYYY-MM-DD, ISO date-time or epoch s): "
@@ -50,7 +50,13 @@ def compare(
         console.print(f"[yellow]warning:[/] {line}")
     for line in result["verdict"]:
         console.print(f"• {line}")
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(result, indent=2))
-    write_compare_html(result, html)
-    console.print(f"wrote {json_out} and {html} in {result['seconds']:.1f}s")
+    written = []
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
+        written.append(str(json_out))
+    if html is not None:
+        write_compare_html(result, html)
+        written.append(str(html))
+    console.print(f"wrote {' and '.join(written)} in {result['seconds']:.1f}s" if written
+                  else f"compared in {result['seconds']:.1f}s (--json FILE / --html FILE keep the details)")

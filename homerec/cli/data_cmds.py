@@ -9,8 +9,16 @@ from rich.table import Table
 
 from homerec.cli.common import ConfigOpt, StoreOpt, console, progress_bar, settings
 from homerec.errors import InputError
+from homerec.pipeline.suspects import suspected_non_products
 from homerec.storage import open_store
-from homerec.storage.load import ImportReport, import_folder, import_interactions, import_items, import_users
+from homerec.storage.load import (
+    ImportOptions,
+    ImportReport,
+    import_folder,
+    import_interactions,
+    import_items,
+    import_users,
+)
 from homerec.synth.generate import generate as generate_data
 
 
@@ -43,10 +51,14 @@ def generate(
 
 def import_data(
     folder: Annotated[Optional[Path], typer.Argument(help="Personalize-layout folder")] = None,
-    interactions: Annotated[Optional[Path], typer.Option(help="An interactions file (CSV or Parquet)")] = None,
+    interactions: Annotated[Optional[Path], typer.Option(help=(
+        "An interactions file (CSV or Parquet), or a folder of Parquet files (read in batches)"))] = None,
     items: Annotated[Optional[Path], typer.Option(help="An items file")] = None,
     users: Annotated[Optional[Path], typer.Option(help="A users file")] = None,
     rejects_dir: Annotated[Path, typer.Option(help="Where rejected rows are written")] = Path("rejects"),
+    encoding: Annotated[Optional[str], typer.Option(help=(
+        "Text encoding of the CSV files, e.g. cp1252 (default: detected per file: UTF-8, "
+        "else Windows-1252)"))] = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -54,6 +66,7 @@ def import_data(
     if folder is None and not (interactions or items or users):
         raise InputError("give a folder, or --interactions/--items/--users FILE")
     s = settings(config, store)
+    options = ImportOptions(encoding=encoding, max_future_s=s.max_future_skew_s)
     st = open_store(s.store_url)
     reports: list[ImportReport] = []
     try:
@@ -61,11 +74,12 @@ def import_data(
             task = bar.add_task("importing", total=None)
             tick = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
             if folder is not None:
-                reports += import_folder(st, folder, rejects_dir, tick)
+                reports += import_folder(st, folder, rejects_dir, tick, options)
             for path, fn, kind in ((items, import_items, "items"), (users, import_users, "users"),
                                    (interactions, import_interactions, "interactions")):
                 if path is not None:
-                    reports.append(fn(st, path, rejects_dir / f"{kind}.rejects.csv", tick))
+                    reports.append(fn(st, path, rejects_dir / f"{kind}.rejects.csv", tick, options))
+        suspects = suspected_non_products(st.interactions()) if any(r.kind == "interactions" for r in reports) else []
     finally:
         st.close()
     table = Table("file", "kind", "read", "imported", "rejected", "duplicates skipped", "seconds")
@@ -74,8 +88,16 @@ def import_data(
                       f"{r.duplicates:,}", f"{r.seconds:.1f}")
     console.print(table)
     for r in reports:
+        if r.encoding not in (None, "utf-8"):
+            console.print(f"{r.file} was read as {r.encoding} (not UTF-8; choose with --encoding)")
         if r.rejected:
             console.print(f"[yellow]{r.rejected:,} rejected rows of {r.file} are in {r.rejects_file}[/]")
+    if suspects:
+        table = Table("item", "customers", "orders", "why", title="suspected non-products (never recommended "
+                      "once listed in non_product_ids, or matched by non_product_id_pattern, in homerec.toml)")
+        for x in suspects:
+            table.add_row(x.item_id, f"{x.customers_share:.0%}", f"{x.orders_share:.0%}", "; ".join(x.reasons))
+        console.print(table)
 
 
 def delete_user(
@@ -83,10 +105,12 @@ def delete_user(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Delete a user's events, profile and cached lists (privacy request)."""
+    """Delete a user's events, profile, cached lists and exposures (privacy request; see also models purge-user)."""
     st = open_store(settings(config, store).store_url)
     try:
         removed = st.delete_user(user_id)
     finally:
         st.close()
     console.print(", ".join(f"{n:,} {table}" for table, n in removed.items()) + f" removed for {user_id}")
+    console.print("later cached lists and exposures for this id are refused until it has new events; "
+                  f"model versions still hold it until the next retrain or `homerec models purge-user {user_id}`")

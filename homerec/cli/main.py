@@ -15,6 +15,7 @@ from homerec.cli import (
     data_cmds,
     experiment_cmds,
     model_cmds,
+    personalize_cmds,
     schedule_cmd,
     segment_cmd,
     serve_cmd,
@@ -31,11 +32,14 @@ app.command("delete-user")(data_cmds.delete_user)
 app.command()(model_cmds.train)
 app.command()(model_cmds.evaluate)
 app.command()(model_cmds.batch)
+app.command("batch-inference")(personalize_cmds.batch_inference)
+app.command("personalize-job", hidden=True)(personalize_cmds.personalize_job)
 app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
 app.command()(segment_cmd.segments)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
+app.command("ship-exposures", hidden=True)(serve_cmd.ship_exposures)
 app.add_typer(experiment_cmds.experiment_app, name="experiment")
 app.command()(compare_cmd.compare)
 app.command()(simulate_cmd.simulate)

@@ -9,11 +9,13 @@ import typer
 from rich.table import Table
 
 from homerec.cli.common import ArtifactsOpt, ConfigOpt, StoreOpt, console, named_progress, say, settings
+from homerec.cli.spark_cmds import EngineOpt, SparkMasterOpt, SparkWorkDirOpt, batch_spark, train_spark, use_spark
 
 from homerec.evaluation.report import format_table, write_html
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
 from homerec.pipeline.evaluate import run_evaluation
+from homerec.pipeline.quality import breadth_of, rule_of
 from homerec.pipeline.train import train as train_models
 from homerec.storage import open_store
 
@@ -31,19 +33,27 @@ def train(
         "Train on events before this DATE only (YYYY-MM-DD, ISO date-time or epoch s), "
         "e.g. to compare on later purchases"))] = None,
     activate: Annotated[bool, typer.Option(help="Make the new version the active one")] = True,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Train the hybrid and its parts on the store's data and register a new version (active by default)."""
+    """Train the hybrid and its parts on the store's data and register a new version (active by default).
+
+    With --engine spark, ALS trains on Spark and registers the same kind of version.
+    """
     from homerec.pipeline.compare import parse_since
 
     s = settings(config, store, artifacts)
     cutoff = parse_since(until, "--until") if until is not None else None
-    st = open_store(s.store_url)
-    try:
-        report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
-                              activate=activate, progress=say, until=cutoff)
-    finally:
-        st.close()
+    if use_spark(engine):
+        report = train_spark(s, spark_master, spark_work_dir, _names(models), tune, activate, cutoff, say)
+    else:
+        st = open_store(s.store_url)
+        try:
+            report = train_models(st, Registry(s.artifact_dir), _names(models), tune, s.event_weights,
+                                  activate=activate, progress=say, until=cutoff, breadth=breadth_of(s),
+                                  rule=rule_of(s))
+        finally:
+            st.close()
     console.print(f"[green]registered {report.version}{'' if activate else ' (not active)'}[/] "
                   f"({report.model}: {', '.join(report.parts)}) "
                   f"on {report.n_interactions:,} interactions in {report.seconds:.1f}s")
@@ -51,6 +61,10 @@ def train(
         console.print(f"[yellow]{name} skipped:[/] {reason}")
     for name, note in report.notes.items():
         console.print(f"[yellow]{name}:[/] {note}")
+    if report.decision:
+        console.print(f"blend: {report.decision['reason']}")
+    if report.non_products:
+        console.print(f"{report.non_products:,} non-products by the configured rule are never recommended")
     if report.companions:
         console.print("with " + ", ".join(f"{n} ({s:.1f}s)" for n, s in report.companions.items()))
     if report.validation_ndcg:
@@ -66,10 +80,16 @@ def evaluate(
     models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all and the hybrid)")] = None,
     tune: Annotated[bool, typer.Option(help="Search every model's hyper-parameters on validation")] = False,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON")] = None,
-    html: Annotated[Optional[Path], typer.Option(help="Write an HTML report with plots")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write an HTML report with plots (and the accuracy/breadth curve)")] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Run the shared offline protocol (temporal 90/10 split) for every model and the hybrid."""
-    result = run_evaluation(folder, k, _names(models), tune, progress=say)
+    """Run the shared offline protocol (temporal 90/10 split) for every model and the hybrid.
+
+    The blend and popularity mixes are tuned under the configured breadth constraint
+    (`blend_max_item_share`, `blend_min_coverage_ratio`); non-product rules apply too.
+    """
+    s = settings(config)
+    result = run_evaluation(folder, k, _names(models), tune, progress=say, breadth=breadth_of(s), rule=rule_of(s))
     rows = format_table(result)
     table = Table(*rows[0], title=f"{result.dataset}: {result.n_eval_users:,} evaluation users")
     for row in rows[1:]:
@@ -84,7 +104,7 @@ def evaluate(
 
 
 def batch(
-    out: Annotated[Path, typer.Option(help="Output file")],
+    out: Annotated[Optional[Path], typer.Option(help="Output file (default: refresh the serving cache only)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="personalize (JSON lines) or csv")] = "personalize",
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
@@ -92,20 +112,26 @@ def batch(
     include_seen: Annotated[bool, typer.Option(help=(
         "Buy-again lists: re-orders (due dates, suggested quantities) and discoveries, as of the newest "
         "event; written to the file only, not to the serving cache"))] = False,
+    engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
-    """Precompute top-k lists with the active model into a file and the store's cache."""
+    """Precompute top-k lists with the active model into the store's cache, and a file with --out (users scored on
+    Spark with --engine spark)."""
     s = settings(config, store, artifacts)
-    st = open_store(s.store_url)
-    try:
+    if use_spark(engine):
         with named_progress() as tick:
-            r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
-                          s.batch_chunk, s.threads, s.event_weights, tick)
-    finally:
-        st.close()
+            r = batch_spark(s, spark_master, spark_work_dir, out, fmt, k, users, similar_items, include_seen, tick)
+    else:
+        st = open_store(s.store_url)
+        try:
+            with named_progress() as tick:
+                r = run_batch(st, Registry(s.artifact_dir), out, fmt, k, users, similar_items, include_seen,
+                              s.batch_chunk, s.threads, s.event_weights, tick)
+        finally:
+            st.close()
     console.print(f"wrote top-{k} for {r.n_users:,} users ({r.n_fallback_users:,} on the popularity fallback)"
-                  + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to {r.out} "
-                  f"and the cache in {r.seconds:.1f}s")
+                  + (f" and {r.n_items:,} items" if r.n_items else "") + f" with {r.version} to "
+                  + (f"{r.out} and " if r.out is not None else "") + f"the cache in {r.seconds:.1f}s")
 
 
 def recommend(
@@ -172,6 +198,22 @@ def promote(version: str, artifacts: ArtifactsOpt = None, config: ConfigOpt = No
     """Make VERSION the active model."""
     Registry(settings(config, None, artifacts).artifact_dir).promote(version)
     console.print(f"{version} is active")
+
+
+@models_app.command("purge-user")
+def purge_user(
+    user_id: Annotated[str, typer.Argument(help="The user to remove from every kept model version")],
+    artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Rewrite every model version without a user (their id and learned vectors); pair it with delete-user."""
+    from homerec.pipeline.purge import purge_user as purge
+
+    report = purge(Registry(settings(config, None, artifacts).artifact_dir), user_id)
+    if report.rewritten:
+        console.print(f"{user_id} removed from {', '.join(report.rewritten)}; running servers drop it from memory "
+                      "at their next model load (POST /v1/admin/reload?force=true, or a restart)")
+    else:
+        console.print(f"no model version knows {user_id}")
 
 
 @models_app.command()

@@ -46,6 +46,22 @@ class Col:
     experiment = "experiment"
     variant = "variant"
     served = "served"
+    # changes: the feed serving processes follow (see homerec.storage.feed)
+    seq = "seq"
+    kind = "kind"
+    feed_seq = "feed_seq"  # rec_cache: the change-feed position when the batch read its events
+    # deleted_users: one tombstone per deleted user id
+    deleted_at = "deleted_at"
+    # interactions and context_events (version 5): what a PutEvents event carries besides the interaction
+    session_id = "session_id"  # the session it was sent in (anonymous events: also its user_id until joined)
+    properties = "properties"  # JSON object text of the event's extra fields
+    impression = "impression"  # item ids shown with the event, `|`-joined (Personalize IMPRESSION)
+    attribution = "attribution"  # metricAttribution.eventAttributionSource
+    # personalize_resources (version 5): control-plane records (filters, solution versions, jobs, campaigns)
+    arn = "arn"
+    group = "dataset_group"
+    doc = "doc"
+    chosen = "chosen"  # impressions: the shown item is the one the event was on
 
 
 INTERACTION_FRAME_COLUMNS = (
@@ -58,6 +74,14 @@ EXPOSURE_FRAME_COLUMNS = (
 """Columns of exposure frames; `items` (`Col.ranked`) holds the list of item ids, best first."""
 ATTRIBUTABLE_EVENT_COLUMNS = (*INTERACTION_FRAME_COLUMNS, Col.event_id, Col.recommendation_id)
 """Columns of `Store.attributable_events`: events plus the recommendation they are linked to (or null)."""
+EVENT_DETAIL_COLUMNS = (Col.session_id, Col.properties, Col.impression, Col.attribution)
+"""Optional columns of events (PutEvents keeps them; file imports leave them null)."""
+CONTEXT_EVENT_COLUMNS = (
+    Col.event_id, Col.user_id, Col.ts, Col.event_type, Col.event_value, Col.recommendation_id, *EVENT_DETAIL_COLUMNS,
+)  # fmt: skip
+"""Columns of events without an item (a page view, a search): `Store.context_events`."""
+IMPRESSION_COLUMNS = (Col.event_id, Col.user_id, Col.ts, Col.item_id, Col.chosen)
+"""Columns of `Store.impressions`: one row per item shown with an event; `chosen` when the event was on it."""
 RECOMMENDATION_ID_MAX = 40
 """Longest recommendation id the exposure log accepts."""
 
@@ -70,6 +94,31 @@ SCHEMA_VERSION_TABLE = "schema_version"
 EXPERIMENTS_TABLE = "experiments"
 EXPOSURES_TABLE = "exposures"
 EVENT_LINKS_TABLE = "event_links"
+CHANGES_TABLE = "changes"
+DELETED_USERS_TABLE = "deleted_users"
+CONTEXT_EVENTS_TABLE = "context_events"
+RESOURCES_TABLE = "personalize_resources"
+
+
+class Change:
+    """Kinds of rows in the change feed; `key` says what changed."""
+
+    events = "events"  # key: a user id whose events were added
+    deleted = "deleted"  # key: a user id whose data was deleted
+    items = "items"  # key: an item id whose metadata changed
+    users = "users"  # key: a user id whose metadata changed
+    recs = "recs"  # key: a cache namespace that was written (lists refreshed)
+
+
+class Resource:
+    """Kinds of control-plane records (`personalize_resources`)."""
+
+    filter = "filter"
+    campaign = "campaign"
+    solution_version = "solution-version"
+    batch_inference_job = "batch-inference-job"
+    dataset_import_job = "dataset-import-job"
+
 
 # Cache namespaces.
 USER_RECS = "user"
@@ -93,3 +142,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "view": 0.1,
     "watch": 0.5,
 }
+
+# Item metadata columns read by name (matched case-insensitively), in order of preference.
+CATEGORY_COLUMNS = ("CATEGORY", "CATEGORIES", "GENRES", "GENRE", "DEPARTMENT", "PRODUCT_CATEGORY")
+PRICE_COLUMNS = ("PRICE", "UNIT_PRICE", "LIST_PRICE")

@@ -21,6 +21,9 @@ Definitions (per user u, lists A and B, |·| counts distinct items):
 - popularity rank: rank of an item by events before the cut-off, 1 = most popular, ties share
   their average rank, items without events tie last;
 - catalog coverage: distinct recommended catalog items / catalog size;
+- top-10 share, novelty and diversity: `homerec.evaluation.metrics.top_items_share`,
+  `novelty` (self-information of distinct users before the cut-off) and
+  `intra_list_diversity` (by the catalog's category column);
 - HR / Precision / NDCG@k (and Recall, MAP) from `homerec.evaluation.metrics` over users with
   at least one future interaction, each item counted once.
 Users whose lists are both empty are left out of the pair means.
@@ -30,9 +33,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from homerec.evaluation.compare_fallback import fallback_evidence, popular_top
-from homerec.evaluation.metrics import metric_table
+from homerec.evaluation.metrics import intra_list_diversity, mean_list_overlap, metric_table, novelty, top_items_share
 
 RBO_P = 0.9
 RBO_VARIANT = "extrapolated"
@@ -161,13 +165,8 @@ def pair_metrics(a: TopK, b: TopK, k: int, p: float = RBO_P) -> dict:
 
 def personalization(idx: np.ndarray, k: int) -> float | None:
     """1 − mean over pairs of users (with lists) of |L_u ∩ L_v| / k; exact, from item counts."""
-    rows = (idx >= 0).any(axis=1)
-    n = int(rows.sum())
-    if n < 2:
-        return None
-    c = np.bincount(idx[rows][idx[rows] >= 0]).astype(np.float64)
-    shared_pairs = float((c * (c - 1) / 2).sum())
-    return 1.0 - shared_pairs / (n * (n - 1) / 2) / k
+    overlap = mean_list_overlap(idx, k)
+    return None if overlap is None else 1.0 - overlap
 
 
 def popularity_ranks(counts: np.ndarray) -> np.ndarray:
@@ -227,12 +226,28 @@ def accuracy(idx: np.ndarray, truth: Sequence[np.ndarray], k: int) -> dict:
     return {"n_users": int(has.sum()), **{f"{m}@{k}": table[f"{m}@{k}"] for m in ACCURACY_METRICS}}
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What the breadth metrics need besides the lists: item users (novelty) and categories (diversity)."""
+
+    item_users: np.ndarray | None = None
+    """Distinct users per item code before the cut-off."""
+    n_users: int = 0
+    """Users with history before the cut-off."""
+    categories: sp.csr_matrix | None = None
+    """(item codes × categories) indicator, or None."""
+
+
 def side_metrics(top: TopK, k: int, ranks: np.ndarray, n_catalog: int, popular: np.ndarray,
-                 truth: Sequence[np.ndarray] | None) -> dict:
+                 truth: Sequence[np.ndarray] | None, reach: Reach | None = None) -> dict:
     """Everything the report says about one side on its own."""
+    reach = reach or Reach()
     lengths = top.lengths
     evidence = fallback_evidence(top.idx, top.scores, popular)
     return {
+        "top10_share": top_items_share(top.idx),
+        "novelty": novelty(top.idx, reach.item_users, reach.n_users) if reach.item_users is not None else None,
+        "diversity": intra_list_diversity(top.idx, reach.categories),
         "n_users_with_list": int((lengths > 0).sum()),
         "mean_list_length": float(lengths.mean()) if len(lengths) else 0.0,
         "fallback_suspected": evidence.pop("fallback_suspected"),
@@ -246,7 +261,7 @@ def side_metrics(top: TopK, k: int, ranks: np.ndarray, n_catalog: int, popular: 
 
 
 def compare_topk(a: TopK, b: TopK, k: int, item_counts: np.ndarray, n_catalog: int,
-                 truth: Sequence[np.ndarray] | None = None) -> dict:
+                 truth: Sequence[np.ndarray] | None = None, reach: Reach | None = None) -> dict:
     """The comparison report (JSON-ready): per side ``a`` and ``b``, and for the ``pair``.
 
     Args:
@@ -257,6 +272,7 @@ def compare_topk(a: TopK, b: TopK, k: int, item_counts: np.ndarray, n_catalog: i
         n_catalog: catalog size.
         truth: per row, the item codes the user interacted with after the cut-off (None: no
             accuracy metrics).
+        reach: item users and categories for novelty and diversity (None: those are None).
     """
     ranks = popularity_ranks(item_counts)
     popular = popular_top(item_counts, k)
@@ -264,8 +280,8 @@ def compare_topk(a: TopK, b: TopK, k: int, item_counts: np.ndarray, n_catalog: i
         "k": k,
         "n_users": int(a.idx.shape[0]),
         "n_catalog": n_catalog,
-        "a": side_metrics(a, k, ranks, n_catalog, popular, truth),
-        "b": side_metrics(b, k, ranks, n_catalog, popular, truth),
+        "a": side_metrics(a, k, ranks, n_catalog, popular, truth, reach),
+        "b": side_metrics(b, k, ranks, n_catalog, popular, truth, reach),
         "pair": pair_metrics(a, b, k),
     }
 

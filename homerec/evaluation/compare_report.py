@@ -82,6 +82,9 @@ def summary_rows(result: dict) -> list[tuple[str, str, str]]:
             ("same-list share", *(_fmt(s["fallback_evidence"]["most_common_list_share"], ".1%") for s in (a, b))),
             ("zero-score share", *(_fmt(s["fallback_evidence"]["zero_score_share"], ".1%") for s in (a, b))),
             ("personalization", _fmt(a["personalization"]), _fmt(b["personalization"])),
+            ("top-10 products' share of slots", _fmt(a.get("top10_share"), ".1%"), _fmt(b.get("top10_share"), ".1%")),
+            ("novelty (bits)", _fmt(a.get("novelty"), ".2f"), _fmt(b.get("novelty"), ".2f")),
+            ("category diversity", _fmt(a.get("diversity")), _fmt(b.get("diversity"))),
             ("mean popularity rank", *(_fmt(s["popularity_bias"]["mean_popularity_rank"], ".1f") for s in (a, b))),
             ("catalog coverage", _fmt(a["catalog_coverage"], ".1%"), _fmt(b["catalog_coverage"], ".1%"))]
     if a["accuracy"]:
@@ -125,6 +128,8 @@ def _plots(result: dict) -> dict[str, str]:
     groups = {f"{m}@{k}": [(result[s]["accuracy"] or {}).get(f"{m}@{k}") for s in "ab"] for m in ACCURACY}
     groups |= {"personalization": [result[s]["personalization"] for s in "ab"],
                "catalog coverage": [result[s]["catalog_coverage"] for s in "ab"],
+               "top-10 products' share": [result[s].get("top10_share") for s in "ab"],
+               "category diversity": [result[s].get("diversity") for s in "ab"],
                "same-list share": [result[s]["fallback_evidence"]["most_common_list_share"] for s in "ab"],
                f"overlap with top-{k} popular": [result[s]["fallback_evidence"]["popular_top_k_overlap"] for s in "ab"]}
     groups = {name: v for name, v in groups.items() if None not in v}

@@ -6,10 +6,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
-from homerec.evaluation.metrics import metric_table
+from homerec.evaluation.metrics import breadth_table, metric_table
 from homerec.evaluation.split import Split, eval_users, ground_truth
 from homerec.models.base import Recommender
 
@@ -44,6 +45,8 @@ class EvalResult:
     models: dict[str, ModelResult] = field(default_factory=dict)
     item_popularity: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Train events per item index (for the popularity-bias plots)."""
+    models_meta: dict[str, dict] = field(default_factory=dict)
+    """Per model, what its fitted model says about itself (the hybrid's blend report and decision)."""
 
     def to_json(self) -> dict:
         """Metrics and fit seconds per model, as plain JSON types."""
@@ -52,7 +55,8 @@ class EvalResult:
             "n_eval_users": int(self.n_eval_users),
             "k": int(self.k),
             "models": {
-                name: {**{m: float(v) for m, v in r.metrics.items()}, "fit_seconds": float(r.fit_seconds)}
+                name: {**{m: None if v is None else float(v) for m, v in r.metrics.items()},
+                       "fit_seconds": float(r.fit_seconds), **self.models_meta.get(name, {})}
                 for name, r in self.models.items()
             },
         }
@@ -92,12 +96,27 @@ def recommend_for(
     return idx, scores
 
 
+def item_users(train: Interactions) -> tuple[np.ndarray, int]:
+    """Distinct training users per item index, and the number of users with a training event."""
+    keys = np.unique(train.user_idx.astype(np.int64) * train.n_items + train.item_idx)
+    return np.bincount(keys % train.n_items, minlength=train.n_items), len(np.unique(train.user_idx))
+
+
+def list_metrics(
+    idx: np.ndarray, truth: list[np.ndarray], k: int, train: Interactions, categories: sp.csr_matrix | None = None,
+) -> dict[str, float | None]:
+    """Accuracy (`metric_table`) and beyond-accuracy (`breadth_table`) metrics of top-k lists."""
+    users_per_item, n_users = item_users(train)
+    return {**metric_table(idx, truth, k, train.n_items),
+            **breadth_table(idx, k, users_per_item, n_users, categories)}
+
+
 def score_model(
     model: Recommender, split: Split, users: np.ndarray, truth: list[np.ndarray], k: int
 ) -> dict[str, float]:
-    """The metric table of a fitted model's top-k lists for `users` against `truth`."""
+    """The metrics (accuracy and breadth) of a fitted model's top-k lists for `users` against `truth`."""
     idx, _ = recommend_for(model, split.train, users, k)
-    return metric_table(idx, truth, k, split.train.n_items)
+    return list_metrics(idx, truth, k, split.train)
 
 
 def evaluate(
@@ -109,6 +128,7 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     *,
     max_users: int = 10_000,
+    categories: sp.csr_matrix | None = None,
 ) -> EvalResult:
     """Fit every model on split.train (wall seconds around the fitter), recommend and score.
 
@@ -120,6 +140,8 @@ def evaluate(
         dataset: a name for the report.
         progress: called with a short message before and after each model.
         max_users: evaluation-user sample size (the protocol's 10,000).
+        categories: (items × categories) indicator over the split's item map, for the
+            intra-list diversity metric (None: not measured).
     """
     say = progress or (lambda _msg: None)
     users = eval_users(split, max_users=max_users)
@@ -139,7 +161,9 @@ def evaluate(
         fit_seconds = time.perf_counter() - started
         say(f"scoring {name} on {len(users)} users")
         idx, scores, cold = recommend_lists(model, split.train, users, k)
-        metrics = metric_table(idx, truth, k, n_items)
+        metrics = list_metrics(idx, truth, k, split.train, categories)
+        if hasattr(model, "blend_report_"):
+            result.models_meta[name] = {"blend": model.blend_report_.to_json()}
         result.models[name] = ModelResult(metrics, fit_seconds, idx, scores, float(cold.mean()) if len(cold) else 0.0)
         say(f"{name}: NDCG@{k} {metrics[f'NDCG@{k}']:.4f} (fit {fit_seconds:.2f} s)")
     return result

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from homerec.evaluation.evaluate import EvalResult
-from homerec.evaluation.metrics import METRIC_NAMES
+from homerec.evaluation.metrics import BREADTH_NAMES, METRIC_NAMES
 
 BAR_METRICS = ("NDCG", "HR", "Recall", "MAP")
 HEAD_SHARE = 0.2
@@ -18,12 +18,16 @@ HEAD_SHARE = 0.2
 
 def format_table(result: EvalResult) -> list[list[str]]:
     """Rows of strings: a header row, then one row per model (metrics, fit seconds, cold share)."""
-    names = [f"{m}@{result.k}" for m in METRIC_NAMES]
+    names = [f"{m}@{result.k}" for m in (*METRIC_NAMES, *BREADTH_NAMES)]
     rows = [["model", *names, "fit s", "fallback users"]]
     for model, r in result.models.items():
-        rows.append([model, *(f"{r.metrics.get(n, float('nan')):.4f}" for n in names),
-                     f"{r.fit_seconds:.2f}", f"{r.cold_share:.1%}"])
+        rows.append([model, *(_cell(r.metrics.get(n)) for n in names), f"{r.fit_seconds:.2f}", f"{r.cold_share:.1%}"])
     return rows
+
+
+def _cell(value: float | None) -> str:
+    """A metric for a table: 4 decimals, or '–' when it was not measured."""
+    return "–" if value is None else f"{value:.4f}"
 
 
 def popularity_percentile(item_popularity: np.ndarray) -> np.ndarray:
@@ -112,7 +116,32 @@ def _plots(result: EvalResult) -> dict[str, str]:
     ax.set_xlim(0, max(max(cov, default=0.0) * 1.15, 0.01))
     ax.set_xlabel(f"catalog coverage of all top-{k} lists ({result.n_items} items)")
     plots["coverage"] = _png(fig)
+    for name, blend in _blends(result).items():
+        plots[f"tradeoff_{name}"] = _tradeoff(blend, k)
     return plots
+
+
+def _blends(result: EvalResult) -> dict[str, dict]:
+    """The blend reports (`BlendReport.to_json`) of the models that have one, by model name."""
+    return {name: meta["blend"] for name, meta in result.models_meta.items() if meta.get("blend", {}).get("curve")}
+
+
+def _tradeoff(blend: dict, k: int) -> str:
+    """Validation NDCG against coverage of the best blend under each breadth setting, as a PNG data URI."""
+    import matplotlib.pyplot as plt
+
+    pts = blend["curve"]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    ax.plot([p["coverage"] for p in pts], [p["ndcg"] for p in pts], "-o", color="tab:blue")
+    for p in pts:
+        ax.annotate(f"≤{p['max_item_share']:.0%} / ×{p['min_coverage_ratio']:g}", (p["coverage"], p["ndcg"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+    chosen = blend["breadth"]
+    ax.axvline(chosen["min_coverage"], color="tab:red", linestyle=":", label="configured minimum coverage")
+    ax.set_xlabel(f"validation Coverage@{k} (labels: max item share / min coverage ratio)")
+    ax.set_ylabel(f"validation NDCG@{k}")
+    ax.legend(fontsize="small")
+    return _png(fig)
 
 
 def write_html(result: EvalResult, path: str | Path, title: str | None = None) -> Path:
@@ -132,6 +161,7 @@ def write_html(result: EvalResult, path: str | Path, title: str | None = None) -
         bias=popularity_bias(result),
         head_share=HEAD_SHARE,
         plots=_plots(result),
+        blends=_blends(result),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     path = Path(path)

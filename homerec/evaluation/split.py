@@ -77,11 +77,11 @@ def eval_users(split: Split, max_users: int = 10_000, seed: int = 0) -> np.ndarr
 
 
 def sample_users(users: np.ndarray, ids: np.ndarray, max_users: int, seed: int = 0) -> np.ndarray:
-    """`users` (sorted indices), or above `max_users` the protocol's seeded sample of them sorted by id."""
-    if len(users) <= max_users:
-        return users
-    by_id = users[np.argsort(ids[users], kind="stable")]
-    return np.sort(np.random.default_rng(seed).choice(by_id, max_users, replace=False))
+    """The protocol's sample of qualifying user indices `users` (sorted), whose ids are `ids[users]`."""
+    if len(users) > max_users:
+        by_id = users[np.argsort(ids[users], kind="stable")]
+        users = np.sort(np.random.default_rng(seed).choice(by_id, max_users, replace=False))
+    return users
 
 
 def ground_truth(split: Split, users: np.ndarray) -> list[np.ndarray]:

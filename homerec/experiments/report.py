@@ -11,6 +11,10 @@ a candidate is significantly worse than control. Metrics, per variant:
 - ``revenue_per_user``: sum of ``event_value`` of those purchases per user (zero for users who
   bought nothing).
 
+With the explicit impressions clients report (PutEvents' ``impression``: `Store.impressions`),
+each variant also counts ``impressions`` (items its users were shown) and ``impressions_chosen``
+(those the event was on): the shown-but-not-chosen signal, beside the exposures homerec logged.
+
 ``users`` counts users by the variant they were served; ``assigned_users`` by the variant
 assignment gave them, which differs only in shadow mode (everyone is served the control, and the
 candidate's lists are computed for its users as shadow exposures). The sample-ratio check
@@ -42,7 +46,8 @@ METRICS = {"ctr": "CTR", "conversion": "conversion rate", "revenue_per_user": "r
 def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, shares: Mapping[str, float],
                       control: str, *, click_types: Collection[str] = DEFAULT_CLICK_TYPES,
                       purchase_types: Collection[str] = DEFAULT_PURCHASE_TYPES, window_s: int = DEFAULT_WINDOW_S,
-                      since: int | None = None, confidence: float = stats.CONFIDENCE) -> dict:
+                      since: int | None = None, confidence: float = stats.CONFIDENCE,
+                      impressions: pl.DataFrame | None = None) -> dict:
     """The report of experiment ``name`` as a JSON-ready dict.
 
     Args:
@@ -56,6 +61,7 @@ def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, 
         window_s: attribution window of an event to an earlier exposure of the same item.
         since: only exposures and events at or after this epoch second.
         confidence: level of every interval; a lift is "significant" when p < 1 - confidence.
+        impressions: reported impressions (`IMPRESSION_COLUMNS`), counted for the variant each user was served.
 
     Returns:
         ``experiment``, ``control``, ``confidence``, ``since``, ``window_s``, ``period``,
@@ -70,7 +76,9 @@ def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, 
         events = events.filter(pl.col(Col.ts) >= since)
     att = attribute(exposures, events, click_types=click_types, purchase_types=purchase_types, window_s=window_s)
 
-    rows = _variant_rows(att, shares, control)
+    if impressions is not None and since is not None:
+        impressions = impressions.filter(pl.col(Col.ts) >= since)
+    rows = _variant_rows(att, shares, control, impressions)
     srm = stats.srm_check({v: r["assigned_users"] for v, r in rows.items()}, shares)
     ctrl = rows[control]
     for row in rows.values():
@@ -95,7 +103,8 @@ def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, 
     return report
 
 
-def _variant_rows(att: Attribution, shares: Mapping[str, float], control: str) -> dict[str, dict]:
+def _variant_rows(att: Attribution, shares: Mapping[str, float], control: str,
+                  impressions: pl.DataFrame | None = None) -> dict[str, dict]:
     """Counts per variant (control first, then the shares' order, then unexpected variants)."""
     users = att.users.group_by(VARIANT).agg(
         pl.len().alias("users"), pl.col("converted").sum().alias("converters"),
@@ -108,14 +117,19 @@ def _variant_rows(att: Attribution, shares: Mapping[str, float], control: str) -
         pl.col(Col.event_value).filter((pl.col(KIND) == PURCHASE) & pl.col(RECOMMENDATION_ID).is_not_null())
         .fill_null(0.0).sum().alias("attributed_revenue"))
     assigned = att.users.group_by(pl.col(ASSIGNED).alias(VARIANT)).agg(pl.len().alias("assigned_users"))
+    reported = (impressions if impressions is not None else pl.DataFrame(schema={Col.user_id: pl.String,
+                                                                                 Col.chosen: pl.Boolean}))
+    seen = reported.join(att.users.select(Col.user_id, VARIANT), on=Col.user_id).group_by(VARIANT).agg(
+        pl.len().alias("impressions"), pl.col(Col.chosen).sum().alias("impressions_chosen"))
     table = {}
-    for frame in (users, assigned, shown, ev, att.shadow):
+    for frame in (users, assigned, shown, ev, att.shadow, seen):
         for rec in frame.iter_rows(named=True):
             table.setdefault(rec.pop(VARIANT), {}).update(rec)
     order = [control, *(v for v in shares if v != control), *sorted(v for v in table if v not in shares)]
     zero = {"users": 0, "assigned_users": 0, "exposures": 0, "shadow_exposures": 0, "clicks": 0, "clicked_exposures": 0,
             "unattributed_clicks": 0, "converters": 0, "purchases": 0, "revenue": 0.0,
-            "attributed_purchases": 0, "attributed_revenue": 0.0, "revenue_std": None}
+            "attributed_purchases": 0, "attributed_revenue": 0.0, "revenue_std": None, "impressions": 0,
+            "impressions_chosen": 0}
     rows = {}
     for v in order:
         rec = {**zero, **{k: x for k, x in table.get(v, {}).items() if x is not None}}
@@ -224,6 +238,9 @@ def summary_lines(report: dict) -> list[str]:
                  + ", ".join(f"{v} {r['users']} users / {r['exposures']} exposures"
                              + (f" (+{r['shadow_exposures']} shadow)" if r["shadow_exposures"] else "")
                              for v, r in rows.items()) + f", {when} UTC.")
+    if any(r["impressions"] for r in rows.values()):
+        lines.append("Reported impressions chosen: " + ", ".join(
+            f"{v} {r['impressions_chosen']} of {r['impressions']}" for v, r in rows.items()) + ".")
     if report["conflicting_users"]["count"]:
         lines.append(f"{report['conflicting_users']['count']} users were served more than one variant and are "
                      "left out of every metric (assignment should make this impossible).")

@@ -10,6 +10,8 @@ variant's `source` says where its lists come from:
   `GetRecommendations(campaignArn=CAMPAIGN_ARN)` and given up on after `timeout_ms`
   (serving then falls back to the control).
 
+(The grammar is `homerec.experiments.source`'s, shared with `homerec compare`.)
+
 Modes:
 
 - `split`: each user is served the variant `homerec.experiments.assign.assign` picks.
@@ -30,6 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Literal, Protocol
 
 from homerec.errors import InputError
+from homerec.experiments.source import parse_source
 
 Mode = Literal["shadow", "split"]
 Status = Literal["running", "stopped", "rolled_back"]
@@ -37,9 +40,7 @@ MODES: tuple[Mode, ...] = ("shadow", "split")
 STATUSES: tuple[Status, ...] = ("running", "stopped", "rolled_back")
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_MODEL = re.compile(r"model:(active|v[1-9][0-9]*)")
-_ENDPOINT = re.compile(r"endpoint:(https?://[^\s#]+)#(arn:\S+)")
-SOURCE_FORMS = "model:active, model:vN or endpoint:http(s)://HOST:PORT/PATH#CAMPAIGN_ARN"
+VARIANT_KINDS = ("model", "endpoint")
 SHARE_TOLERANCE = 1e-9
 
 
@@ -62,8 +63,10 @@ class Variant:
 
     def __post_init__(self) -> None:
         _check_name("variant", self.name)
-        if not isinstance(self.source, str) or not (_MODEL.fullmatch(self.source) or _ENDPOINT.fullmatch(self.source)):
-            raise InputError(f"variant {self.name}: bad source {self.source!r}; use {SOURCE_FORMS}")
+        try:
+            parse_source(self.source, VARIANT_KINDS)
+        except InputError as err:
+            raise InputError(f"variant {self.name}: {err}") from None
         if isinstance(self.share, bool) or not isinstance(self.share, (int, float)) or not 0.0 <= self.share <= 1.0:
             raise InputError(f"variant {self.name}: share {self.share!r} is not a number in [0, 1]")
         if isinstance(self.timeout_ms, bool) or not isinstance(self.timeout_ms, int) or not 1 <= self.timeout_ms <= 60_000:
@@ -73,14 +76,12 @@ class Variant:
     @property
     def model_version(self) -> str | None:
         """`active` or `vN` for a `model:` source, else None."""
-        match = _MODEL.fullmatch(self.source)
-        return match.group(1) if match else None
+        return parse_source(self.source, VARIANT_KINDS).model_version
 
     @property
     def endpoint(self) -> tuple[str, str] | None:
         """(endpoint URL, campaign ARN) for an `endpoint:` source, else None."""
-        match = _ENDPOINT.fullmatch(self.source)
-        return (match.group(1), match.group(2)) if match else None
+        return parse_source(self.source, VARIANT_KINDS).endpoint
 
 
 @dataclass(frozen=True)

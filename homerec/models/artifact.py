@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Model directories without pickle: params.json + arrays.npz + the two id maps."""
+"""Model directories without pickle: params.json + arrays.npz + the two id maps (ids.npz, byte-exact)."""
 
 import json
 from pathlib import Path
@@ -45,7 +45,7 @@ def write_artifact(
     doc = {"class": model_class, "format_version": FORMAT_VERSION, "params": params, "meta": meta or {}}
     (path / PARAMS_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True))
     np.savez(path / ARRAYS_FILE, **arrays)
-    np.savez(path / IDS_FILE, users=users.ids, items=items.ids)
+    np.savez(path / IDS_FILE, **users.to_arrays("users"), **items.to_arrays("items"))
 
 
 def read_params(path: Path) -> dict[str, Any]:
@@ -64,5 +64,6 @@ def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], IdMap, IdMap]:
     with np.load(Path(path) / ARRAYS_FILE, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     with np.load(Path(path) / IDS_FILE, allow_pickle=False) as z:
-        users, items = IdMap(z["users"], "user"), IdMap(z["items"], "item")
+        ids = {k: z[k] for k in z.files}
+    users, items = IdMap.from_arrays(ids, "users", "user"), IdMap.from_arrays(ids, "items", "item")
     return arrays, users, items

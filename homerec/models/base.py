@@ -6,7 +6,7 @@ import dataclasses
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -19,12 +19,11 @@ from homerec.data.interactions import Interactions
 from homerec.errors import NotFitted
 from homerec.models import artifact
 from homerec.models.scaling import scale_rows_inplace
+from homerec.models.one_user import FALLBACK_REASON, History, OneHistory, OneUser  # noqa: F401 (re-exported)
 from homerec.models.topk import mask_rows, top_k
 from homerec.types import Recommendation
 
 FALLBACK_HALF_LIFE_DAYS = 30.0
-FALLBACK_REASON = "popularity fallback: no history"
-History = Sequence[str] | Mapping[str, float]
 
 
 def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
@@ -37,7 +36,7 @@ def trending_scores(data: Interactions, half_life_days: float) -> np.ndarray:
 
 
 @dataclasses.dataclass
-class Recommender(ABC):
+class Recommender(OneUser, ABC):
     """Base model: id translation, cold users, exclusions, top-k, calibration and artifacts.
 
     Hyper-parameters are dataclass fields of the subclass; learned state (names ending in
@@ -77,21 +76,76 @@ class Recommender(ABC):
         """Learned arrays of the subclass, for the artifact."""
         return {}
 
+    def _drop_users(self, keep: np.ndarray) -> None:
+        """Keep only the learned rows of these users (old indices, in order); models without per-user state: nothing."""
+
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore learned arrays of the subclass."""
 
     # ---- fit ------------------------------------------------------------------------------
-    def fit(self, data: Interactions, features: ItemFeatures | None = None) -> Self:
-        """Learn from interactions (and item features, for models that use them)."""
+    def fit(self, data: Interactions, features: ItemFeatures | None = None,
+            recommendable: np.ndarray | None = None) -> Self:
+        """Learn from interactions (and item features, for models that use them).
+
+        Args:
+            recommendable: per item of `data`, False for items never to recommend (non-products,
+                `homerec.models.item_rule`); they still count as history. None: every item.
+        """
         started = time.perf_counter()
         X = data.to_csr()
         self.users_: IdMap = data.users
         self.items_: IdMap = data.items
         self.item_known_ = np.asarray(X.getnnz(axis=0) > 0)
+        self.recommendable_ = None if recommendable is None else np.asarray(recommendable, dtype=bool)
+        if self.recommendable_ is not None and len(self.recommendable_) != data.n_items:
+            raise ValueError(f"recommendable has {len(self.recommendable_)} entries for {data.n_items} items")
         self.fallback_ = trending_scores(data, FALLBACK_HALF_LIFE_DAYS) + 1e-6 * data.item_counts()
+        if self.recommendable_ is not None:
+            self.fallback_[~self.recommendable_] = -np.inf  # never in the popularity fallback either
         self._fit(X, data, features)
         self.calibration_ = self._calibrate(X)
         self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def without_users(self, user_ids: Collection[str]) -> bool:
+        """Forget users: their id map entries and every learned row of theirs (a privacy deletion).
+
+        What the model learned from them in aggregate (item popularity, item-item similarity,
+        the score calibration) stays; nothing in it names or indexes them any more. Returns
+        True when one of them was known (the model changed in place).
+        """
+        self._check_fitted()
+        users, keep = self.users_.without(user_ids)
+        if len(users) == len(self.users_):
+            return False
+        self._drop_users(keep)
+        self.users_ = users
+        return True
+
+    def adopt(
+        self, users: IdMap, items: IdMap, item_known: np.ndarray, fallback: np.ndarray,
+        arrays: dict[str, np.ndarray], calibration_rows: sp.csr_matrix, fit_seconds: float,
+        recommendable: np.ndarray | None = None,
+    ) -> Self:
+        """Take state learned elsewhere (Spark) and calibrate it as fit() does.
+
+        Args:
+            item_known, fallback: what fit() derives from the events (items with events; the
+                trending popularity with FALLBACK_HALF_LIFE_DAYS plus 1e-6 × counts).
+            arrays: the subclass's learned arrays, as `_set_arrays` takes them.
+            calibration_rows: users × items weights of the users to calibrate on (fit() draws
+                300 users with history from all of them; rows without history are skipped).
+            recommendable: per item, False for items never to recommend (as fit() takes it).
+        """
+        self.users_, self.items_ = users, items
+        self.item_known_ = np.asarray(item_known, dtype=bool)
+        self.fallback_ = np.asarray(fallback, dtype=np.float32)
+        self.recommendable_ = None if recommendable is None else np.asarray(recommendable, dtype=bool)
+        if self.recommendable_ is not None:
+            self.fallback_[~self.recommendable_] = -np.inf  # never in the popularity fallback either
+        self._set_arrays(arrays)
+        self.calibration_ = self._calibrate(sp.csr_matrix(calibration_rows, dtype=np.float32))
+        self.fit_seconds_ = fit_seconds
         return self
 
     def _check_fitted(self) -> None:
@@ -106,17 +160,37 @@ class Recommender(ABC):
     def score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Scores (b, n_items) float32; -inf where the model cannot score an item."""
         self._check_fitted()
-        s = np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32)
+        return self._finish(np.asarray(self._score(np.asarray(user_idx), history), dtype=np.float32))
+
+    def _finish(self, s: np.ndarray) -> np.ndarray:
+        """What follows the primitive, in place on (b, n_items) float32 scores: the popularity mix
+        (or tie breaks), the items the model cannot score, the items never to recommend."""
         if self.popularity_mix > 0:
             unscored = scale_rows_inplace(s)
             s *= 1.0 - self.popularity_mix
-            s += (self.popularity_mix / (float(self.fallback_.max()) or 1.0)) * self.fallback_
+            s += (self.popularity_mix / self._fallback_top()) * self.fallback_
             s[unscored] = -np.inf
         else:
             self._break_ties(s)
         if not self.cold_items:
             s[:, ~self.item_known_] = -np.inf
+        self._mask_unrecommendable(s)
         return s
+
+    def _mask_unrecommendable(self, s: np.ndarray) -> None:
+        """Set the columns of items never to recommend to -inf, in place."""
+        mask = getattr(self, "recommendable_", None)
+        if mask is not None:
+            s[:, ~mask] = -np.inf
+
+    def _fallback_top(self) -> float:
+        """The largest finite fallback score (the popularity scale), 1.0 when there is none."""
+        cached = self.__dict__.get("_fallback_top_cache")
+        if cached is None or cached[0] is not self.fallback_:
+            finite = self.fallback_[np.isfinite(self.fallback_)]
+            cached = (self.fallback_, float(finite.max()) if len(finite) and finite.max() > 0 else 1.0)
+            self.__dict__["_fallback_top_cache"] = cached
+        return cached[1]
 
     def _break_ties(self, s: np.ndarray) -> None:
         """Order items the model scores equally (often all zero) by the fallback popularity, in place.
@@ -128,8 +202,7 @@ class Recommender(ABC):
             return
         scale = np.abs(np.where(np.isfinite(s), s, 0.0)).max(axis=1, keepdims=True)
         scale[scale == 0] = 1.0
-        top = float(self.fallback_.max()) or 1.0
-        s += (1e-4 / top) * scale * self.fallback_
+        s += (1e-4 / self._fallback_top()) * scale * np.where(np.isfinite(self.fallback_), self.fallback_, 0.0)
 
     def is_cold(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Which rows this model cannot personalise (they get the fallback)."""
@@ -163,37 +236,6 @@ class Recommender(ABC):
             idx[rest], vals[rest] = top_k(scores, k)
         return idx, vals, cold
 
-    # ---- one user -------------------------------------------------------------------------------
-    def history_row(self, history: History | None) -> sp.csr_matrix:
-        """A 1 × n_items row from item ids (or id → weight); items unknown to the model are dropped."""
-        self._check_fitted()
-        if not history:
-            return sp.csr_matrix((1, len(self.items_)), dtype=np.float32)
-        weights = dict(history) if isinstance(history, Mapping) else None
-        ids = list(weights) if weights is not None else list(history)
-        idx = self.items_.to_idx(ids, strict=False)
-        w = np.asarray([weights[i] for i in ids] if weights is not None else np.ones(len(ids)), np.float32)
-        keep = idx >= 0
-        row = sp.csr_matrix((w[keep], (np.zeros(keep.sum(), int), idx[keep])), shape=(1, len(self.items_)))
-        row.sum_duplicates()
-        return row
-
-    def recommend(
-        self, user_id: str | None, k: int = 10, exclude: Collection[str] = (),
-        history: History | None = None, exclude_seen: bool = True,
-    ) -> list[Recommendation]:
-        """Top-k for one user, scored from `history` (item ids) and what the model learned of the user."""
-        self._check_fitted()
-        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
-        row = self.history_row(history)
-        ex_ids = set(exclude) | (set(history) if exclude_seen and history else set())
-        ex_idx = self.items_.to_idx(list(ex_ids), strict=False)
-        ex_idx = ex_idx[ex_idx >= 0]
-        ex = sp.csr_matrix((np.ones(len(ex_idx)), (np.zeros(len(ex_idx), int), ex_idx)), shape=row.shape)
-        idx, vals, cold = self.recommend_batch(uidx, row, k, ex)
-        keep = idx[0] >= 0
-        return self._records(uidx[0], row, idx[0][keep], vals[0][keep], bool(cold[0]))
-
     def similar_batch(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k similar item indices and raw scores for each item (never the item itself)."""
         self._check_fitted()
@@ -201,6 +243,7 @@ class Recommender(ABC):
         s = np.asarray(self._similar(item_idx), dtype=np.float32)
         if not self.cold_items:
             s[:, ~self.item_known_] = -np.inf
+        self._mask_unrecommendable(s)
         s[np.arange(len(item_idx)), item_idx] = -np.inf
         return top_k(s, k)
 
@@ -214,32 +257,6 @@ class Recommender(ABC):
         reason = f"{self.name}: similar to {item_id}"
         ids = self.items_.to_ids(idx[0][keep][:k])
         return [Recommendation(i, float(v), self.score10(v), reason) for i, v in zip(ids, vals[0][keep][:k])]
-
-    def rank(self, user_id: str | None, item_ids: Sequence[str], history: History | None = None) -> list[Recommendation]:
-        """Order the given items for a user; items the model cannot score come last."""
-        self._check_fitted()
-        uidx = np.array([self.users_.get(user_id) if user_id is not None else -1])
-        row = self.history_row(history)
-        cold = bool(self.is_cold(uidx, row)[0])
-        scores = self.fallback_[None, :].copy() if cold else self.score(uidx, row)
-        idx = self.items_.to_idx(list(item_ids), strict=False)
-        raw = np.where(idx >= 0, scores[0][np.maximum(idx, 0)], -np.inf)
-        order = np.argsort(-raw, kind="stable")
-        out = []
-        for pos in order:
-            known = idx[pos] >= 0 and np.isfinite(raw[pos])
-            reason = (FALLBACK_REASON if cold else self.name) if known else "not scored: unknown to the model"
-            v = float(raw[pos]) if known else 0.0
-            out.append(Recommendation(str(item_ids[pos]), v, self.score10(v) if known else 0.0, reason))
-        return out
-
-    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
-        """Recommendation records for one user's top list; subclasses may give finer reasons."""
-        if cold:
-            return [Recommendation(i, float(v), self.fallback_score10(v), FALLBACK_REASON)
-                    for i, v in zip(self.items_.to_ids(idx), vals)]
-        return [Recommendation(i, float(v), t, self.name)
-                for i, v, t in zip(self.items_.to_ids(idx), vals, self.score10_many(vals))]
 
     # ---- calibration ----------------------------------------------------------------------------
     def _calibrate(self, X: sp.csr_matrix, n_users: int = 300, k: int = 10) -> np.ndarray:
@@ -257,7 +274,7 @@ class Recommender(ABC):
 
     def fallback_score10(self, raw: float) -> float:
         """A fallback (popularity) score on the 0-10 scale: its share of the most popular item's."""
-        return round(10.0 * float(raw) / (float(self.fallback_.max()) or 1.0), 3)
+        return round(10.0 * float(raw) / self._fallback_top(), 3)
 
     def score10_many(self, raw: Sequence[float] | np.ndarray) -> list[float]:
         """`score10` of several raw scores (a served list: plain Python beats numpy's call overhead)."""
@@ -280,6 +297,18 @@ class Recommender(ABC):
         i = bisect.bisect_right(q, x) - 1
         return round(10.0 * (i + (x - q[i]) / (q[i + 1] - q[i])) / (len(q) - 1), 3)
 
+    def score10_array(self, raw: np.ndarray) -> np.ndarray:
+        """`score10` of every entry of `raw` (any shape), with exactly `score10`'s result: the
+        interpolation vectorised, the rounding Python's (numpy's `round` can differ in the last digit)."""
+        q = np.asarray(self._quantiles(), dtype=np.float64)
+        x = np.asarray(raw, dtype=np.float64)
+        i = np.clip(np.searchsorted(q, x, side="right") - 1, 0, len(q) - 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = 10.0 * (i + (x - q[i]) / (q[i + 1] - q[i])) / (len(q) - 1)
+        v = np.where(x >= q[-1], 10.0, np.where(x < q[0], 0.0, v))
+        v = np.where(np.isfinite(x), v, 0.0)
+        return np.asarray([round(t, 3) for t in v.ravel().tolist()], dtype=np.float64).reshape(x.shape)
+
     def _quantiles(self) -> list[float]:
         """`calibration_` as a Python list (rebuilt when the array is replaced)."""
         cached = self.__dict__.get("_quantiles_cache")
@@ -294,6 +323,10 @@ class Recommender(ABC):
         self._check_fitted()
         path = Path(path)
         arrays = {"_item_known": self.item_known_, "_fallback": self.fallback_, "_calibration": self.calibration_}
+        if getattr(self, "recommendable_", None) is not None:
+            arrays["_recommendable"] = self.recommendable_
+        if getattr(self, "item_rule_", ""):
+            arrays["_item_rule"] = np.asarray(self.item_rule_)
         arrays.update(self._arrays())
         meta = {"fit_seconds": getattr(self, "fit_seconds_", None), **(meta or {})}
         artifact.write_artifact(path, self.name, self.params(), arrays, self.users_, self.items_, meta)
@@ -310,6 +343,8 @@ class Recommender(ABC):
         model.item_known_ = arrays.pop("_item_known")
         model.fallback_ = arrays.pop("_fallback")
         model.calibration_ = arrays.pop("_calibration")
+        model.recommendable_ = arrays.pop("_recommendable", None)
+        model.item_rule_ = str(arrays.pop("_item_rule", ""))
         model.fit_seconds_ = doc["meta"].get("fit_seconds")
         model._set_arrays(arrays)
         model._load_extra(path)

@@ -11,6 +11,8 @@ from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models import artifact
 from homerec.models.base import Recommender
+from homerec.models.gather import weighted_rows
+from homerec.models.one_user import OneHistory
 
 CHUNK_ROWS = 512
 SPARSE_PRODUCT_COST = 4.0
@@ -106,6 +108,17 @@ class ContentBased(Recommender):
             profile = _l2_rows(H @ self.F_)
             out[a:b] = _dot(profile, self.F_, self.Ft_)
         out += TIE_BREAK  # a history without metadata still gets an order: the prior's
+        out *= self.prior_
+        return out
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        profile = weighted_rows(self.F_, hist.items, np.maximum(hist.weights, 0.0))
+        norm = np.float32(np.sqrt(np.sum(profile.astype(np.float64) ** 2)))
+        if norm > 0:
+            profile *= np.float32(1.0) / norm
+        features = np.flatnonzero(profile)
+        out = weighted_rows(self.Ft_, features, profile[features])
+        out += TIE_BREAK
         out *= self.prior_
         return out
 

@@ -11,6 +11,8 @@ from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models import artifact
 from homerec.models.base import Recommender
+from homerec.models.gather import weighted_rows
+from homerec.models.one_user import OneHistory
 
 SIMILARITIES = ("cosine", "bm25", "rp3beta")
 NUM_THREADS = 2
@@ -147,6 +149,9 @@ class ItemKNN(Recommender):
 
     def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return (sp.csr_matrix(history, dtype=np.float32) @ self.W_).toarray()
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        return weighted_rows(self.W_, hist.items, hist.weights)
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return self.W_[item_idx].toarray()

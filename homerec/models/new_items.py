@@ -30,6 +30,8 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.models.base import Recommender
+from homerec.models.one_user import OneHistory
+from homerec.models.item_rule import NonProductRule
 from homerec.types import Recommendation
 
 NEIGHBOURS = 10
@@ -44,6 +46,7 @@ class NewItems:
     neighbours: np.ndarray  # (n_new, m) int64
     weights: np.ndarray  # (n_new, m) float32, rows sum to 1 (0 where the item matched nothing)
     confidence: np.ndarray  # (n_new,) the best neighbour's cosine, in [0, 1]
+    recommendable: np.ndarray | None = None  # (n_new,) False for non-products by the model's rule
 
     def lend(self, known: np.ndarray) -> np.ndarray:
         """Scores (b, n_new) of the new items from scores (b, n_known) of the known ones."""
@@ -76,7 +79,9 @@ def find_new_items(model: Recommender, catalog: pl.DataFrame, neighbours: int = 
     weights = np.where(sim > 0, np.exp((sim - sim.max(axis=1, keepdims=True)) / TEMPERATURE), 0.0)
     total = weights.sum(axis=1, keepdims=True)
     weights = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
-    return NewItems(new, top.astype(np.int64), weights.astype(np.float32), sim.max(axis=1).astype(np.float32))
+    rule = NonProductRule.from_json(getattr(model, "item_rule_", ""))
+    return NewItems(new, top.astype(np.int64), weights.astype(np.float32), sim.max(axis=1).astype(np.float32),
+                    ~rule.non_products(catalog, new))
 
 
 class WithNewItems(Recommender):
@@ -100,6 +105,9 @@ class WithNewItems(Recommender):
         self.item_known_ = np.concatenate([base.item_known_, np.ones(n_new, bool)])
         self.fallback_ = np.concatenate([base.fallback_, np.full(n_new, -np.inf, np.float32)])  # no popularity yet
         self.calibration_ = base.calibration_
+        known_ok = base.recommendable_ if getattr(base, "recommendable_", None) is not None else np.ones(len(base.items_), bool)
+        new_ok = new.recommendable if new.recommendable is not None else np.ones(n_new, bool)
+        self.recommendable_ = None if known_ok.all() and new_ok.all() else np.concatenate([known_ok, new_ok])
         self._n = len(base.items_)
         self._like = base.items_.to_ids(new.neighbours[np.arange(n_new), np.argmax(new.weights, axis=1)]) if n_new else []
 
@@ -109,6 +117,10 @@ class WithNewItems(Recommender):
     def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         known = self.base.score(user_idx, sp.csr_matrix(history[:, : self._n]))
         return np.hstack([known, self.new.lend(known)])
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        known = self.base.score_one(user_idx, hist.below(self._n))[None, :]
+        return np.hstack([known, self.new.lend(known)])[0]
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         item_idx = np.asarray(item_idx)
@@ -127,10 +139,10 @@ class WithNewItems(Recommender):
             out[row, nb] = np.maximum(out[row, nb], mixed.max() + w * self.new.confidence[j])  # its look-alikes first
         return out
 
-    def _records(self, uidx: int, row: sp.csr_matrix, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
+    def _records(self, uidx: int, hist: OneHistory, idx: np.ndarray, vals: np.ndarray, cold: bool) -> list[Recommendation]:
         """Known items keep the wrapped model's reasons; new ones say which known item they resemble."""
         old = idx < self._n
-        base_records = iter(self.base._records(uidx, sp.csr_matrix(row[:, : self._n]), idx[old], vals[old], cold))
+        base_records = iter(self.base._records(uidx, hist.below(self._n), idx[old], vals[old], cold))
         out = []
         for i, v in zip(idx, vals):
             if i < self._n:

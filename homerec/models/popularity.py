@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from homerec.data.features import ItemFeatures
 from homerec.data.interactions import Interactions
 from homerec.models.base import Recommender, trending_scores
+from homerec.models.one_user import OneHistory
 
 
 @dataclass
@@ -26,6 +27,13 @@ class Popularity(Recommender):
     def _score(self, user_idx: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         # log1p keeps the order and makes a blend multiplicative in popularity (log p = log pop + taste)
         return np.broadcast_to(np.log1p(self.pop_), (len(user_idx), len(self.pop_))).copy()
+
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray:
+        cached = self.__dict__.get("_log_pop")
+        if cached is None or cached[0] is not self.pop_:
+            cached = (self.pop_, np.log1p(self.pop_))
+            self.__dict__["_log_pop"] = cached
+        return cached[1]
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return self._score(item_idx, sp.csr_matrix((len(item_idx), len(self.pop_))))

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,17 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def _swap_in(target: Path, save: Callable[[Path], Any]) -> None:
+    """Write a model directory with `save` beside `target`, then replace `target` by two renames."""
+    new, old = target.with_name(f".{target.name}.new"), target.with_name(f".{target.name}.old")
+    shutil.rmtree(new, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    save(new)
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 class Registry:
@@ -110,6 +122,21 @@ class Registry:
         _atomic_write(self.root / HISTORY_FILE, json.dumps(history))
         _atomic_write(self.root / ACTIVE_FILE, history[-1])
         return history[-1]
+
+    def rewrite(self, version: str, model: Recommender, meta_update: dict[str, Any],
+                parts: dict[str, Any] | None = None) -> None:
+        """Replace a version's saved model (and update its metadata), e.g. after `without_users`;
+        `parts` replace companion models of the same names.
+
+        Each new directory is written beside the old one and swapped in by two renames, so a
+        reader sees the old model or the new one (or, for an instant, none: it retries).
+        """
+        d = self.info(version).path
+        _swap_in(d / MODEL_DIR, model.save)
+        for name, part in (parts or {}).items():
+            _swap_in(d / PARTS_DIR / name, part.save)
+        meta = {**json.loads((d / META_FILE).read_text()), **meta_update}
+        _atomic_write(d / META_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str))
 
     def load(self, version: str | None = None) -> Recommender:
         """Load a version (default: the active one)."""

@@ -11,6 +11,7 @@ A re-order carries its due date and suggested quantity (the usual units of the c
 purchases of the item); a discovery keeps the discovery model's reason.
 """
 
+import copy
 import dataclasses
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -27,6 +28,7 @@ from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.errors import NotFitted
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.models.one_user import OneHistory
 from homerec.models.part import Part
 from homerec.models.purchase_stats import DAY, ItemStats, item_stats, pair_stats, purchases
 from homerec.models.reorder_features import (
@@ -56,12 +58,20 @@ class BuyAgainLists:
     quantity: np.ndarray
     cold: np.ndarray
     """Rows whose user has no events: their list is the discovery model's fallback."""
+    totals: np.ndarray
+    """Per row, the summed probability of every candidate (before exclusions): a listed item's
+    share of it is its score on Personalize's relative scale."""
 
 
 def _masked(scores: np.ndarray, bought: sp.csr_matrix) -> np.ndarray:
     """`scores` with the bought items at -inf (in place): discoveries are items the user has not bought."""
     mask_rows(scores, bought)
     return scores
+
+
+def _share(p: float, total: float) -> float | None:
+    """`p`'s share of `total`, rounded down to 6 decimals (so a list's shares never sum past 1); None without a total."""
+    return float(np.floor(float(p) / total * 1e6) / 1e6) if total > 0 else None
 
 
 def due_phrase(days: float) -> str:
@@ -153,6 +163,22 @@ class ReorderModel(Part):
         self.items_ = discovery.items_
         return self
 
+    def with_discovery(self, discovery: Recommender) -> "ReorderModel":
+        """This model drawing discoveries from `discovery` (e.g. the version's model with the products
+        added since training): a shallow copy sharing the learned arrays, so serving threads never
+        change a shared model."""
+        if getattr(self, "discovery_", None) is discovery:
+            return self
+        return copy.copy(self).attach(discovery)
+
+    def now(self, newest_event: int | None = None, clock: int | None = None) -> int:
+        """The moment due dates are read at for one customer: the clock, but never later than the
+        newest event known (training's or the customer's own, plus a second), so that data dated in
+        the past (an evaluation, an import of old orders) is not all overdue."""
+        clock = int(time.time()) if clock is None else int(clock)
+        newest = max(int(self.trained_until_), int(newest_event) + 1 if newest_event is not None else 0)
+        return min(clock, newest)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
             raise NotFitted("reorder model is not fitted; call fit() or load() first")
@@ -188,7 +214,16 @@ class ReorderModel(Part):
         return candidates(sub, now, self._item_stats(), self.horizon_days_, found), cold
 
     def _top(self, cand: Candidates, prob: np.ndarray, n_rows: int, k: int, keys: list[str],
-             cold: np.ndarray) -> BuyAgainLists:
+             cold: np.ndarray, keep: np.ndarray | None = None) -> BuyAgainLists:
+        """Top-k per row; candidates outside `keep` (exclusions) are never listed but count in `totals`."""
+        allowed = getattr(self.discovery_, "recommendable_", None)  # the version's non-product rule
+        if allowed is not None:
+            ok = allowed[np.minimum(cand.item, len(allowed) - 1)] | (cand.item >= len(allowed))
+            prob = np.where(ok, prob, -np.inf)
+        finite = np.isfinite(prob)
+        totals = np.bincount(cand.row[finite], weights=prob[finite], minlength=n_rows)
+        if keep is not None:
+            prob = np.where(keep, prob, -np.inf)
         order = np.lexsort((cand.item, -prob, cand.row))
         order = order[np.isfinite(prob[order])]  # an excluded candidate is never listed
         row = cand.row[order]
@@ -197,7 +232,7 @@ class ReorderModel(Part):
         r, c = cand.row[keep], rank[rank < k]
         out = BuyAgainLists(keys, np.full((n_rows, k), -1, np.int64), np.full((n_rows, k), -np.inf, np.float32),
                             np.zeros((n_rows, k), bool), np.full((n_rows, k), np.nan, np.float32),
-                            np.full((n_rows, k), np.nan, np.float32), np.asarray(cold, bool))
+                            np.full((n_rows, k), np.nan, np.float32), np.asarray(cold, bool), totals)
         out.idx[r, c], out.scores[r, c], out.repeat[r, c] = cand.item[keep], prob[keep], cand.repeat[keep]
         out.due_days[r, c], out.quantity[r, c] = cand.due_days[keep], cand.quantity[keep]
         return out
@@ -229,27 +264,35 @@ class ReorderModel(Part):
             yield from pool.map(chunk, chunks)
 
     def recommend(
-        self, user_id: str, events: pl.DataFrame, now: int | None = None, k: int = 10, exclude: Collection[str] = ()
+        self, user_id: str, events: pl.DataFrame, now: int | None = None, k: int = 10, exclude: Collection[str] = (),
+        only: Collection[str] | None = None,
     ) -> list[Recommendation]:
         """One customer's buy-again list from their events (`item_id`, `ts`, optional `quantity`, `order_id`).
 
         Re-orders read `re-order: due in 2 days, usually 40 units` and carry a suggested quantity;
-        discoveries keep the discovery model's reason. `now` defaults to the current time.
+        discoveries keep the discovery model's reason. Items in `exclude` are left out; with `only`,
+        nothing else is listed (e.g. the customer's own items, for a buy-again filter). `now`
+        defaults to the current time.
         """
         self._check_fitted()
         now = int(time.time() if now is None else now)
         data = Interactions.from_frame(events, users=IdMap([user_id], "user"), items=self.items_)
         sub = data.for_users([user_id], self.items_)
         cand, cold = self._candidates(sub, [user_id], now)
-        prob = self._probability(cand.X)
-        banned = np.asarray(self.items_.to_idx(list(exclude), strict=False))
-        prob[np.isin(cand.item, banned[banned >= 0])] = -np.inf
-        top = self._top(cand, prob, 1, k, [user_id], cold)
+        banned = np.asarray(self.items_.to_idx(list(exclude), strict=False), dtype=np.int64)
+        keep = ~np.isin(cand.item, banned[banned >= 0])
+        if only is not None:
+            kept = np.asarray(self.items_.to_idx(list(only), strict=False), dtype=np.int64)
+            keep &= np.isin(cand.item, kept[kept >= 0])
+        top = self._top(cand, self._probability(cand.X), 1, k, [user_id], cold, keep)
         records = self.explain(top)[0]
         listed = top.idx[0] >= 0
         new = np.flatnonzero(~top.repeat[0][listed])
         if len(new) and not cold[0]:  # discoveries get the discovery model's own reasons (its parts)
-            found = self.discovery_._records(int(self.discovery_.users_.get(user_id)), sub.to_csr(),
+            row = sp.csr_matrix(sub.to_csr()[0])
+            row.sort_indices()
+            hist = OneHistory(row.indices.astype(np.int64), row.data.astype(np.float32))
+            found = self.discovery_._records(int(self.discovery_.users_.get(user_id)), hist,
                                              top.idx[0][listed][new], top.scores[0][listed][new], False)
             for j, rec in zip(new, found):
                 records[j] = dataclasses.replace(records[j], reason=rec.reason)
@@ -257,16 +300,18 @@ class ReorderModel(Part):
 
     def explain(self, lists: BuyAgainLists) -> list[list[Recommendation]]:
         """Per row, the listed items as records: re-orders with their due date and quantity, discoveries
-        named after the discovery model (or its fallback)."""
+        named after the discovery model (or its fallback); `relative` is each item's share of the row's
+        candidate probabilities (none for a customer on the fallback, as Personalize gives none)."""
         s10 = np.round(np.interp(lists.scores, self.calibration_, np.linspace(0.0, 10.0, len(self.calibration_))), 3)
         ids = self.items_.ids
         out = []
         for r in range(len(lists.keys)):
             found = self.discovery_.name if not lists.cold[r] else FALLBACK_REASON
+            total = 0.0 if lists.cold[r] else float(lists.totals[r])
             out.append([
                 Recommendation(str(ids[i]), float(p), float(t), reorder_reason(float(due), float(q)),
-                               float(q) if np.isfinite(q) else None)
-                if again else Recommendation(str(ids[i]), float(p), float(t), found)
+                               relative=_share(p, total), quantity=float(q) if np.isfinite(q) else None)
+                if again else Recommendation(str(ids[i]), float(p), float(t), found, relative=_share(p, total))
                 for i, p, t, again, due, q in zip(lists.idx[r], lists.scores[r], s10[r], lists.repeat[r],
                                                   lists.due_days[r], lists.quantity[r]) if i >= 0
             ])

@@ -12,7 +12,7 @@ several products (an attribute expression) takes the chance of buying any of the
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -244,6 +244,18 @@ class SegmentModel(Part):
         k = min(k, int(np.isfinite(anyone).sum()))
         best = np.argsort(-anyone, kind="stable")[:k]
         return list(zip(self.users_.to_ids(best), np.round(anyone[best].astype(float), 6).tolist()))
+
+    def without_users(self, user_ids: Collection[str]) -> bool:
+        """Forget customers (a privacy deletion): their id map entries and their profile rows.
+        Returns True when one of them was known (the model changed in place)."""
+        self._check_fitted()
+        users, keep = self.users_.without(user_ids)
+        if len(users) == len(self.users_):
+            return False
+        self.profile_ = sp.csr_matrix(self.profile_[keep])
+        self.activity_, self.idle_days_ = self.activity_[keep], self.idle_days_[keep]
+        self.users_ = users
+        return True
 
     # ---- artifacts ---------------------------------------------------------------------------------
     _MATRICES = ("customers_", "together_", "profile_", "attributes_")

@@ -12,6 +12,8 @@ from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
 from homerec.models import artifact
 from homerec.models.base import Recommender
+from homerec.models.gather import weighted_rows
+from homerec.models.one_user import OneHistory
 from homerec.models.item_knn import sparse_top_k
 
 WEIGHTINGS = ("cosine", "tfidf", "bm25")
@@ -101,6 +103,39 @@ class UserKNN(Recommender):
             out[a:b] = (N @ self.R_).toarray()
         return out
 
+    def _score_one(self, user_idx: int, hist: OneHistory) -> np.ndarray | None:
+        """The batch path's arithmetic on one history, with numpy and implicit's accumulator (no scipy)."""
+        if not implicit_scorer_available():
+            return None
+        cols, data = hist.items.astype(np.int32), np.maximum(hist.weights, 0.0).astype(np.float32)
+        if self.weighting == "bm25":
+            norm = (1.0 - self.bm25_b) + self.bm25_b * data.sum() / max(float(self.avg_len_), 1e-12)
+            data = data * (self.bm25_k1 + 1.0) / (self.bm25_k1 * norm + data) * self.idf_[cols]
+        elif self.weighting == "tfidf":
+            data = np.sqrt(data) * self.idf_[cols]
+        q_norm = np.sqrt(np.sum(data * data, dtype=np.float32))
+        data = (data * (np.float32(1.0) / q_norm if q_norm > 0 else np.float32(0.0))).astype(np.float32)
+        keep = data != 0  # as the CSR product stores no zeros
+        found, sims = self._scorers_ready()[0].recommend(
+            np.array([0, int(keep.sum())], np.int32), cols[keep], data[keep], K=self.k_neighbors + 1,
+            remove_own_likes=False)
+        own = found == user_idx
+        found, sims = found[~own & (sims != 0)], sims[~own & (sims != 0)]
+        if len(found) > self.k_neighbors:  # sparse_top_k's own choice among ties
+            drop = np.argpartition(sims, len(found) - self.k_neighbors)[: len(found) - self.k_neighbors]
+            kept = np.ones(len(found), bool)
+            kept[drop] = False
+            found, sims = found[kept], sims[kept]
+        if self.exponent != 1.0:
+            sims = np.power(sims, self.exponent)
+        return weighted_rows(self.R_, found.astype(np.int64), sims)
+
+    def _scorers_ready(self) -> list:
+        """implicit's accumulators over the training users (built on first use)."""
+        if self._scorers is None:
+            self._top_with_implicit(sp.csr_matrix((0, self.Ut_.shape[0]), dtype=np.float32), 1)
+        return self._scorers
+
     def _neighbours(self, Q: sp.csr_matrix, user_idx: np.ndarray) -> sp.csr_matrix:
         """(b, n_train_users): the k most similar training users of each row, never the user itself."""
         k = self.k_neighbors + 1  # one spare for the user themselves
@@ -146,6 +181,10 @@ class UserKNN(Recommender):
             "idf": self.idf_,
             "avg_len": np.asarray(self.avg_len_, dtype=np.float32),
         }
+
+    def _drop_users(self, keep: np.ndarray) -> None:
+        self.R_ = sp.csr_matrix(self.R_[keep[keep < self.R_.shape[0]]])
+        self._prepare()
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.R_ = artifact.unpack_csr("R", arrays)

@@ -16,12 +16,14 @@ import polars as pl
 
 from homerec.data.schema import Col
 from homerec.errors import InputError
-from homerec.evaluation.compare import TopK, compare_topk, dedupe
+from homerec.evaluation.categories import category_matrix
+from homerec.evaluation.compare import Reach, TopK, compare_topk, dedupe
 from homerec.evaluation.compare_report import verdict
+from homerec.experiments.source import Source, parse_source
 from homerec.models.registry import Registry
 from homerec.pipeline.batch import read_user_file
 from homerec.pipeline.sources import (
-    Fetched, Progress, Source, check_source, endpoint_lists, model_lists, parse_source, read_batch_file,
+    Fetched, Progress, check_source, endpoint_lists, model_lists, read_batch_file,
 )
 from homerec.storage.base import Store
 
@@ -67,9 +69,13 @@ def run_compare(
 
     vocab, n_catalog = _vocabulary(store, frame, fetched)
     rows = pl.DataFrame({Col.user_id: users, ROW: np.arange(len(users))}, schema={Col.user_id: pl.String, ROW: pl.Int64})
-    counts = _item_counts(_typed(before, event_type), vocab)
+    typed = _typed(before, event_type)
+    counts = _item_counts(typed, vocab)
     truth = None if since is None else _truth(_typed(frame.filter(pl.col(Col.ts) >= since), event_type), rows, vocab)
-    result = compare_topk(*(_encode(f.lists, rows, vocab, k) for f in fetched), k, counts, n_catalog, truth)
+    reach = Reach(_item_counts(typed.unique([Col.user_id, Col.item_id]), vocab), typed[Col.user_id].n_unique(),
+                  category_matrix(catalog if catalog is not None else store.items(), vocab[Col.item_id].to_list(),
+                                  Col.item_id))
+    result = compare_topk(*(_encode(f.lists, rows, vocab, k) for f in fetched), k, counts, n_catalog, truth, reach)
     for key, source, label, f in zip("ab", sources, labels, fetched):
         result[key]["source"] = {"spec": str(source), "kind": source.kind, "label": label,
                                  "users_answered": len(f.answered), **f.info}

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from homerec.data.features import ItemFeatures
 from homerec.data.ids import IdMap
+from homerec.data.impressions import shown_not_chosen
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.errors import InputError
@@ -17,11 +19,13 @@ from homerec.storage.base import Store
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Interactions (users and items include those without events) and item features."""
+    """Interactions (users and items include those without events), item features, and what users were
+    shown and never chose (reported impressions; None when there are none)."""
 
     interactions: Interactions
     features: ItemFeatures | None
     items: pl.DataFrame
+    shown: sp.csr_matrix | None = None
 
     def digest(self) -> str:
         """A short fingerprint of the data, recorded with each model version."""
@@ -58,4 +62,8 @@ def load_training_data(
         features = ItemFeatures.from_frame(items, data.items)
         if features.n_features == 0:
             features = None
-    return TrainingData(data, features, items)
+    impressions = store.impressions()
+    if until is not None:
+        impressions = impressions.filter(pl.col(Col.ts) < until)
+    shown = shown_not_chosen(impressions, frame, data.users, data.items) if impressions.height else None
+    return TrainingData(data, features, items, shown)

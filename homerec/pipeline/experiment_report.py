@@ -35,7 +35,7 @@ def build_report(
         name, exposures, events, exp.shares, exp.control,
         click_types=tuple(click_types or attribution.DEFAULT_CLICK_TYPES),
         purchase_types=tuple(purchase_types or attribution.DEFAULT_PURCHASE_TYPES),
-        window_s=window_s, since=since,
+        window_s=window_s, since=since, impressions=store.impressions(since),
     )  # fmt: skip
     return exp, report
 

@@ -8,6 +8,7 @@ from homerec.models.registry import Registry
 from homerec.pipeline.batch import run_batch
 from homerec.pipeline.experiment_report import check_running_guardrail
 from homerec.pipeline.schedule import Job, JobResult, schedule_dir
+from homerec.pipeline.quality import breadth_of, rule_of
 from homerec.pipeline.train import train
 from homerec.settings import Settings
 from homerec.storage import open_store
@@ -33,7 +34,7 @@ def train_job(settings: Settings, models: Sequence[str] | None = None,
         store = open_store(settings.store_url)
         try:
             report = train(store, registry, models, event_weights=settings.event_weights,
-                           activate=False, progress=say)
+                           activate=False, progress=say, breadth=breadth_of(settings), rule=rule_of(settings))
         finally:
             store.close()
         registry.promote(report.version)

@@ -23,15 +23,15 @@ from homerec.batch.inference import recommend_users
 from homerec.data.interactions import Interactions
 from homerec.data.schema import Col
 from homerec.errors import HomerecError, InputError
+from homerec.experiments.source import Source, runtime_client
 from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
+from homerec.models.relative import relative
 from homerec.models.registry import Registry
 
 Progress = Callable[[str, int, int], None]
 """(task, done, total) callback."""
 
-KINDS = ("model", "file", "endpoint")
-SOURCE_FORMS = "model:active, model:VERSION, file:PATH or endpoint:URL#CAMPAIGN_ARN"
 LIST_SCHEMA = {Col.user_id: pl.String, "rank": pl.Int64, Col.item_id: pl.String, "score": pl.Float64}
 BATCH_SCHEMA = {
     "input": pl.Struct({"userId": pl.String}),
@@ -45,18 +45,6 @@ POPULAR_REASON = "Popular item"
 """The `reason` Personalize (and homerec's server) give an item served by the popularity fallback."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """A parsed SOURCE string: kind, target (version, path or URL) and the campaign ARN of an endpoint."""
-
-    kind: str
-    target: str
-    arn: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.target}" + (f"#{self.arn}" if self.arn else "")
-
-
 @dataclass
 class Fetched:
     """One side's lists (long form, `LIST_SCHEMA`), the users it answered for, and what to report."""
@@ -64,19 +52,6 @@ class Fetched:
     lists: pl.DataFrame
     answered: list[str]
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_source(text: str) -> Source:
-    """Parse `model:…`, `file:…` or `endpoint:URL#ARN`; InputError names the accepted forms."""
-    kind, sep, rest = text.partition(":")
-    if not sep or kind not in KINDS or not rest.strip():
-        raise InputError(f"bad source {text!r}: expected {SOURCE_FORMS}")
-    if kind == "endpoint":
-        url, hash_, arn = rest.rpartition("#")
-        if not hash_ or not url.startswith(("http://", "https://")) or not arn.startswith("arn:"):
-            raise InputError(f"bad source {text!r}: expected endpoint:http(s)://HOST[:PORT]#arn:aws:personalize:…")
-        return Source(kind, url, arn)
-    return Source(kind, rest.strip())
 
 
 def check_source(source: Source, registry: Registry) -> str:
@@ -173,7 +148,8 @@ def model_lists(
     With the store's `catalog`, products added after training are listed through their metadata,
     as serving and batch do.
 
-    Scores are what `homerec batch --format personalize` writes: the 0-10 score divided by 10.
+    Scores are what `homerec batch --format personalize` writes (Personalize's scale; null for
+    users on the popularity fallback).
     """
     tick = progress or (lambda _t, _d, _n: None)
     version = _version(source, registry)
@@ -181,32 +157,32 @@ def model_lists(
     if catalog is not None:
         model = with_new_items(model, catalog)
     data = Interactions.from_frame(history, event_weights, items=model.items_)
-    idx, raw, cold, done = [], [], [], 0
-    for lists in recommend_users(model, data, users, k, False, chunk, workers):
+    idx, raw, cold, log_z, done = [], [], [], [], 0
+    for lists in recommend_users(model, data, users, k, False, chunk, workers, relative=True):
         idx.append(lists.idx)
         raw.append(lists.scores)
         cold.append(lists.cold)
+        log_z.append(lists.log_z)
         done += len(lists.keys)
         tick(f"scoring with {version}", done, len(users))
     width = min(k, len(model.items_))
     idx_m = np.vstack(idx) if idx else np.zeros((0, width), np.int64)
     cold_v = np.concatenate(cold) if cold else np.zeros(0, bool)
-    scores = personalize_scores(model, np.vstack(raw) if raw else np.zeros(idx_m.shape, np.float32), cold_v)
+    scores = personalize_scores(model, np.vstack(raw) if raw else np.zeros(idx_m.shape, np.float32), cold_v,
+                                np.concatenate(log_z) if log_z else np.zeros(0))
     rows, ranks = np.nonzero(idx_m >= 0)
     lists = pl.DataFrame({
-        Col.user_id: np.asarray(users, dtype=object)[rows].astype(str), "rank": ranks.astype(np.int64),
+        Col.user_id: np.asarray(users, dtype=object)[rows], "rank": ranks.astype(np.int64),
         Col.item_id: model.items_.ids[idx_m[rows, ranks]], "score": scores[rows, ranks].astype(np.float64),
-    }, schema=LIST_SCHEMA)
+    }, schema=LIST_SCHEMA).with_columns(pl.col("score").fill_nan(None))
     info = {"version": version, "model": model.name, "declared_fallback_share": float(cold_v.mean()) if len(cold_v) else None}
     return Fetched(lists, list(users), info)
 
 
-def personalize_scores(model: Recommender, raw: np.ndarray, cold: np.ndarray) -> np.ndarray:
-    """Vectorised `Recommender.score10` (fallback rows: `fallback_score10`) / 10, as batch output writes it."""
-    q = model.calibration_
-    warm = np.where(np.isfinite(raw), np.round(10.0 * np.interp(raw, q, np.linspace(0.0, 1.0, len(q))), 3), 0.0)
-    fallback = np.round(10.0 * raw.astype(np.float64) / (float(model.fallback_.max()) or 1.0), 3)
-    return np.round(np.where(cold[:, None], fallback, warm) / 10.0, 4)
+def personalize_scores(model: Recommender, raw: np.ndarray, cold: np.ndarray, log_z: np.ndarray) -> np.ndarray:
+    """Personalize-scale scores of raw top lists, as batch output writes them; NaN (no score) on fallback rows."""
+    scores = relative(model, raw, np.where(cold, 0.0, log_z)) if len(raw) else np.zeros(raw.shape)
+    return np.where(cold[:, None], np.nan, scores)
 
 
 # -- endpoint: a live Personalize-compatible server -------------------------------------------------
@@ -224,7 +200,7 @@ def endpoint_lists(
     users = list(users)
     if not users:
         return Fetched(pl.DataFrame(schema=LIST_SCHEMA), [], {"errors": 0, "signed": None})
-    client, signed = _runtime_client(source.target, timeout_s, workers)
+    client, signed = runtime_client(source.target, timeout_s, pool=workers, attempts=2)
 
     def call(user: str) -> list[dict[str, Any]]:
         reply = client.get_recommendations(campaignArn=source.arn, userId=user, numResults=k)
@@ -257,20 +233,3 @@ def endpoint_lists(
     info = {"errors": len(errors), "first_error": errors[0] if errors else None, "signed": signed,
             "declared_fallback_share": popular / len(answered) if answered else None}
     return Fetched(lists, answered, info)
-
-
-def _runtime_client(url: str, timeout_s: float, workers: int) -> tuple[Any, bool]:
-    """A personalize-runtime client for `url`, and whether it signs its requests."""
-    import boto3
-    import botocore
-    from botocore.config import Config
-
-    session = boto3.Session()
-    signed = session.get_credentials() is not None
-    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, max_pool_connections=workers,
-                    retries={"max_attempts": 2, "mode": "standard"})
-    if not signed:
-        config = config.merge(Config(signature_version=botocore.UNSIGNED))
-    client = session.client("personalize-runtime", endpoint_url=url, region_name=session.region_name or "us-east-1",
-                            config=config)
-    return client, signed

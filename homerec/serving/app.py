@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The app factory: `create_app(settings)`; the store and model are opened in the lifespan.
+"""The app factory: `create_app(settings)`; what a serving process runs starts in the lifespan.
 
     uvicorn.run(create_app(load_settings()))                       # one process
-    uvicorn.run("homerec.serving.app:factory", factory=True, workers=2)  # settings from HOMEREC_*
+    homerec serve --workers 2                                      # granian over `factory`, settings from HOMEREC_*
 """
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,71 +15,38 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from homerec.errors import ConfigError, HomerecError, InputError, StoreError, UnknownItem, UnknownUser
-from homerec.models.registry import Registry
-from homerec.serving.ab import ABRouter
-from homerec.serving.catalog import Catalog
-from homerec.serving.experiments import ExperimentState, ExposureLog
+from homerec.errors import ConfigError, HomerecError, InputError
+from homerec.filters import parse as parse_filter
+from homerec.serving.access import Gate
+from homerec.serving.body import BodyMiddleware
 from homerec.serving.dashboard import routes as dashboard_routes
-from homerec.serving.filters import parse as parse_filter
+from homerec.serving.errors import classify, native_response
+from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics, TimingMiddleware
 from homerec.serving.native import ROUTES
 from homerec.serving.overload import OverloadMiddleware
-from homerec.serving.personalize import personalize_routes
+from homerec.serving.personalize import personalize_paths, personalize_routes
 from homerec.serving.request_id import RequestIdMiddleware
-from homerec.serving.service import NotReady, RecService
-from homerec.serving.state import ModelHolder
+from homerec.serving.runtime import Runtime
 from homerec.settings import Settings, load_settings
-from homerec.storage import open_store
 
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code in (204, 304):
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _homerec_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, (UnknownItem, UnknownUser)):
-        return _error(404, str(exc))
-    if isinstance(exc, (InputError, ConfigError)):
-        return _error(422, str(exc))
-    if isinstance(exc, (NotReady, StoreError)):
-        return _error(503, str(exc))
-    log.warning("request failed: %s", exc)
-    return _error(503, str(exc))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _error(500, "internal error")
-
-
-def _warm_up() -> None:
-    """Per-process set-up: one BLAS thread, and imports the first event would pay for (~0.4 s).
-
-    A request scores one user: a BLAS pool per call only adds hand-offs, and N worker
-    processes each running a pool of N threads oversubscribe the cores.
-    """
-    from threadpoolctl import threadpool_limits
-
-    import pyarrow.compute  # noqa: F401  (event ids are built with it)
-
-    threadpool_limits(1)
+async def _error(request: Request, exc: Exception) -> Response:
+    """Every exception a native handler raises, answered by its row of `homerec.serving.errors`."""
+    failure = classify(exc, f"{request.method} {request.url.path}")
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    return native_response(failure, headers)
 
 
 def check_filters(settings: Settings) -> None:
     """Every configured filter expression must parse: a bad one is a ConfigError at start-up."""
-    for name, expression in settings.filters.items():
+    configured = list(settings.filters.items())
+    configured += [(arn, e) for group in settings.personalize_groups() for arn, e in group.filters.items()]
+    for name, expression in configured:
         try:
             parse_filter(expression)
         except InputError as err:
@@ -92,40 +60,31 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await run_in_threadpool(open_store, settings.store_url)
-        await run_in_threadpool(_warm_up)
-        holder = ModelHolder(Registry(settings.artifact_dir))
+        runtime = await run_in_threadpool(Runtime.start, settings)
+        runtime.follow(asyncio.get_running_loop())
+        state = app.state
+        state.runtime, state.router, state.service = runtime, runtime.router, runtime.service
+        state.writes, state.versions = runtime.writes, runtime.versions
         try:
-            await run_in_threadpool(holder.refresh)
-        except HomerecError as err:  # serve (not ready) until a loadable version appears
-            log.error("no model loaded at start: %s", err)
-        catalog = Catalog(store, settings.catalog_refresh_s,
-                          served=lambda: holder.current.model if holder.current is not None else None)
-        service = RecService(store, holder, catalog)
-        experiments = ExperimentState(store, holder.registry, settings.reload_interval_s)
-        exposures = ExposureLog(store)
-        service.ab = ABRouter(service, experiments, exposures)
-        app.state.service = service
-        catalog.start()
-        await run_in_threadpool(experiments.start)
-        exposures.start()
-        watcher = holder.watch(settings.reload_interval_s) if settings.reload_interval_s > 0 else None
+            state.runtimes = await run_in_threadpool(GroupRuntimes.start, settings, runtime)
+        except BaseException:
+            await run_in_threadpool(runtime.stop)
+            raise
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.stop()
-            catalog.stop()
-            experiments.stop()
-            service.ab.close()
-            exposures.stop()
-            store.close()
+            await run_in_threadpool(state.runtimes.stop)
+            await run_in_threadpool(runtime.stop)
 
+    routes = ROUTES + personalize_routes(settings) + dashboard_routes()
+    gate = Gate(settings, routes, personalize_paths(settings))
     app = Starlette(
-        routes=ROUTES + personalize_routes(settings) + dashboard_routes(),
+        routes=routes,
+        # Outermost first: the body is read (after the access check) before the request counts as in flight.
         middleware=[Middleware(RequestIdMiddleware), Middleware(TimingMiddleware, metrics=metrics),
+                    Middleware(BodyMiddleware, gate=gate, read_timeout_s=settings.read_timeout_s),
                     Middleware(OverloadMiddleware, max_in_flight=settings.max_in_flight)],
-        exception_handlers={HTTPException: _http_error, HomerecError: _homerec_error, Exception: _unexpected},
+        exception_handlers={HTTPException: _error, HomerecError: _error, Exception: _error},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -134,5 +93,5 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def factory() -> Starlette:
-    """The app from settings in the environment and config file (uvicorn's factory mode, workers > 1)."""
+    """The app from settings in the environment and config file (granian's factory mode, workers > 1)."""
     return create_app(load_settings())

@@ -3,20 +3,23 @@
 
 Filter expressions on `Items.*` and `Users.*` fields, and products added since training, need
 the items and users tables. Reading them on every request would cost milliseconds each, so a
-`Catalog` keeps a snapshot, refreshed by a background thread every `refresh_s` (other workers'
-and replicas' upserts show up within that time) and at once after an upsert in this process.
-The users table is only read once a request has needed it (Users filters are rare and the
-table is the big one).
+`Catalog` keeps a snapshot. It is read again when the store's change feed says an item or a
+user changed (`homerec.serving.freshness`), after an upsert in this process, and every
+`refresh_s` as a safety net. The users table is only read once a request has needed it
+(Users filters are rare and the table is the big one).
 
-It also holds the served model extended with the products the model has not seen
-(`homerec.models.new_items`): rebuilt when the catalogue or the model changes.
+It also holds each served model version extended with the products that version has not
+seen (`homerec.models.new_items`), rebuilt off the request path when the catalogue changes
+(`refresh`), and when this process first saw each version's current new products
+(`new_since`): cached lists older than that are not served, the new products may belong in them.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+import numpy as np
 import polars as pl
 
 from homerec.data.schema import Col
@@ -29,19 +32,20 @@ log = logging.getLogger(__name__)
 
 
 class Catalog:
-    """Snapshots of the items and users tables, and the model extended with new items."""
+    """Snapshots of the items and users tables, and the served models extended with new items."""
 
     def __init__(self, store: Store, refresh_s: float = 5.0,
-                 served: Callable[[], Recommender | None] = lambda: None) -> None:
-        """`served` gives the model being served, so a catalogue change re-extends it off the request path."""
+                 served: Callable[[], Iterable[Recommender]] = lambda: ()) -> None:
+        """`served` gives the models being served, so a catalogue change re-extends them off the request path."""
         self.store, self.refresh_s, self.served = store, refresh_s, served
         self._lock = threading.Lock()
         self._items: pl.DataFrame | None = None
         self._users: dict[str, dict[str, str | None]] | None = None
-        self._extended: tuple[Recommender, Recommender] | None = None  # (base model, served model)
-        self.new_items_since = 0.0
-        """When this process first saw the current set of new items (cached lists older than it are stale)."""
-        self._new_ids: frozenset[str] = frozenset()
+        self._extended: dict[int, tuple[Recommender, Recommender, frozenset[str]]] = {}
+        """id(base model) → (base, served model, its new item ids), for the current items snapshot."""
+        self._new_ids: dict[int, frozenset[str]] = {}
+        self._new_since: dict[int, float] = {}
+        self._item_ids: dict[int, tuple[Recommender, frozenset[str]]] = {}
         self._refresher: Periodic | None = None
 
     # -- snapshots ------------------------------------------------------------------------------
@@ -60,11 +64,12 @@ class Catalog:
         return users.get(user_id)
 
     def reload_items(self) -> pl.DataFrame:
-        """Read the items table again (after an upsert here, or on the refresh timer)."""
+        """Read the items table again; the served models are extended anew from it."""
         items = self.store.items()
         with self._lock:
-            self._items = items
-            self._extended = None
+            if self._items is None or not items.equals(self._items):
+                self._items, self._extended = items, {}
+        self.prepare()
         return items
 
     def reload_users(self) -> dict[str, dict[str, str | None]]:
@@ -75,28 +80,58 @@ class Catalog:
         return users
 
     def forget_users(self) -> None:
-        """Drop the users snapshot (after an upsert here): the next lookup reads the table again."""
+        """Drop the users snapshot (after an upsert): the next lookup reads the table again."""
         self._users = None
 
-    # -- the served model -----------------------------------------------------------------------
+    # -- the served models ----------------------------------------------------------------------
     def model(self, base: Recommender) -> Recommender:
-        """`base` extended with the catalogue's items it has never seen (or `base` when there are none)."""
-        extended = self._extended
-        if extended is not None and extended[0] is base:
-            return extended[1]
+        """`base` extended with the catalogue's items it has never seen (built now if needed: off the event loop)."""
+        found = self._extended.get(id(base))
+        if found is not None and found[0] is base:
+            return found[1]
         items = self.items()
         with self._lock:
-            if self._extended is not None and self._extended[0] is base:
-                return self._extended[1]
+            found = self._extended.get(id(base))
+            if found is not None and found[0] is base:
+                return found[1]
             served = with_new_items(base, items)
             new_ids = frozenset(served.new.ids) if isinstance(served, WithNewItems) else frozenset()
-            if new_ids - self._new_ids:
-                self.new_items_since = time.time()
+            if new_ids - self._new_ids.get(id(base), frozenset()):
+                self._new_since[id(base)] = time.time()
                 log.info("%d product(s) unknown to the model served through their metadata", len(new_ids))
-            self._new_ids = new_ids
+            self._new_ids[id(base)] = new_ids
             if self._items is items:
-                self._extended = (base, served)
+                self._extended[id(base)] = (base, served, new_ids)
             return served
+
+    def new_since(self, base: Recommender) -> float:
+        """When this process first saw the current new items of `base` (0: none): memory only."""
+        return self._new_since.get(id(base), 0.0)
+
+    def item_ids(self, model: Recommender) -> frozenset[str]:
+        """Every item id `model` can recommend (computed once per model)."""
+        found = self._item_ids.get(id(model))
+        if found is not None and found[0] is model:
+            return found[1]
+        ids = getattr(model, "items_", None)
+        if ids is not None:
+            universe = frozenset(ids.to_ids(np.arange(len(ids))))
+        else:  # a model without an item index: the catalogue
+            universe = frozenset(self.items()[Col.item_id].to_list())
+        self._item_ids[id(model)] = (model, universe)
+        return universe
+
+    def prepare(self) -> None:
+        """Extend every served model from the current snapshot (off the request path), and let go
+        of models no longer served (a version replaced by a promotion must not stay in memory)."""
+        served = list(self.served())
+        keep = {id(m) for m in served}
+        with self._lock:
+            for cache in (self._extended, self._item_ids, self._new_ids, self._new_since):
+                for key in [k for k in cache if k not in keep]:
+                    del cache[key]
+        for base in served:
+            self.model(base)
 
     # -- background refresh ----------------------------------------------------------------------
     def start(self) -> None:
@@ -112,14 +147,10 @@ class Catalog:
             self._refresher.stop()
 
     def refresh(self) -> None:
-        """Re-read what has been read before; extend the served model off the request path."""
+        """Re-read what has been read before; extend the served models off the request path."""
         if self._items is not None:
-            fresh = self.store.items()
-            if not fresh.equals(self._items):
-                with self._lock:
-                    self._items, self._extended = fresh, None
-        base = self.served()
-        if base is not None:
-            self.model(base)  # build the extension here, not in a request
+            self.reload_items()
+        else:
+            self.prepare()
         if self._users is not None:
             self.reload_users()

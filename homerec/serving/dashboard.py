@@ -6,16 +6,17 @@
     experiments       every experiment: status, mode, traffic split and live per-variant metrics
     users/{user_id}   one user's last events and recommendations (score, 0-10 score, reason, source)
 
-The page holds no data: its script reads the JSON routes, which follow the read-key policy of
-the other read routes (`x-api-key` when `read_requires_key` is set; the page asks for the key
-and keeps it for the browser tab). Expensive answers are cached for a few seconds per process.
+The page holds no data: its script reads the JSON routes, which need an `x-api-key` whenever
+`api_keys` is set (they show any user's recent events: `homerec.serving.access`); the page asks
+for the key and keeps it for the browser tab. A user lookup is not logged as a served list
+(no exposure). Expensive answers are cached for a few seconds per process.
 """
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from homerec import __version__
 from homerec.serving import deps
+from homerec.serving.fields import Id
 from homerec.serving.dashboard_data import (
     TTLCache,
     answers_by_source,
@@ -33,7 +35,10 @@ from homerec.serving.dashboard_data import (
     user_experiment,
     user_history,
 )
+from homerec.serving.request import USER, Request as Read
+from homerec.serving.router import answer
 from homerec.serving.service import RecService
+from homerec.serving.versions import Versions
 
 OVERVIEW_TTL_S = 3.0
 COUNTS_TTL_S = 30.0
@@ -49,7 +54,7 @@ class UserQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    user_id: Id
     k: int = Field(10, ge=1, le=MAX_LOOKUP)
 
 
@@ -79,22 +84,21 @@ class Dashboard:
 
     async def overview(self, request: Request) -> Response:
         """GET /dashboard/api/overview: models, serving state, cache freshness and event rate."""
-        deps.require_key(request, write=False)
-        svc, metrics = deps.service(request), deps.metrics(request)
-        body = await run_in_threadpool(self._overview.get, "overview", lambda: self._build_overview(svc))
-        current = svc.holder.current
+        svc, held, metrics = deps.service(request), deps.versions(request), deps.metrics(request)
+        body = await run_in_threadpool(self._overview.get, "overview", lambda: self._build_overview(svc, held))
+        current = held.current
         return JSONResponse({
             **body,
             "server": {"homerec_version": __version__, "started_at": int(self.started_at),
                        "uptime_s": int(time.time() - self.started_at),
                        "model_version": current.version if current else None,
-                       "load_error": svc.holder.last_error,
+                       "load_error": held.last_error,
                        "served_by_source": answers_by_source(metrics)},
         })
 
-    def _build_overview(self, svc: RecService) -> dict[str, Any]:
+    def _build_overview(self, svc: RecService, held: Versions) -> dict[str, Any]:
         now = int(time.time())
-        registry = svc.holder.registry
+        registry = held.registry
         ready, detail = svc.ready()
         active = registry.active()
         return {
@@ -110,7 +114,6 @@ class Dashboard:
 
     async def experiments(self, request: Request) -> Response:
         """GET /dashboard/api/experiments: each experiment's split and live per-variant metrics."""
-        deps.require_key(request, write=False)
         store = deps.service(request).store
         body = await run_in_threadpool(
             self._experiments.get, "experiments", lambda: experiments_summary(store, int(time.time())))
@@ -118,23 +121,23 @@ class Dashboard:
 
     async def user(self, request: Request) -> Response:
         """GET /dashboard/api/users/{user_id}?k=: the user's last events and recommendations."""
-        deps.require_key(request, write=False)
         q = deps.parse(UserQuery, {**deps.query_params(request), "user_id": request.path_params["user_id"]})
-        svc = deps.service(request)
+        svc, router = deps.service(request), deps.router(request)
+        # A look, not a served list: no exposure is logged.
+        found = await answer(router, Read(USER, user_id=q.user_id, k=q.k, logged=False))
 
         def lookup() -> dict[str, Any]:
             history = svc.store.history(q.user_id)
-            answer = svc.recommend(q.user_id, q.k)
             return {
                 "user_id": q.user_id,
                 "known": history.height > 0,
                 "events_total": history.height,
                 "history": user_history(history, HISTORY_ROWS),
                 "experiment": user_experiment(svc.store, q.user_id),
-                "source": answer.source,
-                "model_version": answer.model_version,
+                "source": found.source,
+                "model_version": found.model_version,
                 "recommendations": [{"rank": n, "item_id": r.item_id, "score": r.score, "score10": r.score10,
-                                     "reason": r.reason} for n, r in enumerate(answer.items, 1)],
+                                     "reason": r.reason} for n, r in enumerate(found.items, 1)],
             }
 
         return JSONResponse(await run_in_threadpool(lookup))

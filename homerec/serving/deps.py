@@ -1,28 +1,54 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What a handler needs from the app (service, metrics, settings), API-key checks and body parsing."""
+"""What a handler needs from the app (router, service, writes, metrics, settings), and body and path parsing.
 
-import hmac
-import json
-import re
+Who may call a route is decided before the handler runs (`homerec.serving.access`), and the
+body has already arrived within its size and time limits (`homerec.serving.body`).
+"""
+
+import functools
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
+from homerec.data.rules import clean_id
+from homerec.serving import jsontext
+from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics
+from homerec.serving.router import Router
 from homerec.serving.service import RecService
+from homerec.serving.versions import Versions
+from homerec.serving.writes import Writes
 from homerec.settings import Settings
-
-API_KEY_HEADER = "x-api-key"
-MAX_BODY_BYTES = 1 << 20
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def router(request: Request) -> Router:
+    """The app's Router: every read goes through it (`homerec.serving.router.answer`)."""
+    return request.app.state.router
+
+
+def runtimes(request: Request) -> GroupRuntimes:
+    """The dataset groups and the runtime serving each (Personalize ARNs are resolved through it)."""
+    return request.app.state.runtimes
+
+
 def service(request: Request) -> RecService:
-    """The app's RecService (built in the lifespan)."""
+    """The app's RecService (below the router: reads that are no experiment's business)."""
     return request.app.state.service
+
+
+def writes(request: Request) -> Writes:
+    """The app's Writes (events, metadata, deletion)."""
+    return request.app.state.writes
+
+
+def versions(request: Request) -> Versions:
+    """The model versions the app holds."""
+    return request.app.state.versions
 
 
 def metrics(request: Request) -> Metrics:
@@ -33,18 +59,6 @@ def metrics(request: Request) -> Metrics:
 def settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
-
-
-def require_key(request: Request, write: bool) -> None:
-    """401 without a key, 403 with a wrong one, when keys are configured (reads: only if told to)."""
-    s = settings(request)
-    if not s.api_keys or not (write or s.read_requires_key):
-        return
-    given = request.headers.get(API_KEY_HEADER)
-    if not given:
-        raise HTTPException(401, f"missing API key: send it in the {API_KEY_HEADER} header")
-    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in s.api_keys):
-        raise HTTPException(403, "invalid API key")
 
 
 def validation_message(err: ValidationError) -> str:
@@ -73,56 +87,45 @@ def parse_as(adapter: TypeAdapter, data: Any) -> Any:
 
 
 async def json_body(request: Request) -> Any:
-    """The request's JSON body; 413 when too large, 400 when not JSON."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    """The request's JSON body (already read by `BodyMiddleware`); 400 when absent or not JSON."""
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
     if not body:
         raise HTTPException(400, "a JSON body is required")
     try:
-        value = json.loads(body, parse_constant=_no_constant)
-    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, an integer over 4300 digits
+        return jsontext.loads(body)
+    except ValueError as err:  # bad JSON or UTF-8, NaN/Infinity, 1e400, too deep, a lone surrogate
         raise HTTPException(400, f"body is not valid JSON: {err}") from None
-    except RecursionError:
-        raise HTTPException(400, "body is not valid JSON: nested too deeply") from None
-    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
-        raise HTTPException(400, "body is not valid JSON: a \\u escape is a lone UTF-16 surrogate")
-    return value
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-"""A \\uD800-\\uDFFF escape: json.loads joins valid pairs, and leaves lone halves that no encoder accepts."""
+def path_id(request: Request, name: str) -> str:
+    """A path parameter that is an id, trimmed (`homerec.data.rules`); 422 when it breaks the id rule."""
+    try:
+        return clean_id(request.path_params[name], name)
+    except ValueError as err:
+        raise HTTPException(422, f"{name}: {err}") from None
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
+def query(model: type[M], request: Request, lists: tuple[str, ...] = ("exclude",)) -> M:
+    """The query string validated into `model` (see `query_params`); a 422 with the problems otherwise.
+
+    Clients send the same few query strings over and over (`?num_results=10`): the validated
+    model of a query string is kept (models are never changed after validation), so a repeat
+    costs a dict lookup instead of parsing and validating again.
+    """
+    return _query(model, request.scope.get("query_string", b""), lists)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+@functools.lru_cache(maxsize=4096)
+def _query(model: type[M], raw: bytes, lists: tuple[str, ...]) -> M:
+    return parse(model, query_params(QueryParams(raw), lists))
 
 
-def query_params(request: Request, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+def query_params(request: Request | QueryParams, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     """Query parameters as a dict; names in `lists` are comma-separated (or repeated) lists."""
+    params = request.query_params if isinstance(request, Request) else request
     out: dict[str, Any] = {}
-    for name in request.query_params:
-        values = request.query_params.getlist(name)
+    for name in params:
+        values = params.getlist(name)
         if name in lists:
             out[name] = [v.strip() for value in values for v in value.split(",") if v.strip()]
         elif len(values) > 1:

@@ -1,18 +1,22 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The native /v1 API and the operational routes: thin translations over RecService."""
+"""The native /v1 API and the operational routes: each a translation between HTTP and a `Request`.
 
-import json
+    GET /v1/users/{user_id}/recommendations → recommendations() → Request(USER, …)
+        → router.answer(router, req) → Router.cached(req) | Router.scored(req) on a thread → Answer → JSON
+"""
+
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from homerec.errors import InputError
-from homerec.serving import deps, openapi
-from homerec.serving.filters import BoundFilter, bind, parse
+from homerec.filters import BoundFilter, bind, parse
+from homerec.serving import deps, jsontext, openapi
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
@@ -22,38 +26,33 @@ from homerec.serving.schemas import (
     SimilarQuery,
     dump,
 )
-from homerec.serving.service import Answer
+from homerec.serving.request import RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.router import answer
 
 _metadata = TypeAdapter(Metadata)
 
 
-def _answer(request: Request, endpoint: str, answer: Answer) -> JSONResponse:
-    """The `RecommendResponse` shape, built as a plain dict (this is the hottest path of the API)."""
-    deps.metrics(request).answers.labels(endpoint, answer.source).inc()
-    return JSONResponse({
+def _json(request: HttpRequest, endpoint: str, found: Answer) -> Response:
+    """The `RecommendResponse` shape, built as a plain dict and encoded by orjson (the hottest path of the API)."""
+    deps.metrics(request).answered(endpoint, found.source)
+    return Response(orjson.dumps({
         "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason}
-                  for r in answer.items],
-        "source": answer.source, "model_version": answer.model_version,
-        "recommendation_id": answer.recommendation_id, "experiment": answer.experiment, "variant": answer.variant,
-    })
+                  for r in found.items],
+        "source": found.source, "model_version": found.model_version,
+        "recommendation_id": found.recommendation_id, "experiment": found.experiment, "variant": found.variant,
+    }), media_type="application/json")
 
 
-async def recommendations(request: Request) -> Response:
-    """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values="""
-    deps.require_key(request, write=False)
-    q = deps.parse(RecommendQuery, deps.query_params(request, lists=("exclude",)))
-    user_id = request.path_params["user_id"]
-    item_filter = _filter(request, q)
-    svc = deps.service(request)
-    # A cache hit costs two point reads: answered here, without the hop to a worker thread.
-    answer = None if item_filter is not None else svc.recommend(
-        user_id, q.num_results, q.exclude, q.min_score, None, cache_only=True)
-    if answer is None:
-        answer = await run_in_threadpool(svc.recommend, user_id, q.num_results, q.exclude, q.min_score, item_filter)
-    return _answer(request, "recommendations", answer)
+async def recommendations(request: HttpRequest) -> Response:
+    """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values=&include_seen="""
+    q = deps.query(RecommendQuery, request)
+    req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
+                  min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
+                  buy_again=q.include_seen)
+    return _json(request, "recommendations", await answer(deps.router(request), req))
 
 
-def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
+def _filter(request: HttpRequest, q: RecommendQuery) -> BoundFilter | None:
     """`filter=<expression>` or `filter_name=<configured name>`, with `filter_values=<JSON object>`."""
     if q.filter is not None and q.filter_name is not None:
         raise InputError("give filter or filter_name, not both")
@@ -65,7 +64,7 @@ def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
     values: dict[str, Any] = {}
     if q.filter_values is not None:
         try:
-            values = json.loads(q.filter_values)
+            values = jsontext.loads(q.filter_values)
         except ValueError as err:
             raise InputError(f"filter_values is not valid JSON: {err}") from None
         if not isinstance(values, dict) or not all(
@@ -81,105 +80,99 @@ def _filter(request: Request, q: RecommendQuery) -> BoundFilter | None:
     return bind(parse(expression), values)
 
 
-async def similar(request: Request) -> Response:
+async def similar(request: HttpRequest) -> Response:
     """GET /v1/items/{item_id}/similar?num_results=&exclude="""
-    deps.require_key(request, write=False)
-    q = deps.parse(SimilarQuery, deps.query_params(request, lists=("exclude",)))
-    answer = await run_in_threadpool(deps.service(request).similar, request.path_params["item_id"], q.num_results, q.exclude)
-    return _answer(request, "similar", answer)
+    q = deps.query(SimilarQuery, request)
+    req = Request(SIMILAR, item_id=deps.path_id(request, "item_id"), k=q.num_results, exclude=frozenset(q.exclude))
+    return _json(request, "similar", await answer(deps.router(request), req))
 
 
-async def ranking(request: Request) -> Response:
+async def ranking(request: HttpRequest) -> Response:
     """POST /v1/users/{user_id}/ranking {"item_ids": [...], "context": {...}}"""
-    deps.require_key(request, write=False)
+    user_id = deps.path_id(request, "user_id")
     body = deps.parse(RankRequest, await deps.json_body(request))
-    answer = await run_in_threadpool(deps.service(request).rank, request.path_params["user_id"], body.item_ids)
-    return _answer(request, "ranking", answer)
+    req = Request(RANK, user_id=user_id, item_ids=tuple(body.item_ids), k=len(body.item_ids),
+                  context={k: str(v) for k, v in (body.context or {}).items()})
+    return _json(request, "ranking", await answer(deps.router(request), req))
 
 
-async def events(request: Request) -> Response:
+async def events(request: HttpRequest) -> Response:
     """POST /v1/events {"events": [...]}: committed before the answer goes out."""
-    deps.require_key(request, write=True)
     body = deps.parse(EventsRequest, await deps.json_body(request))
-    result = await run_in_threadpool(deps.service(request).add_events, [e.model_dump() for e in body.events])
+    result = await run_in_threadpool(deps.writes(request).add_events, [e.model_dump() for e in body.events])
     m = deps.metrics(request)
     m.events.inc(result.inserted)
     m.duplicates.inc(result.duplicates)
     return JSONResponse(dump(EventsResponse(accepted=result.inserted, duplicates=result.duplicates)))
 
 
-async def put_item(request: Request) -> Response:
+async def put_item(request: HttpRequest) -> Response:
     """PUT /v1/items/{item_id} {field: value, ...}"""
-    deps.require_key(request, write=True)
+    item_id = deps.path_id(request, "item_id")
     meta = deps.parse_as(_metadata, await deps.json_body(request))
-    item_id = request.path_params["item_id"]
-    changed = await run_in_threadpool(deps.service(request).upsert_item, item_id, meta)
+    changed = await run_in_threadpool(deps.writes(request).upsert_item, item_id, meta)
     return JSONResponse({"item_id": item_id, "changed": bool(changed)})
 
 
-async def put_user(request: Request) -> Response:
+async def put_user(request: HttpRequest) -> Response:
     """PUT /v1/users/{user_id} {field: value, ...}"""
-    deps.require_key(request, write=True)
+    user_id = deps.path_id(request, "user_id")
     meta = deps.parse_as(_metadata, await deps.json_body(request))
-    user_id = request.path_params["user_id"]
-    changed = await run_in_threadpool(deps.service(request).upsert_user, user_id, meta)
+    changed = await run_in_threadpool(deps.writes(request).upsert_user, user_id, meta)
     return JSONResponse({"user_id": user_id, "changed": bool(changed)})
 
 
-async def delete_user(request: Request) -> Response:
+async def delete_user(request: HttpRequest) -> Response:
     """DELETE /v1/users/{user_id}: events, user row and cached lists; says what went."""
-    deps.require_key(request, write=True)
-    user_id = request.path_params["user_id"]
-    removed = await run_in_threadpool(deps.service(request).delete_user, user_id)
+    user_id = deps.path_id(request, "user_id")
+    removed = await run_in_threadpool(deps.writes(request).delete_user, user_id)
     return JSONResponse({"user_id": user_id, "removed": removed})
 
 
-async def reload(request: Request) -> Response:
+async def reload(request: HttpRequest) -> Response:
     """POST /v1/admin/reload: load the registry's active version and swap it in."""
-    deps.require_key(request, write=True)
-    svc = deps.service(request)
-    before = svc.holder.current.version if svc.holder.current else None
-    changed = await run_in_threadpool(svc.holder.refresh, before is None or _force(request))
-    after = svc.holder.current.version if svc.holder.current else None
+    held = deps.versions(request)
+    before = held.current.version if held.current else None
+    changed = await run_in_threadpool(held.refresh, before is None or _force(request))
+    after = held.current.version if held.current else None
     if changed:
         deps.metrics(request).reloads.inc()
     return JSONResponse({"model_version": after, "previous": before, "changed": before != after})
 
 
-def _force(request: Request) -> bool:
+def _force(request: HttpRequest) -> bool:
     return request.query_params.get("force", "").lower() in ("1", "true", "yes")
 
 
-async def healthz(request: Request) -> Response:
+async def healthz(request: HttpRequest) -> Response:
     """GET /healthz: the process answers."""
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
+async def readyz(request: HttpRequest) -> Response:
     """GET /readyz: 200 when a model is loaded and the store answers, else 503."""
-    svc = deps.service(request)
-    ok, why = await run_in_threadpool(svc.ready)
-    version = svc.holder.current.version if svc.holder.current else None
+    ok, why = await run_in_threadpool(deps.service(request).ready)
+    current = deps.versions(request).current
+    version = current.version if current else None
     return JSONResponse({"status": "ok" if ok else "unavailable", "detail": why, "model_version": version},
                         status_code=200 if ok else 503)
 
 
-async def metrics(request: Request) -> Response:
+async def metrics(request: HttpRequest) -> Response:
     """GET /metrics in the Prometheus text format."""
-    deps.require_key(request, write=False)
     m = deps.metrics(request)
-    current = deps.service(request).holder.current
+    current = deps.versions(request).current
     m.set_version(current.version if current else None)
     return Response(m.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-ROUTES = [
+ROUTES = [  # the router tries them in order: the hottest route first
+    Route("/v1/users/{user_id}/recommendations", recommendations, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/docs", openapi.docs, methods=["GET"]),
-    Route("/v1/users/{user_id}/recommendations", recommendations, methods=["GET"]),
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
     Route("/v1/events", events, methods=["POST"]),

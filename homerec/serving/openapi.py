@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from homerec import __version__
+from homerec.data.rules import ID_PATTERN, MAX_ID_CHARS
 from homerec.serving.schemas import (
     MAX_RESULTS,
     EventsRequest,
@@ -110,7 +111,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 
 _STATUS_TEXT = {200: "OK", 400: "Bad request (not JSON)", 401: "API key missing", 403: "API key invalid",
-                404: "Not found", 413: "Body too large", 422: "Invalid parameters or body",
+                404: "Not found", 408: "Body not received in time", 413: "Body too large",
+                422: "Invalid parameters, ids or body",
                 503: "Not ready, store unavailable or overloaded"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
@@ -143,8 +145,9 @@ class _Schemas:
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 256}} for name in _PATH_PARAM.findall(path)]
+    schema = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS, "pattern": ID_PATTERN,
+              "description": "Trimmed of surrounding whitespace, then 1-256 characters without control characters"}
+    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in _PATH_PARAM.findall(path)]
 
 
 def _query_params(op: Operation) -> list[dict[str, Any]]:
@@ -172,7 +175,8 @@ def _operation(path: str, method: str, route: Route, schemas: _Schemas) -> dict[
     ok_schema = schemas.ref(op.response) if op.response is not None else {}
     responses: dict[str, Any] = {"200": {"description": "OK", "content": {op.media_type: {"schema": ok_schema}}}}
     error = schemas.ref("Error")
-    for status in sorted({*op.errors, 422} if op.query or op.body else set(op.errors)):
+    errors = {*op.errors, *((422,) if op.query or op.body or "{" in path else ()), *((408, 413) if op.body else ())}
+    for status in sorted(errors):
         responses[str(status)] = {"description": _STATUS_TEXT[status], "content": {"application/json": {"schema": error}}}
     out: dict[str, Any] = {"summary": op.summary, "description": "\n".join(doc), "operationId": route.name,
                            "tags": [op.tag], "parameters": _path_params(path) + _query_params(op),

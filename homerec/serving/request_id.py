@@ -6,9 +6,9 @@ response — native routes, 404/405, the overload guard's 503 — gets a fresh o
 client or a proxy log can always quote the id of the answer it saw.
 """
 
-import uuid
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from homerec.serving.request import new_recommendation_id
 
 HEADER = b"x-amzn-requestid"
 
@@ -28,7 +28,7 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == HEADER for name, _ in headers):
-                    headers.append((b"x-amzn-RequestId", uuid.uuid4().hex.encode()))
+                    headers.append((b"x-amzn-RequestId", new_recommendation_id().encode()))
                     message = {**message, "headers": headers}
             await send(message)
 

@@ -1,20 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """Request and response bodies of the native API (snake_case), validated by pydantic."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from homerec.data.schema import DEFAULT_EVENT_TYPE
+from homerec.data.schema import DEFAULT_EVENT_TYPE, RECOMMENDATION_ID_MAX
+from homerec.serving.fields import Finite, FiniteFloat, Id, Label
 
 MAX_RESULTS = 500
 MAX_EVENTS = 500
 MAX_RANK_ITEMS = 500
 MAX_FILTER_CHARS = 2500
 
-Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-Scalar = StrictStr | StrictInt | StrictFloat | bool | None
-MetaValue = Scalar | list[StrictStr | StrictInt | StrictFloat]
+Scalar = StrictStr | StrictInt | FiniteFloat | bool | None
+MetaValue = Scalar | list[StrictStr | StrictInt | FiniteFloat]
 
 
 class _Strict(BaseModel):
@@ -33,6 +33,7 @@ class RecommendQuery(_Strict):
                                     description="The name (or ARN) of a filter configured in `filters`")
     filter_values: str | None = Field(None, min_length=2, max_length=30_000, description=(
         'JSON object: placeholder name → value, as Personalize filterValues ("\\"a\\",\\"b\\"") or a list'))
+    include_seen: bool = Field(False, description="Keep products the user already bought (a buy-again list)")
 
 
 class SimilarQuery(_Strict):
@@ -54,11 +55,12 @@ class Event(_Strict):
 
     user_id: Id
     item_id: Id
-    event_type: Annotated[StrictStr, Field(min_length=1, max_length=64)] = DEFAULT_EVENT_TYPE
-    timestamp: StrictInt | None = Field(None, ge=0, le=4_102_444_800)  # before 2100
-    event_value: StrictFloat | StrictInt | None = None
-    event_id: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
-    recommendation_id: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = Field(
+    event_type: Label(64) = DEFAULT_EVENT_TYPE  # type: ignore[valid-type]
+    timestamp: StrictInt | None = Field(None, ge=0, le=4_102_444_800, description=(
+        "Epoch seconds; at most `max_future_skew_s` (default one day) after the server's clock"))
+    event_value: Finite | None = None
+    event_id: Id | None = None
+    recommendation_id: Label(RECOMMENDATION_ID_MAX) | None = Field(  # type: ignore[valid-type]
         None, description="The recommendation_id of the list that led to this event (for A/B attribution)")
 
 
@@ -75,7 +77,7 @@ class EventsResponse(BaseModel):
     duplicates: int
 
 
-Metadata = dict[Annotated[str, Field(min_length=1, max_length=128)], MetaValue]
+Metadata = dict[Label(128), MetaValue]  # type: ignore[valid-type]
 """Body of PUT /v1/items/{id} and /v1/users/{id}: field → value (lists are multi-valued fields)."""
 
 

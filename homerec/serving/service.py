@@ -1,279 +1,275 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What the API does, free of HTTP: cache → live model → popularity fallback, exclusions, events.
+"""What a read does, free of HTTP and of experiments: the batch's list when it still holds, else the live model.
 
-Every answer says where it came from (`source`) and which model version produced it. The
-routes (native, and later the Personalize adapter) are thin translations over `RecService`.
+Two entry points over one `Request`:
+
+- `cached(req)`: runs on the event loop and touches nothing but memory. A user's list (or an
+  item's similar items) from the batch, when it was made by the model version asked for, no
+  change of the user's since (`Freshness`), no product added since, and it is long enough
+  after the exclusions. Otherwise None.
+- `scored(req)`: runs on a worker thread. Reads what the store knows of the user (one point
+  read), applies filters, answers from the batch's list when it still holds, or scores live
+  (fold-in when the user has events after training, the popularity fallback for users
+  without history), and keeps the user's own items out unless `include_seen`. A buy-again read
+  (native `include_seen=true`, or a filter keeping only the user's own items) is answered by the
+  version's re-order model (`homerec.serving.buy_again`).
+
+Every answer says where it came from (`source`) and which model version produced it.
 """
 
 import logging
-import time
-import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
-import numpy as np
-import polars as pl
-
-from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
-from homerec.errors import HomerecError, InputError
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
+from homerec.errors import UnknownItem
+from homerec.filters import BoundFilter, evaluate
+from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.serving import buy_again, item_metadata, promotions
 from homerec.serving.catalog import Catalog
-from homerec.serving.filters import BoundFilter, Selection, evaluate, store_data
-from homerec.serving.state import Loaded, ModelHolder
-from homerec.storage.base import AddResult, Store
+from homerec.serving.filter_data import store_data
+from homerec.serving.freshness import Freshness
+from homerec.serving.request import CACHE, FALLBACK, MODEL, PERSONALIZE, RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.served_lists import ServedLists
+from homerec.serving.versions import Loaded, Versions
+from homerec.storage.base import Store
 from homerec.types import Recommendation
-
-if TYPE_CHECKING:
-    from homerec.serving.ab import ABRouter
 
 log = logging.getLogger(__name__)
 
-CACHE = "cache"
-MODEL = "model"
-FALLBACK = "fallback"
-SOURCES = (CACHE, MODEL, FALLBACK)
-
-
-class NotReady(HomerecError):
-    """No model version is loaded yet (train one, or wait for the load to finish)."""
-
-
-def new_recommendation_id() -> str:
-    """A fresh id for a served list (32 hex digits: within Personalize's 40-character limit)."""
-    return uuid.uuid4().hex
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A ranked list, where it came from, and the id clients echo back with their events."""
-
-    items: list[Recommendation]
-    source: str
-    model_version: str
-    recommendation_id: str = field(default_factory=new_recommendation_id)
-    experiment: str | None = None
-    variant: str | None = None
-
-
-@dataclass(frozen=True)
-class UserState:
-    """What the store knows of a user right now."""
-
-    item_ids: list[str]
-    last_ts: int | None
-
 
 class RecService:
-    """The serving logic over a store and the model holder."""
+    """The reads of the API over a store, the loaded model versions and the batch's lists."""
 
-    def __init__(self, store: Store, holder: ModelHolder, catalog: Catalog | None = None) -> None:
-        self.store, self.holder = store, holder
-        self.catalog = catalog or Catalog(store, refresh_s=0)
-        self.ab: ABRouter | None = None
-        """Set by the app when experiments are on: routes users to variants and logs exposures."""
+    def __init__(self, store: Store, versions: Versions, catalog: Catalog, lists: ServedLists,
+                 freshness: Freshness) -> None:
+        self.store, self.versions, self.catalog = store, versions, catalog
+        self.lists, self.freshness = lists, freshness
 
-    def model(self, loaded: Loaded) -> Recommender:
-        """The loaded model, extended with catalogue items it has never seen (scored by their metadata)."""
-        return self.catalog.model(loaded.model)
-
-    def loaded(self) -> Loaded:
-        """The model snapshot to use for one request."""
-        current = self.holder.current
-        if current is None:
-            raise NotReady(self.holder.last_error or "no model is loaded: run `homerec train` first")
-        return current
-
-    def user_state(self, user_id: str) -> UserState:
-        """The user's stored history (item ids, oldest first) and newest event time."""
-        return UserState(*self.store.user_items(user_id))
-
-    # -- reads --------------------------------------------------------------------------------
-    def recommend(
-        self, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
-        item_filter: BoundFilter | None = None, cache_only: bool = False,
-    ) -> Answer | None:
-        """Top-k for a user, seen and excluded items removed; cache, then model, then fallback.
-
-        `item_filter` (a bound Personalize filter expression) is evaluated against the live store
-        and removes its items from the candidates before the top-k is taken. While an
-        experiment runs, the user's variant decides the source and the list is logged.
-        With `cache_only`, None instead of scoring: the caller answers cache hits at once (two
-        point reads) and sends the rest to a worker thread.
-        """
-        if self.ab is not None and self.ab.state.current is not None:
-            return self.ab.recommend(self.ab.state.current, user_id, k, exclude, min_score, item_filter, cache_only)
-        return self.recommend_with(self.loaded(), user_id, k, exclude, min_score, item_filter, cache_only)
-
-    def recommend_with(
-        self, loaded: Loaded, user_id: str, k: int, exclude: Collection[str] = (), min_score: float | None = None,
-        item_filter: BoundFilter | None = None, cache_only: bool = False,
-    ) -> Answer | None:
-        """`recommend` from one given model version (no experiment routing)."""
-        self.model(loaded)  # notices products added since training (they make cached lists stale)
-        banned = set(exclude)
-        if item_filter is not None:
-            banned |= self.filtered_out(loaded, item_filter, user_id)
-        answer = self._from_cache(loaded, user_id, banned, k)
-        if answer is None:
-            if cache_only:
-                return None
-            state = self.user_state(user_id)
-            answer = self._from_model(loaded, user_id, state, banned | set(state.item_ids), k)
-        if min_score is not None:
-            answer = replace(answer, items=[r for r in answer.items if r.score10 >= min_score])
-        return answer
-
-    def _from_cache(self, loaded: Loaded, user_id: str, banned: set[str], k: int) -> Answer | None:
-        """The batch's list when it is current: same model, no event of the user since (what the
-        user had bought then is already left out of it), no product added since."""
-        cached = self.store.get_recs(USER_RECS, user_id)
-        if cached is None or cached.model_version != loaded.version:
+    # -- from memory (event loop) ---------------------------------------------------------------
+    def cached(self, req: Request) -> Answer | None:
+        """The batch's answer to `req` when it holds and nothing needs the store, else None."""
+        if not req.plain:
             return None
-        last_ts = self.store.last_event_ts(user_id)
-        if last_ts is not None and last_ts >= cached.computed_at:
-            return None  # events since the batch ran: the list is stale
-        if self.catalog.new_items_since >= cached.computed_at:  # computed_at is whole seconds
-            return None  # products added since the batch ran: score them live
-        model = loaded.model
-        kept = [(i, s) for i, s in cached.items if i not in banned][:k]
-        if len(kept) < k:
-            return None  # the cached list is too short for this request
-        reason = f"{model.name} (precomputed)"
-        score10 = model.score10_many([s for _, s in kept])
-        return Answer([Recommendation(i, float(s), t, reason) for (i, s), t in zip(kept, score10)], CACHE,
-                      loaded.version)
+        loaded = self.versions.get(req.version)
+        if loaded is None:
+            return None
+        if req.kind == USER:
+            if not self.freshness.current():
+                return None  # a commit this worker has not applied yet: the thread path catches up first
+            return self._from_list(req, loaded, USER_RECS, req.user_id, req.exclude)
+        return self._from_list(req, loaded, SIMILAR_ITEMS, req.item_id, req.exclude)
 
-    def _from_model(self, loaded: Loaded, user_id: str, state: UserState, banned: set[str], k: int) -> Answer:
-        model = self.model(loaded)
+    def _from_list(self, req: Request, loaded: Loaded, namespace: str, key: str | None,
+                   banned: frozenset[str] | set[str]) -> Answer | None:
+        table = self.lists.table(namespace)
+        row = table.rows.get(key) if key is not None else None
+        if row is None or table.versions[table.version_code[row]] != loaded.version:
+            return None
+        if self.catalog.new_since(loaded.model) >= table.computed_at[row]:
+            return None  # products added since the batch ran: scored live, they may belong in the list
+        if namespace == USER_RECS and not self.freshness.is_fresh(key, int(table.feed_seq[row])):
+            return None  # the user changed since the batch read their events
+        n = int(table.lengths[row])
+        vocab = table.vocab_list
+        ids = [vocab[i] for i in table.items[row, :n].tolist()]  # slices and lists: numpy fancy indexing costs µs
+        raw = table.scores[row, :n].tolist()
+        s10 = table.score10[row, :n].tolist() if table.score10 is not None else [float("nan")] * n
+        if banned or key in ids:
+            keep = [j for j, i in enumerate(ids) if i not in banned and i != key][: req.k]
+            ids, raw, s10 = [ids[j] for j in keep], [raw[j] for j in keep], [s10[j] for j in keep]
+        else:
+            ids, raw, s10 = ids[: req.k], raw[: req.k], s10[: req.k]
+        if len(ids) < req.k:
+            return None  # too short for this request after the exclusions: the model has more
+        if s10 and s10[0] != s10[0]:  # NaN: this version's scores were not precomputed
+            s10 = loaded.model.score10_many(raw)
+        reason = f"{loaded.model.name} (precomputed)" if namespace == USER_RECS else f"similar to {key} (precomputed)"
+        items = [Recommendation(i, v, t, reason) for i, v, t in zip(ids, raw, s10)]
+        return _min_score(Answer(items, CACHE, loaded.version), req.min_score)
+
+    # -- scored (worker thread) -----------------------------------------------------------------
+    def scored(self, req: Request) -> Answer:
+        """The answer to `req`, reading the store and scoring as needed (call off the event loop)."""
+        loaded = self.versions.load(req.version)
+        who = self._who(req, loaded) if req.kind != SIMILAR else None
+        if req.kind == SIMILAR:
+            answer = self._similar(req, loaded)
+        elif req.kind == RANK:
+            answer = self._rank(req, loaded)
+        else:
+            answer = self._user(req, loaded, who)
+        answer = _min_score(answer, req.min_score)
+        return answer if req.plain else self._extras(req, loaded, answer, who)
+
+    def _who(self, req: Request, loaded: Loaded) -> tuple[str | None, list[str]]:
+        """The user as the model scores them (None: folded in from the history) and their stored items."""
+        if req.user_id is None:
+            return None, []
+        items, last_ts = self.store.user_items(req.user_id)
         # Events after the training cut-off: fold the user in from the full stored history.
-        newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
+        newer = last_ts is not None and (loaded.trained_until is None or last_ts > loaded.trained_until)
+        return (None if newer else req.user_id), items
+
+    def _user(self, req: Request, loaded: Loaded, who: tuple[str | None, list[str]] | None) -> Answer:
+        assert req.user_id is not None and who is not None
+        model, banned = self._model_and_banned(req, loaded)
+        if not req.include_seen:
+            if not self.freshness.current():
+                self.freshness.sync()
+            answer = self._from_list(req, loaded, USER_RECS, req.user_id, banned)
+            if answer is not None:
+                return answer
+        user, items = who
+        if not req.include_seen:
+            banned |= set(items)
+        elif items:
+            answer = self._buy_again(req, loaded, model, banned, who)
+            if answer is not None:
+                return answer
         try:
-            recs = model.recommend(None if newer else user_id, k, exclude=banned, history=state.item_ids)
+            recs = model.recommend(user, req.k, exclude=banned, history=items, exclude_seen=not req.include_seen)
         except Exception:  # a scoring failure degrades to popularity, never to an error
-            log.exception("model %s failed for user %r; serving the fallback", loaded.version, user_id)
-            recs = model.recommend(None, k, exclude=banned, history=None)
+            log.exception("model %s failed for user %r; serving the fallback", loaded.version, req.user_id)
+            recs = model.recommend(None, req.k, exclude=banned, history=None)
             return Answer(_as_fallback(recs), FALLBACK, loaded.version)
         cold = bool(recs) and all(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold or not recs else MODEL, loaded.version)
 
-    def filtered_out(self, loaded: Loaded, item_filter: BoundFilter, user_id: str | None) -> set[str]:
-        """The model's items that `item_filter` removes for this user (evaluated on the live store)."""
-        return self.selection(item_filter, user_id).excluded(self._universe(loaded))
+    def _buy_again(self, req: Request, loaded: Loaded, model: Recommender, banned: set[str],
+                   who: tuple[str | None, list[str]]) -> Answer | None:
+        """A buy-again list (`homerec.serving.buy_again`) when `req` asks for one: a filter keeping only
+        the user's own items, or the native `include_seen=true`; None otherwise."""
+        assert req.user_id is not None
+        user, items = who
+        bought = buy_again.only_bought(self.catalog.item_ids(model), banned, items) if req.item_filter else None
+        if bought is None and not req.buy_again:
+            return None
+        if loaded.reorder is not None:
+            events = self.store.history(req.user_id)
+            recs = buy_again.reorder_list(loaded.reorder, model, req.user_id, events, req.k, banned, bought)
+            return Answer(recs, MODEL, loaded.version)
+        if bought is not None:  # a version without a re-order model: its own scores rank the user's items
+            return Answer(buy_again.rank_bought(model, user, items, bought, req.k), MODEL, loaded.version)
+        return None
 
-    def selection(self, item_filter: BoundFilter, user_id: str | None) -> Selection:
-        """What a bound filter keeps and removes for this user, from the store as it is now."""
-        return evaluate(item_filter, store_data(self.store, self.catalog, user_id))
+    def _similar(self, req: Request, loaded: Loaded) -> Answer:
+        assert req.item_id is not None
+        model, banned = self._model_and_banned(req, loaded)
+        answer = self._from_list(req, loaded, SIMILAR_ITEMS, req.item_id, banned)
+        if answer is not None:
+            return answer
+        try:
+            return Answer(model.similar_items(req.item_id, req.k, exclude=banned), MODEL, loaded.version)
+        except UnknownItem:
+            if req.unknown_item != "popular":
+                raise
+        # An item the model does not know gets the popular items (as Personalize's SIMS does).
+        recs = model.recommend(None, req.k, exclude=banned | {req.item_id}, history=None)
+        return Answer(recs, FALLBACK, loaded.version)
 
-    def _universe(self, loaded: Loaded) -> frozenset[str]:
-        """Every item id the loaded model can recommend (computed once per model)."""
-        model = self.model(loaded)
-        cached = getattr(self, "_universe_cache", None)
-        if cached is not None and cached[0] is model:
-            return cached[1]
-        ids = getattr(model, "items_", None)
-        if ids is not None:
-            universe = frozenset(ids.to_ids(np.arange(len(ids))))
-        else:  # a model without an item index: the catalogue
-            universe = frozenset(self.catalog.items()[Col.item_id].to_list())
-        self._universe_cache = (model, universe)
-        return universe
-
-    def similar(
-        self, item_id: str, k: int, exclude: Collection[str] = (), item_filter: BoundFilter | None = None,
-        user_id: str | None = None,
-    ) -> Answer:
-        """Items similar to one item. Raises UnknownItem when the model does not know it."""
-        loaded = self.loaded()
-        banned = set(exclude)
-        if item_filter is not None:
-            banned |= self.filtered_out(loaded, item_filter, user_id)
-        cached = self.store.get_recs(SIMILAR_ITEMS, item_id)
-        if cached is not None and cached.model_version == loaded.version:
-            reason = f"similar to {item_id} (precomputed)"
-            items = [Recommendation(i, float(s), loaded.model.score10(s), reason)
-                     for i, s in cached.items if i not in banned and i != item_id]
-            if len(items) >= k:
-                return Answer(items[:k], CACHE, loaded.version)
-        return Answer(self.model(loaded).similar_items(item_id, k, exclude=banned), MODEL, loaded.version)
-
-    def rank(self, user_id: str, item_ids: Sequence[str], item_filter: BoundFilter | None = None) -> Answer:
-        """The given items ordered for the user (unknown items last, score 0); filtered ones dropped."""
-        loaded = self.loaded()
-        if item_filter is not None:
-            keep = self.selection(item_filter, user_id)
+    def _rank(self, req: Request, loaded: Loaded) -> Answer:
+        assert req.user_id is not None
+        model = self.catalog.model(loaded.model)
+        item_ids = list(req.item_ids)
+        if req.item_filter is not None:
+            keep = evaluate(req.item_filter, store_data(self.store, self.catalog, req.user_id))
             item_ids = [i for i in item_ids if keep.keeps(i)]
             if not item_ids:
                 return Answer([], MODEL, loaded.version)
-        state = self.user_state(user_id)
-        newer = state.last_ts is not None and (loaded.trained_until is None or state.last_ts > loaded.trained_until)
-        recs = self.model(loaded).rank(None if newer else user_id, list(item_ids), history=state.item_ids)
+        items, last_ts = self.store.user_items(req.user_id)
+        newer = last_ts is not None and (loaded.trained_until is None or last_ts > loaded.trained_until)
+        recs = model.rank(None if newer else req.user_id, item_ids, history=items)
         cold = any(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
 
-    # -- writes -------------------------------------------------------------------------------
-    def add_events(self, events: Sequence[Mapping[str, Any]]) -> AddResult:
-        """Commit events (dicts with user_id, item_id, event_type, timestamp, event_value, event_id,
-        recommendation_id).
+    # -- what Personalize adds: promotions, its score scale, item metadata --------------------------
+    def _extras(self, req: Request, loaded: Loaded, answer: Answer, who: tuple[str | None, list[str]] | None) -> Answer:
+        model = self.catalog.model(loaded.model)
+        items = answer.items
+        if req.promotion is not None and req.kind != RANK:
+            promoted = self._promoted(req, model, who)
+            items = promotions.merge(items, promoted, req.k, req.promotion.name, answer.recommendation_id)
+        if req.scale == PERSONALIZE:
+            items = _relative(req, model, items, who)
+        if req.metadata_columns:
+            items = item_metadata.attach(self.catalog.items(), req.metadata_columns, items)
+        return replace(answer, items=items)
 
-        A missing `timestamp` means now; a missing `event_id` is derived from the event's
-        fields by the store, so a retried request does not count twice.
-        """
-        now = int(time.time())
-        frame = pl.DataFrame(
-            {
-                Col.user_id: [e["user_id"] for e in events],
-                Col.item_id: [e["item_id"] for e in events],
-                Col.ts: [int(e["timestamp"]) if e.get("timestamp") is not None else now for e in events],
-                Col.event_type: [e.get("event_type") for e in events],
-                Col.event_value: [e.get("event_value") for e in events],
-                Col.event_id: [e.get("event_id") for e in events],
-                Col.recommendation_id: [e.get("recommendation_id") for e in events],
-            },
-            schema={Col.user_id: pl.String, Col.item_id: pl.String, Col.ts: pl.Int64, Col.event_type: pl.String,
-                    Col.event_value: pl.Float64, Col.event_id: pl.String,
-                    Col.recommendation_id: pl.String},
-        )
-        return self.store.add_interactions(frame)
+    def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:
+        """The promotion's best items for this request (its filter, not the request's), as many as its slots."""
+        assert req.promotion is not None
+        n = promotions.slots(req.k, req.promotion.percent)
+        banned = set(req.exclude)
+        if req.promotion.item_filter is not None:
+            banned |= self._filtered_out(model, req.promotion.item_filter, req.user_id)
+        if req.kind == SIMILAR:
+            assert req.item_id is not None
+            try:
+                return model.similar_items(req.item_id, n, exclude=banned)
+            except UnknownItem:
+                return model.recommend(None, n, exclude=banned | {req.item_id}, history=None)
+        user, items = who or (None, [])
+        if not req.include_seen:
+            banned |= set(items)
+        return model.recommend(user, n, exclude=banned, history=items, exclude_seen=not req.include_seen)
 
-    def upsert_item(self, item_id: str, metadata: Mapping[str, Any]) -> int:
-        """Insert or replace one item's metadata (recommendable at once); returns 1 when something changed."""
-        changed = self.store.upsert_items(_entity_frame(Col.item_id, item_id, metadata))
-        self.catalog.reload_items()
-        return changed
+    def _model_and_banned(self, req: Request, loaded: Loaded) -> tuple[Recommender, set[str]]:
+        """The version's model (with new products) and the items the request leaves out (exclusions, filter)."""
+        model = self.catalog.model(loaded.model)
+        banned = set(req.exclude)
+        if req.item_filter is not None:
+            banned |= self._filtered_out(model, req.item_filter, req.user_id)
+        return model, banned
 
-    def upsert_user(self, user_id: str, metadata: Mapping[str, Any]) -> int:
-        """Insert or replace one user's metadata; returns 1 when something changed."""
-        changed = self.store.upsert_users(_entity_frame(Col.user_id, user_id, metadata))
-        self.catalog.forget_users()
-        return changed
+    def _filtered_out(self, model: Recommender, item_filter: BoundFilter, user_id: str | None) -> set[str]:
+        """The model's items that `item_filter` removes for this user (evaluated on the live store)."""
+        selection = evaluate(item_filter, store_data(self.store, self.catalog, user_id))
+        return selection.excluded(self.catalog.item_ids(model))
 
-    def delete_user(self, user_id: str) -> dict[str, int]:
-        """Remove the user's events, user row and cached lists; rows removed per table."""
-        return self.store.delete_user(user_id)
-
+    # -- health -----------------------------------------------------------------------------------
     def ready(self) -> tuple[bool, str]:
         """Whether a model is loaded and the store answers, with the reason when not."""
-        if self.holder.current is None:
-            return False, self.holder.last_error or "no model loaded"
+        if self.versions.current is None:  # why (paths, versions) is in the log: answers stay free of it
+            return False, "no model loaded" + (" (the server log says why)" if self.versions.last_error else "")
         try:
-            self.store.get_recs(USER_RECS, "\x00readyz")
+            self.store.get_recs(READYZ_NAMESPACE, "readyz")  # a namespace nothing writes: one index probe
         except Exception as err:
-            return False, f"store unreachable: {err}"
+            log.warning("readiness: the store does not answer: %s", err)
+            return False, "store unreachable (see the server log)"
         return True, "ok"
+
+
+READYZ_NAMESPACE = "homerec:readyz"
+
+
+def _min_score(answer: Answer, min_score: float | None) -> Answer:
+    if min_score is None:
+        return answer
+    return replace(answer, items=[r for r in answer.items if r.score10 >= min_score])
+
+
+def _relative(req: Request, model: Recommender, items: list[Recommendation],
+              who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
+    """Items with their Personalize-scale score: none for similar items and fallback items (as Personalize)."""
+    if req.kind == SIMILAR or not items:
+        return items
+    if req.kind == RANK:
+        known = [not r.reason.startswith(buy_again.UNSCORED) and r.reason != FALLBACK_REASON for r in items]
+        if not any(known):
+            return items
+        scores = relative.ranking_scores(model, [r.score for r in items], known)
+        return [replace(r, relative=s if ok else 0.0) for r, s, ok in zip(items, scores, known)]
+    if all(r.relative is not None for r in items):  # a buy-again list brings its own (`ReorderModel.explain`)
+        return items
+    user, history = who or (None, [])
+    log_z = relative.user_log_partition(model, user, history)
+    warm = [r.reason != FALLBACK_REASON for r in items]
+    if log_z is None or not any(warm):
+        return items
+    scores = relative.relative(model, [[r.score for r in items]], [log_z])[0].tolist()
+    return [replace(r, relative=s) if ok else r for r, s, ok in zip(items, scores, warm)]
 
 
 def _as_fallback(recs: list[Recommendation]) -> list[Recommendation]:
     return [Recommendation(r.item_id, r.score, r.score10, FALLBACK_REASON) for r in recs]
-
-
-def _entity_frame(id_column: str, entity_id: str, metadata: Mapping[str, Any]) -> pl.DataFrame:
-    """A one-row frame of string metadata; lists become `|`-joined values (multi-valued fields)."""
-    row: dict[str, str | None] = {id_column: entity_id}
-    for key, value in metadata.items():
-        if key == id_column:
-            raise InputError(f"{id_column} goes in the path, not in the metadata")
-        if isinstance(value, list):
-            value = "|".join(str(v) for v in value)
-        row[key] = None if value is None else str(value)
-    return pl.DataFrame([row], schema={c: pl.String for c in row})

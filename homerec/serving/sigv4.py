@@ -12,6 +12,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import quote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -88,25 +89,34 @@ def canonical_request(
     )
 
 
-def verify(
-    method: str,
-    raw_path: str,
-    raw_query: str,
+@dataclass(frozen=True)
+class Credential:
+    """What a well-formed `Authorization` header names: key, scope, the headers signed, the signature."""
+
+    access_key: str
+    secret: str
+    date: str
+    region: str
+    service: str
+    amz_date: str
+    signed: list[str]
+    signature: str
+
+
+def check_header(
     headers: Mapping[str, str],
-    body: bytes,
     keys: Mapping[str, str],
     now: float | None = None,
     max_skew_s: float = MAX_SKEW_S,
     region_allowed: Callable[[str], bool] = lambda region: True,
-) -> str:
-    """Check the request's SigV4 signature; returns the access key id.
+) -> Credential:
+    """Everything about a SigV4 request that can be checked without its body.
 
     `headers` must look names up case-insensitively (Starlette's Headers do).
 
     Raises:
         SigV4Error: missing/malformed header (MissingAuthenticationToken / IncompleteSignature),
-            unknown key (UnrecognizedClient), wrong scope, stale date or bad signature
-            (InvalidSignature).
+            unknown key (UnrecognizedClient), wrong scope or stale date (InvalidSignature).
     """
     auth = headers.get("authorization")
     if not auth:
@@ -146,15 +156,36 @@ def verify(
         raise SigV4Error("IncompleteSignatureException", "SignedHeaders must include host and x-amz-date", 400)
     if "x-amz-security-token" in headers and "x-amz-security-token" not in signed:
         raise SigV4Error("IncompleteSignatureException", "x-amz-security-token must be signed", 400)
+    return Credential(access_key, secret, date, region, service, amz_date, signed, m["sig"].lower())
+
+
+def verify(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: Mapping[str, str],
+    now: float | None = None,
+    max_skew_s: float = MAX_SKEW_S,
+    region_allowed: Callable[[str], bool] = lambda region: True,
+) -> str:
+    """Check the request's SigV4 signature (after `check_header`); returns the access key id.
+
+    Raises:
+        SigV4Error: what `check_header` raises, and InvalidSignature for a signature or an
+            `x-amz-content-sha256` that does not match.
+    """
+    c = check_header(headers, keys, now, max_skew_s, region_allowed)
     payload_hash = hashlib.sha256(body).hexdigest()
     declared = headers.get("x-amz-content-sha256")
     if declared is not None and declared.lower() != payload_hash:
         raise SigV4Error("InvalidSignatureException", "x-amz-content-sha256 does not match the body")
-    creq = canonical_request(method, raw_path, raw_query, headers, signed, declared or payload_hash)
-    to_sign = "\n".join([ALGORITHM, amz_date, f"{date}/{region}/{service}/aws4_request",
-                         hashlib.sha256(creq.encode()).hexdigest()])
-    expected = hmac.new(signing_key(secret, date, region, service), to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, m["sig"].lower()):
+    creq = canonical_request(method, raw_path, raw_query, headers, c.signed, declared or payload_hash)
+    scope = f"{c.date}/{c.region}/{c.service}/aws4_request"
+    to_sign = "\n".join([ALGORITHM, c.amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    expected = hmac.new(signing_key(c.secret, c.date, c.region, c.service), to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, c.signature):
         raise SigV4Error("InvalidSignatureException",
                          "The request signature we calculated does not match the signature you provided.")
-    return access_key
+    return c.access_key

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from homerec.data.rules import bad_id
 from homerec.data.schema import USER_RECS, Col
 from homerec.errors import InputError
 from homerec.types import Scored
@@ -30,9 +31,15 @@ def entity_rows(frame: pl.DataFrame, id_column: str, now: int) -> pl.DataFrame:
         raise InputError(f"the frame needs an {id_column} column (got {', '.join(frame.columns)})")
     if nulls := frame[id_column].null_count():
         raise InputError(f"{nulls} rows have no {id_column}")
+    bad = frame.filter(bad_id(pl.col(id_column).cast(pl.String)))[id_column]
+    if bad.len():
+        raise InputError(f"{bad.len()} rows have an {id_column} that is empty, longer than 256 characters "
+                         f"or holds a control character, e.g. {bad[0]!r:.80}")
     frame = frame.unique(id_column, keep="last", maintain_order=True)
     fields = [c for c in frame.columns if c != id_column]
-    values = frame.select(pl.col(fields).cast(pl.String)).rows() if fields else [()] * frame.height
+    # Columns by position, not by pl.col(name): polars reads a name like "^a.*$" as a regular expression.
+    columns = [frame.to_series(i).cast(pl.String).to_list() for i, c in enumerate(frame.columns) if c != id_column]
+    values = list(zip(*columns)) if fields else [()] * frame.height
     metadata = [
         json.dumps({k: v for k, v in zip(fields, row, strict=True) if v is not None}, ensure_ascii=False)
         for row in values
@@ -67,7 +74,7 @@ def decode_ranked(text: str) -> list[Scored]:
 
 
 def list_chunks(
-    namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str, now: int
+    namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str, now: int, feed_seq: int = 0,
 ) -> Iterator[pl.DataFrame]:
     """Cache rows in table layout, `CHUNK_ROWS` at a time; a repeated key keeps its last list."""
     iterator = iter(rows)
@@ -79,6 +86,7 @@ def list_chunks(
                 Col.ranked: [encode_ranked(items) for _, items in chunk],
                 Col.model_version: [model_version] * len(chunk),
                 Col.computed_at: [now] * len(chunk),
+                Col.feed_seq: [feed_seq] * len(chunk),
             },
             schema={
                 Col.namespace: pl.String,
@@ -86,9 +94,15 @@ def list_chunks(
                 Col.ranked: pl.String,
                 Col.model_version: pl.String,
                 Col.computed_at: pl.Int64,
+                Col.feed_seq: pl.Int64,
             },
         )
         yield frame.unique(Col.key, keep="last", maintain_order=True)
+
+
+def is_user_namespace(namespace: str) -> bool:
+    """Whether a namespace's keys are user ids (what `user_namespaces` selects in SQL)."""
+    return namespace == USER_RECS or namespace.startswith(f"{USER_RECS}:")
 
 
 def user_namespaces(namespace: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -5,6 +5,8 @@ The SQL itself is shared (both speak `INSERT ... ON CONFLICT`); what differs is 
 engine is configured and how many rows travel in bulk: SQLite binds rows with one
 `executemany` through the raw driver, PostgreSQL uses `COPY` into a temporary table
 followed by one `INSERT ... SELECT ... ON CONFLICT`, and `COPY ... TO STDOUT` to read.
+Bulk loads of events (`homerec.storage.bulk`) stage their rows through each database's
+own bulk path (`homerec.storage.staging`: ADBC for SQLite, COPY for PostgreSQL).
 """
 
 import io
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from homerec.errors import StoreError
+from homerec.storage.staging import PostgresStage, SqliteStage, Stage
 
 DBAPIConnection = Any
 """A driver connection (sqlite3.Connection or psycopg.Connection)."""
@@ -35,6 +38,10 @@ class Dialect:
     """merge(conn, table, frame, conflict_clause) -> rows inserted or updated."""
     read: Callable[[sa.Connection, sa.Select[Any], dict[str, pl.DataType]], pl.DataFrame]
     """read(conn, query, schema) -> frame of the query's rows, columns named and typed by schema."""
+    stage: Callable[[sa.Connection], Stage]
+    """stage(conn) -> where a bulk load's rows wait before the merge, read through `conn`."""
+    bulk_begin: tuple[str, ...]
+    """Statements that open each bulk merge transaction."""
     on_connect: Callable[[DBAPIConnection, Any], None] | None = None
 
 
@@ -180,5 +187,13 @@ def _postgres_read(conn: sa.Connection, query: sa.Select[Any], schema: dict[str,
     return pl.read_csv(buffer.getvalue(), has_header=False, schema=schema)
 
 
-SQLITE = Dialect("sqlite", "pysqlite", _sqlite_options, _sqlite_merge, _sqlite_read, _sqlite_on_connect)
-POSTGRESQL = Dialect("postgresql", "psycopg", _postgres_options, _postgres_merge, _postgres_read)
+# SQLite: pysqlite opens no transaction before DDL, so the merge opens its own (an index
+# dropped and rebuilt commits with the rows); IMMEDIATE takes the write lock at once.
+SQLITE_BULK_BEGIN = (f"PRAGMA cache_size=-{BULK_CACHE_KIB}", "BEGIN IMMEDIATE")
+# PostgreSQL: psycopg opens the transaction itself; more sort memory for the index builds.
+POSTGRES_BULK_BEGIN = ("SET LOCAL maintenance_work_mem = '256MB'",)
+
+SQLITE = Dialect("sqlite", "pysqlite", _sqlite_options, _sqlite_merge, _sqlite_read, SqliteStage, SQLITE_BULK_BEGIN,
+                 _sqlite_on_connect)
+POSTGRESQL = Dialect("postgresql", "psycopg", _postgres_options, _postgres_merge, _postgres_read, PostgresStage,
+                     POSTGRES_BULK_BEGIN)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """`SqlStore`: the one `Store` implementation, for SQLite and PostgreSQL alike (SQLAlchemy Core)."""
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -10,37 +11,36 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from homerec.data.rules import MAX_ABS_VALUE, bad_id, is_storable_id
 from homerec.data.schema import (
     ATTRIBUTABLE_EVENT_COLUMNS,
-    DEFAULT_EVENT_TYPE,
+    CONTEXT_EVENTS_TABLE,
     EVENT_LINKS_TABLE,
     EXPOSURES_TABLE,
     INTERACTIONS_TABLE,
     REC_CACHE_TABLE,
     USERS_TABLE,
+    Change,
     Col,
 )
 from homerec.errors import InputError, StoreError
-from homerec.storage import cache, experiment_log, tables
-from homerec.storage.base import AddResult, CachedList, ExperimentRow, event_ids
-from homerec.storage.dialects import DBAPIConnection, Dialect
+from homerec.storage import bulk, cache, experiment_log, tables, tombstones
+from homerec.storage import feed as change_feed
+from homerec.storage.base import AddResult, CachedList, ExperimentRow
+from homerec.storage.dialects import Dialect
+from homerec.storage.events import INTERACTION_SCHEMA, prepare_events, stored_columns
+from homerec.storage.feed import ChangeRow, write_changes
 from homerec.storage.point import PointQuery, PointReader
+from homerec.storage.sql_records import RecordsMixin
 from homerec.types import Scored
 
-INTERACTION_SCHEMA: dict[str, pl.DataType] = {
-    Col.user_id: pl.String(),
-    Col.item_id: pl.String(),
-    Col.ts: pl.Int64(),
-    Col.event_type: pl.String(),
-    Col.event_value: pl.Float64(),
-    Col.order_id: pl.String(),
-    Col.quantity: pl.Float64(),
-}
-"""Columns and types of the frames `interactions()` and `history()` return."""
+log = logging.getLogger(__name__)
 
-_EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
 CHUNK_ROWS = 200_000
-"""Events written per transaction by `add_interactions`: short enough for live writers to interleave."""
+"""Events written per transaction by `add_interactions` and `load_interactions` (unless it rebuilds
+the indexes): short enough for live writers to interleave."""
+BULK_ROWS = 100_000
+"""`add_interactions` hands frames of this many rows on to the bulk path (`load_interactions`)."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -49,51 +49,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(inner).splitlines() if line.strip())
 
 
-def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
-    """Events in table layout: types cast, event type defaulted, missing `event_id`s derived.
-
-    A `recommendation_id` column, when `frame` has one, is kept (last) for the event links.
-
-    Raises:
-        InputError: a required column is missing, holds nulls or has values of the wrong type.
-    """
-    missing = [c for c in (Col.user_id, Col.item_id, Col.ts) if c not in frame.columns]
-    if missing:
-        raise InputError(f"interactions need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
-    try:
-        events = _typed_events(frame)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"interactions: {str(exc).splitlines()[0]}") from None
-    for name in (Col.user_id, Col.item_id, Col.ts):
-        if nulls := events[name].null_count():
-            raise InputError(f"interactions: {nulls} rows have no {name}")
-    if events[Col.event_id].null_count():
-        derived = event_ids(events[Col.user_id], events[Col.item_id], events[Col.ts], events[Col.event_type])
-        events = events.with_columns(pl.col(Col.event_id).fill_null(derived))
-    linked = [Col.recommendation_id] if Col.recommendation_id in frame.columns else []
-    return events.select(*_EVENT_COLUMNS, *linked)
-
-
-def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
-    linked = [pl.col(Col.recommendation_id).cast(pl.String)] if Col.recommendation_id in frame.columns else []
-    return frame.select(
-        pl.col(Col.user_id).cast(pl.String),
-        pl.col(Col.item_id).cast(pl.String),
-        pl.col(Col.ts).cast(pl.Int64),
-        (pl.col(Col.event_type).cast(pl.String) if Col.event_type in frame.columns else pl.lit(None, pl.String))
-        .fill_null(DEFAULT_EVENT_TYPE)
-        .alias(Col.event_type),
-        (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
-        .cast(pl.Float64)
-        .alias(Col.event_value),
-        (pl.col(Col.order_id) if Col.order_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.order_id),
-        (pl.col(Col.quantity) if Col.quantity in frame.columns else pl.lit(None)).cast(pl.Float64).alias(Col.quantity),
-        (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
-        *linked,
-    )
-
-
-class SqlStore:
+class SqlStore(RecordsMixin):
     """A `Store` over one SQLAlchemy engine; open it with `homerec.storage.open_store(url)`."""
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
@@ -107,6 +63,7 @@ class SqlStore:
         if dialect.on_connect is not None:
             sa.event.listen(self._engine, "connect", dialect.on_connect)
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        self._data_error: type[Exception] = self._engine.dialect.loaded_dbapi.DataError
         with self._guard("open"):
             tables.create_all(self._engine)
         i, r = tables.interactions, tables.rec_cache
@@ -123,29 +80,45 @@ class SqlStore:
     # -- plumbing ------------------------------------------------------------------------------
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
-        """Turn database errors into StoreError with a one-line message naming the store."""
+        """Turn database errors into StoreError with a one-line message naming the store.
+
+        A value the database refuses (a data exception: PostgreSQL's text type holds no NUL)
+        is the caller's input, not an outage: InputError, without the store's URL.
+        """
         try:
             yield
+        except (sa.exc.DataError, self._data_error) as exc:
+            raise InputError(f"the store refused a value: {_reason(exc)}") from None
         except (sa.exc.SQLAlchemyError, self._driver_error) as exc:
             raise StoreError(f"cannot {action} the store at {self.url}: {_reason(exc)}") from None
 
-    @contextmanager
-    def _raw(self, action: str) -> Iterator[DBAPIConnection]:
-        """The driver connection inside one transaction (committed on success)."""
-        with self._guard(action), self._engine.begin() as conn:
-            yield conn.connection.dbapi_connection
+    def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str,
+               user_column: str | None = None, change: tuple[str, str] | None = None) -> int:
+        """Insert `frame` into `table`; rows whose `user_column` names a deleted user are left out.
 
-    def _merge(self, action: str, table: sa.Table, frame: pl.DataFrame, conflict: str) -> int:
+        With `change` = (kind, key column), the keys of a write that changed rows go to the
+        change feed in the same transaction.
+        """
         if frame.is_empty():
             return 0
-        with self._raw(action) as conn:
-            return self._dialect.merge(conn, table.name, frame, conflict)
+        with self._guard(action), self._engine.begin() as conn:
+            if user_column is not None:
+                frame = tombstones.without_deleted(conn, frame, user_column)
+                if frame.is_empty():
+                    return 0
+            raw = conn.connection.dbapi_connection
+            changed = self._dialect.merge(raw, table.name, frame, conflict)
+            if change is not None and changed:
+                write_changes(raw, self._dialect.name, change[0], frame[change[1]].to_list())
+            return changed
 
     # -- events --------------------------------------------------------------------------------
     def add_interactions(
         self, frame: pl.DataFrame, progress: Callable[[int, int], None] | None = None
     ) -> AddResult:
         """See `Store.add_interactions`."""
+        if frame.height >= BULK_ROWS:
+            return self.load_interactions([frame], progress)
         events = prepare_events(frame)
         if events[Col.event_id].n_unique() < events.height:
             events = events.unique(Col.event_id, keep="first", maintain_order=True)
@@ -159,62 +132,98 @@ class SqlStore:
         for offset in range(0, total, CHUNK_ROWS):
             chunk = events.slice(offset, CHUNK_ROWS)
             links = experiment_log.link_rows(chunk) if Col.recommendation_id in chunk.columns else None
-            with self._raw("add interactions to") as conn:  # events and their links commit together
-                inserted += self._dialect.merge(conn, INTERACTIONS_TABLE, chunk.select(_EVENT_COLUMNS), conflict)
+            # Events, their links, the lifting of their users' tombstones and the change feed commit together.
+            with self._guard("add interactions to"), self._engine.begin() as conn:
+                raw = conn.connection.dbapi_connection
+                added = self._dialect.merge(raw, INTERACTIONS_TABLE, chunk.select(stored_columns(chunk)), conflict)
                 if links is not None and links.height:
-                    self._dialect.merge(conn, EVENT_LINKS_TABLE, links, conflict)
+                    self._dialect.merge(raw, EVENT_LINKS_TABLE, links, conflict)
+                users = chunk[Col.user_id].unique(maintain_order=True).to_list()
+                tombstones.lift(conn, users)
+                if added:
+                    write_changes(raw, self._dialect.name, Change.events, users)
+                inserted += added
             if progress:
                 progress(min(offset + CHUNK_ROWS, total), total)
         return AddResult(inserted, frame.height - inserted)
+
+    def load_interactions(
+        self, batches: Iterable[pl.DataFrame], progress: Callable[[int, int], None] | None = None
+    ) -> AddResult:
+        """See `Store.load_interactions` (`homerec.storage.bulk`)."""
+        with self._guard("load interactions into"), self._engine.connect() as conn:
+            stage = self._dialect.stage(conn)
+            return bulk.load_events(conn, stage, batches, progress, CHUNK_ROWS, self._dialect.bulk_begin)
 
     def _read(self, action: str, query: sa.Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
         with self._guard(action), self._engine.connect() as conn:
             return self._dialect.read(conn, query, schema)
 
     def interactions(self, since: int | None = None) -> pl.DataFrame:
-        """See `Store.interactions`."""
+        """See `Store.interactions`: rows that break the id or number rules are skipped and logged.
+
+        Such rows can only come from an older homerec or from writes that bypassed it; one of
+        them must not stop training (SQLite would serialise an infinite value as text that no
+        JSON reader takes) nor collide ids in a model's id map.
+        """
         t = tables.interactions
-        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA))
-        if since is not None:
-            query = query.where(t.c[Col.ts] >= int(since))
+        value = t.c[Col.event_value]
+        finite = value.is_(None) | value.between(-MAX_ABS_VALUE, MAX_ABS_VALUE)
+        window = [t.c[Col.ts] >= int(since)] if since is not None else []
+        query = sa.select(*(t.c[c] for c in INTERACTION_SCHEMA)).where(finite, *window)
+        frame = self._read("read interactions from", query, INTERACTION_SCHEMA)
+        bad_ids = bad_id(pl.col(Col.user_id)) | bad_id(pl.col(Col.item_id))
+        if n_ids := frame.select(bad_ids.sum()).item():
+            frame = frame.filter(~bad_ids)
+        with self._guard("read interactions from"), self._engine.connect() as conn:
+            n_values = conn.execute(sa.select(sa.func.count()).select_from(t).where(~finite, *window)).scalar_one()
+        if n_ids or n_values:
+            log.warning("skipped %d stored events whose ids break the id rule and %d whose event_value is not "
+                        "a finite number within ±%g (written by an older homerec?)", n_ids, n_values, MAX_ABS_VALUE)
         # Sorting two million rows in polars is cheaper than asking the database to.
-        return self._read("read interactions from", query, INTERACTION_SCHEMA).sort(Col.ts, maintain_order=True)
+        return frame.sort(Col.ts, maintain_order=True)
 
     def history(self, user_id: str) -> pl.DataFrame:
         """See `Store.history` (a point read: one user's rows through the index)."""
+        if not is_storable_id(user_id):  # no such id can be stored (and PostgreSQL refuses a NUL)
+            return pl.DataFrame(schema=INTERACTION_SCHEMA)
         with self._guard("read history from"):
             rows = self._history.rows(user_id=user_id)
         return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")
 
     def last_event_ts(self, user_id: str) -> int | None:
         """See `Store.last_event_ts`."""
+        if not is_storable_id(user_id):
+            return None
         with self._guard("read history from"):
             rows = self._last_ts.rows(user_id=user_id)
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def user_items(self, user_id: str) -> tuple[list[str], int | None]:
         """See `Store.user_items`."""
+        if not is_storable_id(user_id):
+            return [], None
         with self._guard("read history from"):
             rows = self._user_items.rows(user_id=user_id)
         return [r[0] for r in rows], (int(rows[-1][1]) if rows else None)
 
     # -- catalog and users ---------------------------------------------------------------------
-    def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame) -> int:
+    def _upsert(self, table: sa.Table, id_column: str, frame: pl.DataFrame, kind: str) -> int:
         rows = cache.entity_rows(frame, id_column, int(time.time()))
         conflict = (
             f"ON CONFLICT ({id_column}) DO UPDATE SET {Col.metadata} = excluded.{Col.metadata}, "
             f"{Col.updated_at} = excluded.{Col.updated_at} "
             f"WHERE {table.name}.{Col.metadata} <> excluded.{Col.metadata}"
         )
-        return self._merge(f"write {table.name} to", table, rows, conflict)
+        return self._merge(f"write {table.name} to", table, rows, conflict, change=(kind, id_column))
 
     def upsert_items(self, frame: pl.DataFrame) -> int:
         """See `Store.upsert_items`."""
-        return self._upsert(tables.items, Col.item_id, frame)
+        return self._upsert(tables.items, Col.item_id, frame, Change.items)
 
     def upsert_users(self, frame: pl.DataFrame) -> int:
         """See `Store.upsert_users`."""
-        return self._upsert(tables.users, Col.user_id, frame)
+        return self._upsert(tables.users, Col.user_id, frame, Change.users)
 
     def _entities(self, table: sa.Table, id_column: str) -> pl.DataFrame:
         query = sa.select(table.c[id_column], table.c[Col.metadata]).order_by(table.c[id_column])
@@ -232,20 +241,36 @@ class SqlStore:
 
     # -- recommendation cache ------------------------------------------------------------------
     def put_recs(self, namespace: str, rows: Iterable[tuple[str, list[Scored]]], model_version: str,
-                 computed_at: int | None = None) -> int:
-        """See `Store.put_recs`; rows are written in chunks, each its own transaction."""
+                 computed_at: int | None = None, feed_seq: int = 0) -> int:
+        """See `Store.put_recs`; rows are written in chunks, each its own transaction, then one change."""
         written = 0
         conflict = (
             f"ON CONFLICT ({Col.namespace}, {Col.key}) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at))
+            + ", ".join(f"{c} = excluded.{c}" for c in (Col.ranked, Col.model_version, Col.computed_at, Col.feed_seq))
         )
         when = int(time.time()) if computed_at is None else int(computed_at)
-        for chunk in cache.list_chunks(namespace, rows, model_version, when):
-            written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict)
+        keyed_by_user = cache.is_user_namespace(namespace)
+        for chunk in cache.list_chunks(namespace, rows, model_version, when, feed_seq):
+            chunk = chunk.filter(~bad_id(pl.col(Col.key)))  # such a key cannot be asked for
+            written += self._merge("write recommendations to", tables.rec_cache, chunk, conflict,
+                                   Col.key if keyed_by_user else None)
+        if written:
+            with self._guard("write recommendations to"), self._engine.begin() as conn:
+                write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.recs, [namespace])
         return written
+
+    def cached_lists(self, namespace: str) -> pl.DataFrame:
+        """See `Store.cached_lists`."""
+        r = tables.rec_cache
+        schema = {Col.key: pl.String(), Col.ranked: pl.String(), Col.model_version: pl.String(),
+                  Col.computed_at: pl.Int64(), Col.feed_seq: pl.Int64()}
+        query = sa.select(*(r.c[c] for c in schema)).where(r.c[Col.namespace] == namespace)
+        return self._read("read recommendations from", query, schema)
 
     def get_recs(self, namespace: str, key: str) -> CachedList | None:
         """See `Store.get_recs`."""
+        if not (is_storable_id(namespace) and is_storable_id(key)):
+            return None
         with self._guard("read recommendations from"):
             rows = self._cached.rows(namespace=namespace, key=key)
         if not rows:
@@ -253,9 +278,40 @@ class SqlStore:
         ranked, version, computed_at = rows[0]
         return CachedList(cache.decode_ranked(ranked), version, int(computed_at))
 
+    # -- the change feed (homerec.storage.feed) ------------------------------------------------
+    def change_position(self) -> int:
+        """See `Store.change_position`."""
+        with self._guard("read the change feed of"), self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(tables.changes.c[Col.seq]), 0))).scalar())
+
+    def changes(self, after: int) -> list[ChangeRow]:
+        """See `Store.changes`."""
+        t = tables.changes
+        query = (sa.select(t.c[Col.seq], t.c[Col.kind], t.c[Col.key], t.c[Col.ts])
+                 .where(t.c[Col.seq] > int(after)).order_by(t.c[Col.seq]).limit(change_feed.BATCH_ROWS))
+        with self._guard("read the change feed of"), self._engine.connect() as conn:
+            return [ChangeRow(int(q), k, key, int(ts)) for q, k, key, ts in conn.execute(query)]
+
+    def feed(self) -> change_feed.Feed:
+        """See `Store.feed`."""
+        with self._guard("follow the change feed of"):
+            return change_feed.open_feed(self._engine)
+
+    def prune_changes(self, older_than_s: int = 86_400) -> int:
+        """See `Store.prune_changes`."""
+        t, r = tables.changes, tables.rec_cache
+        newest = sa.select(sa.func.max(t.c[Col.seq])).scalar_subquery()
+        needed = sa.select(sa.func.coalesce(sa.func.min(r.c[Col.feed_seq]), newest)).scalar_subquery()
+        query = sa.delete(t).where(t.c[Col.seq] <= needed, t.c[Col.ts] < int(time.time()) - older_than_s)
+        with self._guard("prune the change feed of"), self._engine.begin() as conn:
+            return conn.execute(query).rowcount
+
     # -- housekeeping --------------------------------------------------------------------------
     def delete_user(self, user_id: str) -> dict[str, int]:
         """See `Store.delete_user`: cached lists in `cache.user_namespaces` keyed by the user go too."""
+        order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
+        if not is_storable_id(user_id):  # nothing can be stored under it
+            return dict.fromkeys(order, 0)
         i, u, r = tables.interactions, tables.users, tables.rec_cache
         x, links = tables.exposures, tables.event_links
         own_events = sa.select(i.c[Col.event_id]).where(i.c[Col.user_id] == user_id)
@@ -265,13 +321,16 @@ class SqlStore:
                 links.c[Col.event_id].in_(own_events) | links.c[Col.recommendation_id].in_(own_exposures)
             ),
             INTERACTIONS_TABLE: sa.delete(i).where(i.c[Col.user_id] == user_id),
+            CONTEXT_EVENTS_TABLE: sa.delete(tables.context_events).where(tables.context_events.c[Col.user_id] == user_id),
             USERS_TABLE: sa.delete(u).where(u.c[Col.user_id] == user_id),
             REC_CACHE_TABLE: sa.delete(r).where(r.c[Col.key] == user_id, cache.user_namespaces(r.c[Col.namespace])),
             EXPOSURES_TABLE: sa.delete(x).where(x.c[Col.user_id] == user_id),
         }
         with self._guard("delete a user from"), self._engine.begin() as conn:
             removed = {name: conn.execute(statement).rowcount for name, statement in statements.items()}
-        order = (INTERACTIONS_TABLE, USERS_TABLE, REC_CACHE_TABLE, EXPOSURES_TABLE, EVENT_LINKS_TABLE)
+            tombstones.bury(conn, user_id, int(time.time()))
+            write_changes(conn.connection.dbapi_connection, self._dialect.name, Change.deleted, [user_id])
+        removed[INTERACTIONS_TABLE] += removed.pop(CONTEXT_EVENTS_TABLE)  # events with or without an item
         return {name: removed[name] for name in order}
 
     # -- A/B experiments -----------------------------------------------------------------------
@@ -298,7 +357,8 @@ class SqlStore:
     def add_exposures(self, frame: pl.DataFrame) -> int:
         """See `Store.add_exposures`."""
         rows = experiment_log.exposure_rows(frame)
-        return self._merge("log exposures to", tables.exposures, rows, f"ON CONFLICT ({Col.recommendation_id}) DO NOTHING")
+        return self._merge("log exposures to", tables.exposures, rows, f"ON CONFLICT ({Col.recommendation_id}) DO NOTHING",
+                           Col.user_id)
 
     def exposures(self, experiment: str, since: int | None = None) -> pl.DataFrame:
         """See `Store.exposures`."""

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from homerec.data.schema import (
+    CHANGES_TABLE,
+    CONTEXT_EVENTS_TABLE,
+    DELETED_USERS_TABLE,
     EVENT_LINKS_TABLE,
     EXPERIMENTS_TABLE,
     EXPOSURES_TABLE,
@@ -13,13 +16,14 @@ from homerec.data.schema import (
     ITEMS_TABLE,
     REC_CACHE_TABLE,
     RECOMMENDATION_ID_MAX,
+    RESOURCES_TABLE,
     SCHEMA_VERSION_TABLE,
     USERS_TABLE,
     Col,
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 6
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -42,13 +46,24 @@ interactions = sa.Table(
     sa.Column(Col.ts, sa.BigInteger, nullable=False),
     sa.Column(Col.event_type, sa.String, nullable=False),
     sa.Column(Col.event_value, sa.Float, nullable=True),
-    # -- version 3: the order a line belongs to, and its units (both optional) --
+    # -- version 5: what a PutEvents event carries besides the interaction (null for file imports) --
+    sa.Column(Col.session_id, Id, nullable=True),
+    sa.Column(Col.properties, sa.Text, nullable=True),
+    sa.Column(Col.impression, sa.Text, nullable=True),
+    sa.Column(Col.attribution, sa.String, nullable=True),
+    # -- version 6: the order a line belongs to, and its units (both optional) --
     sa.Column(Col.order_id, sa.String, nullable=True),
     sa.Column(Col.quantity, sa.Float, nullable=True),
     # (user_id, ts) serves history() in order without a sort, and delete_user().
     sa.Index(f"ix_{INTERACTIONS_TABLE}_{Col.user_id}_{Col.ts}", Col.user_id, Col.ts),
     sa.Index(f"ix_{INTERACTIONS_TABLE}_{Col.ts}", Col.ts),
 )
+SESSION_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS ix_{INTERACTIONS_TABLE}_{Col.session_id} ON {INTERACTIONS_TABLE} ({Col.session_id}) "
+    f"WHERE {Col.session_id} IS NOT NULL"
+)
+"""Finds a session's events when the session is joined to its user; partial, so imported rows cost nothing."""
+sa.event.listen(interactions, "after_create", sa.DDL(SESSION_INDEX_SQL))
 
 
 def _entity_table(name: str, id_column: str) -> sa.Table:
@@ -73,6 +88,8 @@ rec_cache = sa.Table(
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [[item_id, score], ...], best first
     sa.Column(Col.model_version, sa.String, nullable=False),
     sa.Column(Col.computed_at, sa.BigInteger, nullable=False),
+    # version 4: the change-feed position when the batch read its events (0: written before the feed)
+    sa.Column(Col.feed_seq, sa.BigInteger, nullable=False, server_default="0"),
 )
 
 schema_version = sa.Table(
@@ -114,8 +131,73 @@ event_links = sa.Table(
     sa.Column(Col.recommendation_id, RecommendationId, nullable=False),
 )
 
+# -- version 3: deleted users -------------------------------------------------------------------
+deleted_users = sa.Table(
+    DELETED_USERS_TABLE,
+    metadata,
+    sa.Column(Col.user_id, Id, primary_key=True),
+    sa.Column(Col.deleted_at, sa.BigInteger, nullable=False),
+)
+"""Tombstones of deleted users: cached lists and exposures for them are refused until new events arrive."""
+
+# -- version 4: the change feed -------------------------------------------------------------------
+changes = sa.Table(
+    CHANGES_TABLE,
+    metadata,
+    # SQLite: AUTOINCREMENT, so a seq is never reused even after the newest rows are pruned.
+    sa.Column(Col.seq, sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(Col.kind, sa.String, nullable=False),
+    sa.Column(Col.key, Id, nullable=False),
+    sa.Column(Col.ts, sa.BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+NOTIFY_CHANNEL = "homerec_changes"
+"""PostgreSQL: every committed insert into `changes` notifies this channel (a statement trigger)."""
+sa.event.listen(changes, "after_create", sa.DDL(
+    f"CREATE FUNCTION {CHANGES_TABLE}_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$; "
+    f"CREATE TRIGGER {CHANGES_TABLE}_notify AFTER INSERT ON {CHANGES_TABLE} "
+    f"FOR EACH STATEMENT EXECUTE FUNCTION {CHANGES_TABLE}_notify()"
+).execute_if(dialect="postgresql"))
+
+# -- version 5: events without an item, and the control plane's records -----------------------------
+context_events = sa.Table(
+    CONTEXT_EVENTS_TABLE,
+    metadata,
+    sa.Column(Col.event_id, Id, primary_key=True),
+    sa.Column(Col.user_id, Id, nullable=False),
+    sa.Column(Col.ts, sa.BigInteger, nullable=False),
+    sa.Column(Col.event_type, sa.String, nullable=False),
+    sa.Column(Col.event_value, sa.Float, nullable=True),
+    sa.Column(Col.recommendation_id, RecommendationId, nullable=True),
+    sa.Column(Col.session_id, Id, nullable=True),
+    sa.Column(Col.properties, sa.Text, nullable=True),
+    sa.Column(Col.impression, sa.Text, nullable=True),
+    sa.Column(Col.attribution, sa.String, nullable=True),
+    sa.Index(f"ix_{CONTEXT_EVENTS_TABLE}_{Col.user_id}", Col.user_id),
+    sa.Index(f"ix_{CONTEXT_EVENTS_TABLE}_{Col.session_id}", Col.session_id),
+    sa.Index(f"ix_{CONTEXT_EVENTS_TABLE}_{Col.ts}", Col.ts),
+)
+"""Events without an item (a page view, a search, a list of impressions): kept with all they carry."""
+
+resources = sa.Table(
+    RESOURCES_TABLE,
+    metadata,
+    sa.Column(Col.arn, Id, primary_key=True),
+    sa.Column(Col.kind, sa.String, nullable=False),
+    sa.Column(Col.group, Id, nullable=False),
+    sa.Column(Col.status, sa.String, nullable=False),
+    sa.Column(Col.doc, sa.Text, nullable=False),  # JSON object: the resource as the control plane describes it
+    sa.Column(Col.created_at, sa.BigInteger, nullable=False),
+    sa.Column(Col.updated_at, sa.BigInteger, nullable=False),
+    sa.Index(f"ix_{RESOURCES_TABLE}_{Col.kind}", Col.kind, Col.created_at),
+)
+"""What the Personalize control plane created (filters, solution versions, jobs, campaign updates), so any
+replica can describe it and a job's runner can report its progress."""
+
 DATA_TABLES = (interactions, items, users, rec_cache)
 """The tables `Store.counts()` reports, in that order."""
+
 
 @dataclass(frozen=True)
 class AddColumn:
@@ -129,7 +211,16 @@ class AddColumn:
 
 MIGRATIONS: dict[int, tuple[str | AddColumn, ...]] = {
     1: (),  # version 2 only added tables: experiments, exposures, event_links
-    2: (AddColumn(INTERACTIONS_TABLE, Col.order_id, "VARCHAR"), AddColumn(INTERACTIONS_TABLE, Col.quantity, "FLOAT")),
+    2: (),  # version 3 only added a table: deleted_users
+    3: (f"ALTER TABLE {REC_CACHE_TABLE} ADD COLUMN {Col.feed_seq} BIGINT NOT NULL DEFAULT 0",),  # + changes
+    4: (  # + context_events, personalize_resources
+        f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.session_id} VARCHAR",
+        f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.properties} TEXT",
+        f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.impression} TEXT",
+        f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.attribution} VARCHAR",
+        SESSION_INDEX_SQL,
+    ),
+    5: (AddColumn(INTERACTIONS_TABLE, Col.order_id, "VARCHAR"), AddColumn(INTERACTIONS_TABLE, Col.quantity, "FLOAT")),
 }
 """Version N → steps (SQL statements or `AddColumn`s) that upgrade a version-N store to N+1, run
 after `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""

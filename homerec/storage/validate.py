@@ -3,200 +3,70 @@
 
 Every value is read as a string so that nothing is lost to type inference (ids such as
 "00123" stay as they are); validation then runs as polars expressions over whole columns,
-and only the rejected rows are ever touched one by one.
+and only the rejected rows are ever touched one by one. Ids follow `homerec.data.rules`
+(trimmed, then at most 256 characters and no control character); event values are finite;
+an event later than now plus the allowed clock skew is rejected (it would move a model's
+`trained_until` past every real event and switch off fold-in for everyone).
 """
 
-import csv
-import io
-from dataclasses import dataclass
+import time
 from pathlib import Path
-from typing import NamedTuple
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from homerec.data.schema import (
-    EVENT_TYPE,
-    EVENT_VALUE,
-    ITEM_ID,
-    MULTI_VALUE_SEP,
-    ORDER_ID,
-    QUANTITY,
-    TIMESTAMP,
-    USER_ID,
-    Col,
-)
+from homerec.data.rules import DEFAULT_FUTURE_SKEW_S, MAX_ABS_VALUE, bad_value, id_checks, trimmed
+from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, ORDER_ID, QUANTITY, TIMESTAMP, USER_ID, Col
 from homerec.errors import InputError
+from homerec.storage.csvfile import read_csv
+from homerec.storage.parquetfile import PARQUET_SUFFIXES, read_parquet
+from homerec.storage.rawrows import RawRows, Reject
 
 CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet", ".pq")
 MAX_TIMESTAMP = 4_102_444_800
 """2100-01-01 in epoch seconds; later values are almost surely milliseconds."""
 
 
-class Reject(NamedTuple):
-    """A row that was not imported: where it is, why, and its text."""
-
-    line: int
-    reason: str
-    raw: str
-
-
-@dataclass(frozen=True)
-class RawRows:
-    """An import file read as string columns.
-
-    Attributes:
-        path: the file.
-        frame: one String column per header name as spelled in the file; blank lines removed.
-        lines: line of each row of `frame`: the physical CSV line (header = 1), or the
-            Parquet row number (first row = 1).
-        spans: physical lines each row covers (more than 1 when a quoted value has newlines).
-        malformed: CSV lines that could not be split into the header's fields.
-    """
-
-    path: Path
-    frame: pl.DataFrame
-    lines: np.ndarray
-    spans: np.ndarray
-    malformed: list[Reject]
-
-    @property
-    def count(self) -> int:
-        """Data rows read, well-formed or not."""
-        return self.frame.height + len(self.malformed)
-
-    def raw(self, positions: np.ndarray) -> list[str]:
-        """The text of the rows at `positions` of `frame`: the file's own lines for CSV."""
-        if self.path.suffix.lower() not in CSV_SUFFIXES:
-            out = io.StringIO()
-            csv.writer(out, lineterminator="\n").writerows(self.frame[positions].rows())
-            return out.getvalue().splitlines()
-        data = self.path.read_bytes()
-        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-        ends = np.append(ends, len(data))
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        texts = []
-        for line, span in zip(self.lines[positions], self.spans[positions], strict=True):
-            chunk = data[starts[line - 1] : ends[line + span - 2]]
-            texts.append(chunk.decode("utf-8", errors="replace").replace("\r\n", "\n").rstrip("\r"))
-        return texts
-
-
-def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-        names = next(csv.reader(f), [])
-    if not any(name.strip() for name in names):
-        raise InputError(f"{path}: the file is empty (no header line)")
-    return names
-
-
-def _read_csv(path: Path) -> RawRows:
-    names = _header(path)
-    if len({n.lower() for n in names}) < len(names):
-        raise InputError(f"{path}: the header repeats a column name: {', '.join(names)}")
-
-    def parse(threads: bool) -> tuple[pa.Table, list[pacsv.InvalidRow]]:
-        invalid: list[pacsv.InvalidRow] = []
-
-        def skip(row: pacsv.InvalidRow) -> str:
-            invalid.append(row)
-            return "skip"
-
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=threads, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=skip
-            ),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
-        )
-        return table, invalid
-
-    try:
-        table, invalid = parse(threads=True)
-        if any(row.number is None for row in invalid):  # numbers are only known single-threaded
-            table, invalid = parse(threads=False)
-    except (pa.ArrowException, OSError) as exc:
-        hint = "; save it as UTF-8" if "UTF8" in str(exc) else ""
-        raise InputError(f"{path}: cannot be read as CSV: {exc}{hint}") from None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    invalid.sort(key=lambda row: row.number)
-
-    # Record numbers count the header as 1; a record spans 1 + (newlines inside it) lines.
-    total = frame.height + len(invalid)
-    is_bad = np.zeros(total, dtype=bool)
-    is_bad[np.array([row.number for row in invalid], dtype=np.int64) - 2] = True
-    extra = np.zeros(total, dtype=np.int64)
-    if frame.width and frame.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any())).item():
-        newlines = pl.sum_horizontal(pl.all().str.count_matches("\n", literal=True))
-        extra[~is_bad] = frame.select(newlines).to_series().to_numpy()
-    extra[is_bad] = [row.text.count("\n") for row in invalid]
-    lines = np.arange(2, total + 2) + np.concatenate([[0], np.cumsum(extra)[:-1]]).astype(np.int64)
-    malformed = [
-        Reject(int(line), f"wrong number of fields: expected {r.expected_columns}, found {r.actual_columns}", r.text)
-        for line, r in zip(lines[is_bad], invalid, strict=True)
-    ]
-    blank = frame.select(pl.all_horizontal(pl.all() == "")).to_series().to_numpy() if frame.width else None
-    keep = np.ones(frame.height, dtype=bool) if blank is None else ~blank
-    return RawRows(path, frame.filter(keep), lines[~is_bad][keep], (extra[~is_bad] + 1)[keep], malformed)
-
-
-def _read_parquet(path: Path) -> RawRows:
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several unrelated types for unreadable files
-        raise InputError(f"{path}: cannot be read as Parquet: {exc}") from None
-    columns = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if name.upper() == TIMESTAMP and isinstance(dtype, pl.Datetime | pl.Date):
-            column = column.dt.epoch("s")  # the instant in UTC, whatever the column's time zone
-        elif isinstance(dtype, pl.List):
-            column = column.list.eval(pl.element().cast(pl.String)).list.join(MULTI_VALUE_SEP)
-        columns.append(column.cast(pl.String).alias(name))
-    try:
-        frame = frame.select(columns)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{path}: a column cannot be read as text: {exc}") from None
-    n = frame.height
-    return RawRows(path, frame, np.arange(1, n + 1), np.ones(n, dtype=np.int64), [])
-
-
-def read_rows(path: Path) -> RawRows:
+def read_rows(path: Path, encoding: str | None = None) -> RawRows:
     """Read a CSV or Parquet file as strings, by suffix; quoted CSV values may hold newlines.
 
+    Args:
+        encoding: the CSV file's text encoding (default: detected, see `homerec.storage.csvfile`).
+
     Raises:
-        InputError: the file is missing, empty, of an unknown type or unreadable.
+        InputError: the file is missing, empty, of an unknown type or unreadable, or a
+            Parquet column holds structs or nested lists.
     """
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path)
+        return read_csv(path, encoding)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path)
+        return read_parquet(path)
     raise InputError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
 
 
-def find_columns(rows: RawRows, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
-    """Match wanted column names case-insensitively: wanted name → name in the file.
+def match_columns(
+    path: Path, names: list[str], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Match wanted column names case-insensitively among a file's `names`: wanted name → name in the file.
 
     Raises:
         InputError: a required column is missing.
     """
-    by_lower = {name.lower(): name for name in rows.frame.columns}
+    by_lower = {name.lower(): name for name in names}
     found = {want: by_lower[want.lower()] for want in (*required, *optional) if want.lower() in by_lower}
     missing = [want for want in required if want not in found]
     if missing:
         raise InputError(
-            f"{rows.path}: missing required column(s) {', '.join(missing)} "
-            f"(found: {', '.join(rows.frame.columns) or 'none'})"
+            f"{path}: missing required column(s) {', '.join(missing)} (found: {', '.join(names) or 'none'})"
         )
     return found
+
+
+def find_columns(rows: RawRows, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
+    """`match_columns` for a file read into `rows`."""
+    return match_columns(rows.path, rows.frame.columns, required, optional)
 
 
 def _rejects(rows: RawRows, checked: pl.DataFrame) -> list[Reject]:
@@ -226,15 +96,23 @@ def _reasons(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str]]) -> pl.DataF
     return frame.with_columns(pl.when("_failed").then(reason).otherwise(pl.lit("")).alias("_reason")).drop("_failed")
 
 
-def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataFrame, list[Reject]]:
-    """Split rows into valid events (frame in `INTERACTION_FRAME_COLUMNS`) and rejects."""
+def check_interactions(
+    rows: RawRows, columns: dict[str, str], max_future_s: int = DEFAULT_FUTURE_SKEW_S, now: int | None = None,
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Split rows into valid events (frame in `INTERACTION_FRAME_COLUMNS`) and rejects.
+
+    Args:
+        max_future_s: events later than `now` plus this many seconds are rejected.
+        now: the current time (epoch seconds; default: the clock).
+    """
+    latest = (int(time.time()) if now is None else now) + max_future_s
     frame = rows.frame.select(
-        _text(columns, USER_ID).alias(Col.user_id),
-        _text(columns, ITEM_ID).alias(Col.item_id),
+        trimmed(_text(columns, USER_ID)).alias(Col.user_id),
+        trimmed(_text(columns, ITEM_ID)).alias(Col.item_id),
         _text(columns, TIMESTAMP).str.strip_chars().alias("_ts"),
-        _text(columns, EVENT_TYPE).str.strip_chars().alias(Col.event_type),
+        trimmed(_text(columns, EVENT_TYPE)).alias(Col.event_type),
         _text(columns, EVENT_VALUE).str.strip_chars().alias("_value"),
-        _text(columns, ORDER_ID).str.strip_chars().alias(Col.order_id),
+        trimmed(_text(columns, ORDER_ID)).alias(Col.order_id),
         _text(columns, QUANTITY).str.strip_chars().alias("_quantity"),
     ).with_columns(
         pl.col("_ts").str.to_integer(strict=False).alias(Col.ts),
@@ -251,14 +129,20 @@ def check_interactions(rows: RawRows, columns: dict[str, str]) -> tuple[pl.DataF
     checked = _reasons(
         frame,
         [
-            (pl.col(Col.user_id).str.strip_chars() == "", f"empty {USER_ID}"),
-            (pl.col(Col.item_id).str.strip_chars() == "", f"empty {ITEM_ID}"),
+            *id_checks(pl.col(Col.user_id), USER_ID),
+            *id_checks(pl.col(Col.item_id), ITEM_ID),
+            *id_checks(pl.col(Col.event_type), EVENT_TYPE)[1:],  # an empty event type is the default
             (pl.col("_ts") == "", f"empty {TIMESTAMP}"),
             ((pl.col("_ts") != "") & ts.is_null(), f"{TIMESTAMP} is not a whole number of seconds"),
             (ts < 0, f"{TIMESTAMP} is negative"),
             (ts > MAX_TIMESTAMP, f"{TIMESTAMP} is after 2100: expected epoch seconds, not milliseconds"),
-            ((value_text != "") & (value.is_null() | ~value.is_finite()), f"{EVENT_VALUE} is not a number"),
-            ((quantity_text != "") & (quantity.is_null() | ~quantity.is_finite()), f"{QUANTITY} is not a number"),
+            ((ts > latest) & (ts <= MAX_TIMESTAMP),
+             f"{TIMESTAMP} is more than {max_future_s} s in the future (setting max_future_skew_s)"),
+            ((value_text != "") & value.is_null(), f"{EVENT_VALUE} is not a number"),
+            ((value_text != "") & bad_value(value), f"{EVENT_VALUE} is not a finite number within ±{MAX_ABS_VALUE:g}"),
+            *id_checks(pl.col(Col.order_id), ORDER_ID)[1:],  # an empty order id is none
+            ((quantity_text != "") & quantity.is_null(), f"{QUANTITY} is not a number"),
+            ((quantity_text != "") & bad_value(quantity), f"{QUANTITY} is not a finite number within ±{MAX_ABS_VALUE:g}"),
             (quantity < 0, f"{QUANTITY} is negative"),
         ],
     )
@@ -280,22 +164,27 @@ def check_entities(rows: RawRows, id_name: str, columns: dict[str, str]) -> tupl
     target = Col.item_id if id_name == ITEM_ID else Col.user_id
     fields = [c for c in rows.frame.columns if c != id_column]
     frame = rows.frame.select(
-        _text(columns, id_name).alias(target),
+        trimmed(_text(columns, id_name)).alias(target),
         *(pl.when(pl.col(f) != "").then(pl.col(f)).alias(f) for f in fields),
     )
-    checked = _reasons(frame, [(pl.col(target).str.strip_chars() == "", f"empty {id_name}")])
+    checked = _reasons(frame, id_checks(pl.col(target), id_name))
     good = checked.filter(pl.col("_reason") == "").drop("_reason")
     return good, _rejects(rows, checked)
 
 
-def write_rejects(rejects: list[Reject], path: Path) -> None:
-    """Write rejects as CSV with the columns line, reason, raw (creating the folder)."""
+def write_rejects(rejects: list[Reject], path: Path, files: list[str] | None = None) -> None:
+    """Write rejects as CSV with the columns line, reason, raw (creating the folder).
+
+    Args:
+        files: the file of each reject, for imports that read several files: then the
+            first column is `file`.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
-        {
-            "line": [r.line for r in rejects],
-            "reason": [r.reason for r in rejects],
-            "raw": [r.raw for r in rejects],
-        },
-        schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
-    ).write_csv(path)
+    columns = {
+        "line": ([r.line for r in rejects], pl.Int64),
+        "reason": ([r.reason for r in rejects], pl.String),
+        "raw": ([r.raw for r in rejects], pl.String),
+    }
+    if files is not None:
+        columns = {"file": (files, pl.String), **columns}
+    pl.DataFrame({k: v for k, (v, _) in columns.items()}, schema={k: t for k, (_, t) in columns.items()}).write_csv(path)

@@ -115,8 +115,8 @@ def test_serving_section_gives_a_verdict_per_target_and_stack():
     assert "0.80×" in rows["Cached recommendations (granian)"]
     live = rows["Live hybrid scoring, cache bypassed (granian)"]
     assert "10/100 sampled answers not from the model" in live and live.endswith("| **missed** |")
-    assert rows["Event acknowledged → reflected in the next recommendation (granian)"].endswith("| met |")
+    assert rows["Event acknowledged by one process → reflected in the next recommendation of another (granian)"].endswith("| met |")
     assert rows["Serving RSS per worker, scale 1 (granian)"].endswith("| met |")
     assert rows["Cached recommendations (uvicorn)"].endswith("| **missed** |")  # 3 error answers
-    assert rows["Event acknowledged → reflected in the next recommendation (uvicorn)"].endswith("| **missed** |")
+    assert rows["Event acknowledged by one process → reflected in the next recommendation of another (uvicorn)"].endswith("| **missed** |")
     assert "`python -m bench.serving`" in text

@@ -56,6 +56,9 @@ def test_compare_a_model_with_a_personalize_fallback(workdir):
     assert doc["b"]["fallback_suspected"] is True and doc["a"]["fallback_suspected"] is False
     assert doc["b"]["fallback_evidence"]["most_common_list_share"] == 1.0
     assert doc["a"]["accuracy"]["n_users"] > 0 and "NDCG@10" in doc["b"]["accuracy"]
+    assert doc["b"]["top10_share"] == 1.0 and doc["a"]["top10_share"] < 1.0  # the fallback: ten items fill every slot
+    assert doc["a"]["novelty"] > 0 and doc["b"]["novelty"] > 0  # bits of self-information (P00001..10 are not best-sellers)
+    assert 0.0 <= doc["a"]["diversity"] <= 1.0  # the generated catalogue has a category column
     assert doc["since_date"].startswith("2025-10-01") and doc["verdict"]
     html = (workdir / "out/c.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "looks like a popularity fallback" in html
@@ -69,6 +72,16 @@ def test_compare_a_model_with_its_own_batch_file(workdir):
     doc = json.loads((workdir / "same.json").read_text())
     assert doc["k"] == 5 and doc["pair"]["overlap_at_k"] == 1.0 and doc["pair"]["jaccard_at_k"] == 1.0
     assert (workdir / "same.html").stat().st_size > 0
+
+
+def test_compare_json_alone_and_no_file_at_all(workdir):
+    pages = set(workdir.rglob("*.html"))
+    run = homerec("compare", "--a", "model:v1", "--b", "file:recs.jsonl", "--json", "only.json", cwd=workdir)
+    assert run.returncode == 0, run.stdout
+    assert json.loads((workdir / "only.json").read_text())["pair"]["overlap_at_k"] == 1.0
+    assert set(workdir.rglob("*.html")) == pages
+    run = homerec("compare", "--a", "model:v1", "--b", "file:recs.jsonl", cwd=workdir)
+    assert run.returncode == 0 and "overlap@10" in run.stdout and "--json FILE" in run.stdout, run.stdout
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from homerec.cli.main import DEMO_KEY, DEMO_SECRET
-from tests.live import free_port
+from tests.live import free_port, wait_ready
 
 
 @pytest.mark.slow
@@ -33,13 +33,7 @@ def test_demo_serves_and_its_printed_requests_answer(tmp_path):
             lines.append(line)
             if "/v1/users/" in line:
                 break
-        while time.monotonic() < deadline:  # the examples are printed just before the server starts
-            assert proc.poll() is None, "".join(lines)
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_ready(url, proc, tmp_path / "no-log", timeout_s=max(1.0, deadline - time.monotonic()))
         out = "".join(lines)
         first = re.search(r"curl '(http://127\.0\.0\.1:\d+/v1/users/[^']+)'", out)
         assert first, out

@@ -45,6 +45,8 @@ def test_a_personalize_popularity_fallback_is_flagged(scores):
     if scores != "none":
         assert ev["constant_score_list_share"] == 1.0
     assert b["personalization"] == 0.0 and r["a"]["personalization"] > 0.8
+    assert b["top10_share"] == 1.0 and r["a"]["top10_share"] < 1.0
+    assert b["novelty"] is None and b["diversity"] is None  # compare_ranked has no user counts or categories
     assert "looks like a popularity fallback" in verdict(r)[1] and "personalises" in verdict(r)[0]
 
 

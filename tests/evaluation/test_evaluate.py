@@ -67,8 +67,10 @@ def test_to_json_shape():
     assert set(doc) == {"dataset", "n_eval_users", "k", "models"}
     assert doc["dataset"] == "synthetic" and doc["k"] == 10
     assert set(doc["models"]["popularity"]) == {
-        "HR@10", "Precision@10", "Recall@10", "NDCG@10", "MAP@10", "Coverage@10", "fit_seconds"
+        "HR@10", "Precision@10", "Recall@10", "NDCG@10", "MAP@10", "Coverage@10", "fit_seconds",
+        "TopShare@10", "MaxShare@10", "Overlap@10", "Novelty@10", "Diversity@10",
     }
+    assert doc["models"]["popularity"]["Diversity@10"] is None  # no categories given
 
 
 def test_recommend_for_excludes_train_items_and_chunks_consistently():

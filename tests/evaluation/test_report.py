@@ -36,3 +36,17 @@ def test_write_html(tmp_path):
     assert "popularity" in html and "trending-7d" in html
     assert "synthetic &lt;data&gt;" in html  # escaped
     assert "NDCG@10" in html
+
+
+def test_the_hybrid_blend_gets_its_accuracy_breadth_curve(tmp_path):
+    from homerec.evaluation.blend import fit_tuned_hybrid
+
+    split = temporal_split(random_data(n_users=120, n_items=40, n_events=3000, seed=2))
+    fitters = {"hybrid": lambda d, f: fit_tuned_hybrid(d, f, parts=["popularity", "item_knn", "ease"])}
+    result = evaluate(fitters, split, dataset="blend")
+    blend = result.to_json()["models"]["hybrid"]["blend"]
+    assert blend["curve"] and blend["decision"]["reason"] and "reference_coverage" in blend["breadth"]
+    html = write_html(result, tmp_path / "r.html").read_text()
+    assert "Accuracy and breadth: the hybrid blend" in html and "blend_max_item_share" in html
+    assert html.count("data:image/png;base64,") == 5  # the four plots and the trade-off curve
+    assert "TopShare@10" in html and "Novelty@10" in html

@@ -152,3 +152,24 @@ def test_a_million_exposures_report_in_seconds():
     report = experiment_report("exp", exposures, events, HALF, "control")
     assert time.perf_counter() - start < 20
     assert report["variants"]["candidate"]["lift"]["ctr"]["ci_low"] > 0.4
+
+
+def test_reported_impressions_are_counted_for_the_variant_each_user_was_served():
+    import polars as pl
+
+    exposures, events = simulate({"control": (0.04, 0.10, 30.0), "candidate": (0.06, 0.10, 45.0)}, 2_000, seed=3)
+    served = exposures.filter(pl.col("served")).group_by("user_id").agg(pl.col("variant").first())
+    users = served.sort("user_id").head(40)
+    rows = [(f"e{n}", u, T0 + DAY, f"i{j}", j == 0) for n, u in enumerate(users["user_id"]) for j in range(3)]
+    impressions = pl.DataFrame(rows, schema=["event_id", "user_id", "ts", "item_id", "chosen"], orient="row")
+    impressions = pl.concat([impressions, pl.DataFrame([("x", "not-in-the-experiment", T0, "i1", False)],
+                                                       schema=impressions.schema, orient="row")])
+    report = experiment_report("exp", exposures, events, HALF, "control", impressions=impressions)
+    by_variant = users.group_by("variant").len()
+    for variant, n in by_variant.iter_rows():
+        row = report["variants"][variant]
+        assert row["impressions"] == 3 * n and row["impressions_chosen"] == n
+    assert any(line.startswith("Reported impressions chosen:") for line in report["summary"])
+    without = experiment_report("exp", exposures, events, HALF, "control")
+    assert all(r["impressions"] == 0 for r in without["variants"].values())
+    assert not any("impressions" in line for line in without["summary"])

@@ -70,6 +70,22 @@ class RecommenderContract:
             assert [r.item_id for r in a] == [r.item_id for r in b]
             np.testing.assert_allclose([r.score for r in a], [r.score for r in b], rtol=1e-5)
 
+    def test_a_forgotten_user_is_gone_from_the_artifact_and_the_model_still_serves(self, fitted, tmp_path):
+        before = fitted.recommend("u11", k=3, history=GROUP_B[:2])
+        assert fitted.without_users(["u10", "nobody"]) and not fitted.without_users(["u10"])
+        fitted.save(tmp_path / "m")
+        loaded = load_model(tmp_path / "m")
+        for model in [loaded, *getattr(loaded, "models_", {}).values()]:
+            assert "u10" not in model.users_ and "u11" in model.users_
+            if hasattr(model, "user_factors_"):
+                assert len(model.user_factors_) == len(model.users_)
+            if hasattr(model, "R_"):
+                assert model.R_.shape[0] == len(model.users_)
+        after = loaded.recommend("u11", k=3, history=GROUP_B[:2])
+        assert len(after) == len(before) == 3
+        recs = loaded.recommend("u10", k=3, history=GROUP_A[:2])  # now a stranger with a history
+        assert len(recs) == 3 and not {r.item_id for r in recs} & set(GROUP_A[:2])
+
     def test_no_pickle_in_the_artifact(self, fitted, tmp_path):
         fitted.save(tmp_path / "m")
         with np.load(tmp_path / "m" / "arrays.npz", allow_pickle=False) as z:

@@ -49,6 +49,20 @@ def test_exclude_and_unknown_items(fitted):
     assert first not in {r.item_id for r in recs} and len(recs) == 5
 
 
+def test_items_the_non_product_rule_marks_are_never_listed():
+    history, future = split_world()
+    first, _ = staples("u10")  # bought by u10 every 30 days: a re-order candidate, like a delivery charge
+    allowed = np.ones(history.n_items, bool)
+    allowed[history.items.get(first)] = False
+    discovery = Popularity().fit(history, recommendable=allowed)
+    model = ReorderModel().fit(history, future, discovery, now=int(future.ts.min()))
+    now = START + 308 * DAY
+    recs = model.recommend("u10", user_events("u10", now), now=now, k=5)
+    assert len(recs) == 5 and first not in {r.item_id for r in recs}
+    (lists,) = model.recommend_batch(history, ["u10"], now, k=5)
+    assert history.items.get(first) not in lists.idx[0].tolist()
+
+
 def test_a_customer_without_history_gets_the_fallback(fitted):
     recs = fitted.recommend("nobody", user_events("nobody", START), now=START + 308 * DAY, k=3)
     assert len(recs) == 3 and all(r.reason == "popularity fallback: no history" for r in recs)

@@ -7,6 +7,7 @@ import pytest
 
 from homerec.data.interactions import Interactions
 from homerec.errors import ConfigError
+from homerec.models.one_user import OneHistory
 from homerec.models.user_knn import UserKNN
 from tests.models.contract import PersonalizedContract
 
@@ -40,14 +41,15 @@ def _loner_data() -> Interactions:
 def test_a_user_is_not_their_own_neighbour():
     data = _loner_data()
     model = UserKNN(k_neighbors=5).fit(data)
-    row = model.history_row(["x", "y"])
+    row = OneHistory.of(data.items, ["x", "y"]).row(len(data.items))
     z = data.items.get("z")
     stranger = model._score(np.array([-1]), row)[0]
     assert stranger[z] > 0  # u1's row votes for z when the history is someone else's
     itself = model._score(np.array([data.users.get("u1")]), row)[0]
     assert itself[z] == 0.0  # ... but not when the history is u1's own
     assert np.all(itself == 0.0)
-    u2 = model._score(np.array([data.users.get("u2")]), model.history_row(["a", "b"]))[0]
+    u2 = model._score(np.array([data.users.get("u2")]),
+                      OneHistory.of(data.items, ["a", "b"]).row(len(data.items)))[0]
     assert u2[data.items.get("c")] > 0  # u3 is u2's neighbour
 
 

@@ -19,11 +19,18 @@ def test_personalize_format_covers_every_user_and_item(trained, store, tmp_path)
     items = [d for d in lines if "itemId" in d["input"]]
     assert len(users) == report.n_users == store.users().height
     assert len(items) == report.n_items > 0
-    first = users[0]
+    warm = [d for d in users if "scores" in d["output"]]
+    first = warm[0]
     assert set(first) == {"input", "output", "error"} and first["error"] is None
     assert len(first["output"]["recommendedItems"]) == 5 == len(first["output"]["scores"])
-    assert all(0.0 <= s <= 1.0 for d in lines for s in d["output"]["scores"])
+    # Personalize's scale: relative values in [0, 1], in the list's order, a share of one catalogue-wide whole
+    assert all(0.0 < s <= 1.0 for d in warm for s in d["output"]["scores"])
+    assert all(d["output"]["scores"] == sorted(d["output"]["scores"], reverse=True) for d in warm)
+    assert all(sum(d["output"]["scores"]) <= 1.0 for d in warm)
     assert report.n_fallback_users > 0  # users.csv holds customers who never ordered
+    # Popular placeholder items (the fallback) and related items carry no relevance score, as on Personalize.
+    assert len(users) - len(warm) == report.n_fallback_users
+    assert not any("scores" in d["output"] for d in items)
 
 
 def test_seen_items_are_left_out_unless_asked(trained, store, tmp_path):
@@ -62,6 +69,8 @@ def test_buy_again_lists_carry_reasons_and_quantities(trained, store, tmp_path):
     out = docs[0]["output"]
     assert len(out["recommendedItems"]) == len(out["scores"]) == len(out["reasons"]) == len(out["suggestedQuantities"]) == 5
     assert all((q is None) == (not why.startswith("re-order")) for q, why in zip(out["suggestedQuantities"], out["reasons"]))
+    assert out["scores"] == sorted(out["scores"], reverse=True) and 0 < sum(out["scores"]) <= 1.0
+    assert "scores" not in docs[1]["output"]  # the fallback carries none, as Personalize's popular placeholders
 
 
 def test_batch_fills_the_cache_with_the_version(trained, store, tmp_path):

@@ -16,7 +16,13 @@ def test_train_registers_an_active_tuned_hybrid(trained):
     meta = registry.info(report.version).meta
     assert meta["model"] == "hybrid" and len(meta["data_digest"]) == 24
     assert meta["n_interactions"] == report.n_interactions > 0
-    assert report.validation_ndcg["hybrid"] >= max(v for k, v in report.validation_ndcg.items() if k != "hybrid") - 1e-9
+    breadth = meta["blend"]["breadth"]
+    inside = breadth["parts_inside"]  # single parts whose validation lists meet the breadth constraint
+    assert breadth["feasible"] or not inside
+    if inside:
+        assert report.validation_ndcg["hybrid"] >= max(report.validation_ndcg[p] for p in inside) - 1e-9
+    assert breadth["max_item_share"] <= breadth["max_item_share_limit"] or not breadth["feasible"]
+    assert meta["blend"]["decision"]["reason"] and report.decision == meta["blend"]["decision"]
     assert set(report.weights) == set(report.parts)
 
 

@@ -51,7 +51,7 @@ def test_split_serves_each_user_their_variant_and_logs_every_list(ab_world, auth
     exp = experiment(f"model:{ab_world['v2']}", 0.5)
     put(ab_world["store_url"], exp)
     with TestClient(create_app(make_settings(ab_world))) as client:
-        router = client.app.state.service.ab
+        router = client.app.state.router
         answers = {}
         for u in users(ab_world, 120):
             body = client.get(f"/v1/users/{u}/recommendations", params={"num_results": 5}).json()
@@ -80,7 +80,7 @@ def test_shadow_serves_the_control_and_logs_the_candidate_unserved(ab_world):
     exp = experiment(f"model:{ab_world['v2']}", 0.5, mode="shadow")
     put(ab_world["store_url"], exp)
     with TestClient(create_app(make_settings(ab_world))) as client:
-        router = client.app.state.service.ab
+        router = client.app.state.router
         names = users(ab_world, 60)
         for u in names:
             body = client.get(f"/v1/users/{u}/recommendations").json()
@@ -102,7 +102,7 @@ def test_a_failing_endpoint_variant_falls_back_to_the_control(ab_world):
         r = client.get(f"/v1/users/{u}/recommendations", params={"num_results": 5})
         assert r.status_code == 200 and len(r.json()["items"]) == 5
         assert r.json()["variant"] == "candidate" and r.json()["model_version"] == ab_world["v1"]
-        assert client.app.state.service.ab.endpoint_failures == 1
+        assert client.app.state.router.endpoint_failures == 1
 
 
 def test_traffic_moves_and_rollback_reach_a_running_server_without_a_failed_request(ab_world):
@@ -154,7 +154,7 @@ def test_a_rollback_keeps_routing_everyone_to_a_pinned_control_until_stopped(ab_
         created_at=int(time.time()) - 5)
     put(ab_world["store_url"], exp)
     with TestClient(create_app(make_settings(ab_world))) as client:
-        state = client.app.state.service.ab.state
+        state = client.app.state.router.experiments
 
         def versions() -> set[tuple[str | None, str]]:
             return {(b["variant"], b["model_version"]) for b in
@@ -167,30 +167,3 @@ def test_a_rollback_keeps_routing_everyone_to_a_pinned_control_until_stopped(ab_
         put(ab_world["store_url"], exp.rolled_back().stopped())
         state.reload()
         assert versions() == {(None, ab_world["v1"])}  # stopped: the active version, no experiment
-
-
-def test_exposures_survive_a_store_that_refuses_writes_for_a_while(ab_world):
-    from homerec.serving.experiments import ExposureLog
-
-    class Flaky:
-        def __init__(self, store):
-            self.store, self.fail = store, True
-
-        def add_exposures(self, frame):
-            if self.fail:
-                raise RuntimeError("database is locked")
-            return self.store.add_exposures(frame)
-
-    store = open_store(ab_world["store_url"])
-    try:
-        flaky = Flaky(store)
-        log = ExposureLog(flaky)  # type: ignore[arg-type]
-        for n in range(3):
-            log.append(f"rec{n}", "exp1", "control", f"u{n}", ["i1", "i2"], served=True)
-        assert log.flush() == 0 and log.failed == 0  # kept, not lost
-        flaky.fail = False
-        log.append("rec3", "exp1", "candidate", "u3", ["i3"], served=True)
-        assert log.flush() == 4
-        assert sorted(store.exposures("exp1")["recommendation_id"]) == ["rec0", "rec1", "rec2", "rec3"]
-    finally:
-        store.close()

@@ -16,7 +16,7 @@ def test_snapshot_refreshes_and_extends_the_model(world, tmp_path):
     url = copy_store(world, tmp_path / "h.db")
     store, writer = open_store(url), open_store(url)
     model = Registry(world["artifacts"]).load(world["version"])
-    catalog = Catalog(store, refresh_s=0.05, served=lambda: model)
+    catalog = Catalog(store, refresh_s=0.05, served=lambda: [model])
     try:
         assert catalog.items().height == len(world["item_ids"])
         assert catalog.model(model) is model  # nothing new yet
@@ -30,7 +30,7 @@ def test_snapshot_refreshes_and_extends_the_model(world, tmp_path):
         served = catalog.model(model)
         assert isinstance(served, WithNewItems) and served.new.ids == ["P-LATE"]
         assert catalog.model(model) is served  # built once per catalogue version
-        assert catalog.new_items_since > 0
+        assert catalog.new_since(model) > 0 and catalog.new_since(served) == 0
     finally:
         catalog.stop()
         store.close()

@@ -22,7 +22,7 @@ def seeded(world, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dash(world, seeded):
-    with TestClient(create_app(make_settings(world, store_url=seeded.store_url))) as c:
+    with TestClient(create_app(make_settings(world, store_url=seeded.store_url)), headers={"x-api-key": API_KEY}) as c:
         yield c
 
 
@@ -93,7 +93,7 @@ def test_a_broken_experiment_does_not_hide_the_others(world, tmp_path):
         store.put_experiment("broken", '{"name": "broken"}', "stopped")
     finally:
         store.close()
-    with TestClient(create_app(make_settings(world, store_url=s.store_url))) as c:
+    with TestClient(create_app(make_settings(world, store_url=s.store_url)), headers={"x-api-key": API_KEY}) as c:
         exps = {e["name"]: e for e in c.get("/dashboard/api/experiments").json()["experiments"]}
     assert exps[EXPERIMENT]["report"] is not None and exps[EXPERIMENT]["error"] is None
     assert exps["broken"]["report"] is None and "not a valid experiment spec" in exps["broken"]["error"]
@@ -117,7 +117,7 @@ def test_a_breached_guardrail_is_reported(world, tmp_path):
         store.add_interactions(clicks)
     finally:
         store.close()
-    with TestClient(create_app(make_settings(world, store_url=s.store_url))) as c:
+    with TestClient(create_app(make_settings(world, store_url=s.store_url)), headers={"x-api-key": API_KEY}) as c:
         exps = {e["name"]: e for e in c.get("/dashboard/api/experiments").json()["experiments"]}
     assert exps[EXPERIMENT]["status"] == "stopped" and exps[EXPERIMENT]["guardrail_breach"] is None
     bad = exps["bad-candidate"]
@@ -168,8 +168,10 @@ def test_bad_lookups_are_422(dash, path):
     assert r.status_code == 422 and r.json()["error"]
 
 
-def test_the_json_routes_follow_the_read_key_policy(world, seeded):
-    settings = make_settings(world, store_url=seeded.store_url, read_requires_key=True)
+@pytest.mark.parametrize("read_requires_key", [True, False])
+def test_the_json_routes_need_the_key_whenever_keys_are_set(world, seeded, read_requires_key):
+    # Issue 13 #6: the lookup showed any user's last 50 events to callers without a key.
+    settings = make_settings(world, store_url=seeded.store_url, read_requires_key=read_requires_key)
     with TestClient(create_app(settings)) as c:
         assert c.get("/dashboard").status_code == 200  # the page holds no data; it asks for the key
         for path in ("overview", "experiments", "users/u1"):
@@ -178,9 +180,14 @@ def test_the_json_routes_follow_the_read_key_policy(world, seeded):
             assert c.get(f"/dashboard/api/{path}", headers={"x-api-key": API_KEY}).status_code == 200
 
 
+def test_without_keys_the_json_routes_are_open(world, seeded):
+    with TestClient(create_app(make_settings(world, store_url=seeded.store_url, api_keys=[]))) as c:
+        assert c.get("/dashboard/api/users/u1").status_code == 200
+
+
 def test_without_a_model_the_overview_still_answers(world, seeded, tmp_path):
     settings = make_settings(world, store_url=seeded.store_url, artifact_dir=tmp_path / "empty-registry")
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers={"x-api-key": API_KEY}) as c:
         o = c.get("/dashboard/api/overview").json()
         assert o["ready"] is False and o["models"] == [] and o["active"] is None
         assert o["server"]["model_version"] is None

@@ -6,23 +6,19 @@ Selenium drives /usr/bin/chromedriver directly, so Selenium Manager never looks 
 on the network. Without them the test is skipped, except under CI=true, where it fails.
 """
 
-import contextlib
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
 from tests.serving.conftest import API_KEY
 from tests.serving.dashboard_seed import EXPERIMENT, Seeded, seed
-from tests.live import free_port
+from tests.live import HomerecServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -55,32 +51,9 @@ def seeded(world, tmp_path_factory) -> Seeded:
 def server(world, seeded, tmp_path_factory) -> Iterator[str]:
     """`homerec serve` on the seeded store, reads behind the API key; yields the base URL."""
     folder = tmp_path_factory.mktemp("dashboard-server")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
-    env.update(HOMEREC_API_KEYS=API_KEY, HOMEREC_READ_REQUIRES_KEY="true", HOMEREC_RELOAD_INTERVAL_S="0")
-    log_path = folder / "server.log"
-    cmd = [sys.executable, "-m", "homerec.cli.main", "serve", "--store", seeded.store_url,
-           "--artifacts", str(world["artifacts"]), "--port", str(port)]
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, f"server exited: {log_path.read_text()}"
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, f"server not ready: {log_path.read_text()}"
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    env = {"HOMEREC_API_KEYS": API_KEY, "HOMEREC_READ_REQUIRES_KEY": "true", "HOMEREC_RELOAD_INTERVAL_S": "0"}
+    with HomerecServer(seeded.store_url, world["artifacts"], folder, env=env) as running:
+        yield running.base
 
 
 @pytest.fixture(scope="module")

@@ -8,65 +8,17 @@ page cache, which a killed process cannot take with it; the next open replays th
 OS crash or power cut could lose the last commits (synchronous=FULL would cover that too).
 """
 
-import contextlib
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
 from homerec.storage import open_store
+from tests.live import HomerecServer
 from tests.serving.conftest import API_KEY, copy_store
-from tests.live import free_port
 
 BATCH = 25
-
-
-class Server:
-    """`python -m homerec.cli.main serve` in its own process group (granian's main process and its worker)."""
-
-    def __init__(self, store_url: str, artifacts: Path, folder: Path, name: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
-        env["HOMEREC_API_KEYS"] = API_KEY
-        env["HOMEREC_RELOAD_INTERVAL_S"] = "0"
-        self.log_path = folder / f"{name}.log"
-        self.log = self.log_path.open("w")
-        cmd = [sys.executable, "-m", "homerec.cli.main", "serve", "--store", store_url,
-               "--artifacts", str(artifacts), "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def kill9(self) -> None:
-        """SIGKILL every process of the server at once, as a crash or an OOM kill of the container would."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-
-    def wait_ready(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            assert self.proc.poll() is None, f"server exited: {self.log_path.read_text()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            assert time.monotonic() < deadline, f"server not ready: {self.log_path.read_text()}"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # no worker outlives the test
-        self.log.close()
 
 
 def _batch(n: int) -> list[dict]:
@@ -80,9 +32,10 @@ def test_acknowledged_events_survive_kill_9(world, tmp_path):
     acked: dict[str, tuple[str, str]] = {}  # event_id -> (user_id, item_id), only for 200 answers
     failures: list[str] = []
     stop = threading.Event()
-    server = Server(store_url, world["artifacts"], tmp_path, "first")
+    env = {"HOMEREC_API_KEYS": API_KEY, "HOMEREC_RELOAD_INTERVAL_S": "0"}
+    server = HomerecServer(store_url, world["artifacts"], tmp_path, name="first", env=env)
     try:
-        server.wait_ready()
+        server.start()
 
         def send() -> None:
             n = 0
@@ -108,7 +61,7 @@ def test_acknowledged_events_survive_kill_9(world, tmp_path):
             assert time.monotonic() < deadline and sender.is_alive(), f"events not acknowledged: {failures}"
             time.sleep(0.01)
         server.kill9()  # requests are still flowing
-        assert server.proc.wait(timeout=10) == -signal.SIGKILL
+        assert server.proc.returncode == -signal.SIGKILL
         sender.join(timeout=20)
         stop.set()
         assert not sender.is_alive()
@@ -119,9 +72,9 @@ def test_acknowledged_events_survive_kill_9(world, tmp_path):
     assert len(failures) == 1 and failures[0].startswith("transport"), failures
     snapshot = dict(acked)
 
-    restarted = Server(store_url, world["artifacts"], tmp_path, "second")
+    restarted = HomerecServer(store_url, world["artifacts"], tmp_path, name="second", env=env)
     try:
-        restarted.wait_ready()
+        restarted.start()
         store = open_store(store_url)
         try:
             with store._engine.connect() as conn:  # the durability settings really are in force

@@ -12,6 +12,9 @@ from homerec.storage import open_store
 from tests.serving.conftest import copy_store, make_settings
 
 NEW = "P-NEW-0001"
+# The tests build on each other (the batch refresh in the last lists the product the first one PUT):
+# under `pytest -n 2 --dist loadgroup` they must run in order on one worker.
+pytestmark = pytest.mark.xdist_group("new-products")
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +59,25 @@ def test_a_new_product_is_recommended_next_to_its_look_alike(app_client, own_wor
     assert all(i["reason"] != "not scored: unknown to the model" for i in ranked["items"])
 
 
-def test_a_product_put_through_personalize_is_recommendable_too(app_client, own_world):
+def test_a_product_put_through_personalize_is_recommendable_too(app_client, own_world, auth):
     user = own_world["cached_users"][1]
     top = app_client.get(f"/v1/users/{user}/recommendations?num_results=3").json()["items"][0]["item_id"]
     props = json.dumps(metadata_of(own_world["store_url"], top))
-    r = app_client.post("/items", content=json.dumps(
+    r = app_client.post("/items", headers=auth, content=json.dumps(
         {"datasetArn": "arn:aws:personalize:us-east-1:1:dataset/items", "items": [{"itemId": "P-NEW-0002", "properties": props}]}))
     assert r.status_code == 200, r.text
     ids = [i["item_id"] for i in app_client.get(f"/v1/users/{user}/recommendations?num_results=10").json()["items"]]
     assert "P-NEW-0002" in ids
 
 
-def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_client, own_world):
+def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_client, own_world, auth):
     from homerec.models.registry import Registry
     from homerec.pipeline.batch import run_batch
 
     user = own_world["cached_users"][0]
+    top = app_client.get(f"/v1/users/{user}/recommendations?num_results=1").json()["items"][0]["item_id"]
+    # The product as the first test adds it (xdist may run this test on another worker, with its own store).
+    app_client.put(f"/v1/items/{NEW}", json=metadata_of(own_world["store_url"], top), headers=auth)
     time.sleep(1.1)  # cache times are whole seconds: the refresh must come after the products' second
     store = open_store(own_world["store_url"])
     try:
@@ -79,5 +85,12 @@ def test_the_batch_refresh_lists_new_products_and_the_cache_serves_them(app_clie
                   users_file=None)
     finally:
         store.close()
-    answer = app_client.get(f"/v1/users/{user}/recommendations?num_results=5").json()
+    # Workers load the new lists once the batch has written them (the change feed says so).
+    deadline = time.monotonic() + 15
+    while True:
+        answer = app_client.get(f"/v1/users/{user}/recommendations?num_results=5").json()
+        if answer["source"] == "cache" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert answer["source"] == "cache" and NEW in [i["item_id"] for i in answer["items"]]
+

@@ -43,7 +43,8 @@ def test_native_operations_carry_the_pydantic_schemas(client):
     assert doc["components"]["securitySchemes"]["apiKey"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
     recs = doc["paths"]["/v1/users/{user_id}/recommendations"]["get"]
     params = {p["name"]: p for p in recs["parameters"]}
-    assert set(params) == {"user_id", "num_results", "min_score", "exclude", "filter", "filter_name", "filter_values"}
+    assert set(params) == {"user_id", "num_results", "min_score", "exclude", "filter", "filter_name", "filter_values",
+                           "include_seen"}
     assert params["num_results"]["schema"]["maximum"] == 500 and params["num_results"]["in"] == "query"
     assert params["exclude"]["explode"] is False
     assert recs["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/RecommendResponse")

@@ -42,14 +42,15 @@ def test_app_with_max_in_flight_1_under_concurrent_load(world):
     app = create_app(make_settings(world, max_in_flight=1))
     statuses: list[int] = []
     with TestClient(app, raise_server_exceptions=False) as client:
-        service = app.state.service
-        recommend = service.recommend
+        router = app.state.router
+        scored = router.scored
 
-        def slow_recommend(*args, **kwargs):
+        def slow_scored(req):
             time.sleep(0.05)
-            return recommend(*args, **kwargs)
+            return scored(req)
 
-        service.recommend = slow_recommend
+        router.cached = lambda req: None  # every request goes to a worker thread, slowly
+        router.scored = slow_scored
         user = world["cached_users"][0]
 
         def hammer() -> None:
@@ -65,7 +66,8 @@ def test_app_with_max_in_flight_1_under_concurrent_load(world):
         for t in threads:
             t.join()
         assert client.get("/healthz").status_code == 200
-        service.recommend = recommend
+        router.scored = scored
+        del router.cached  # the class's own again
         after = client.get(f"/v1/users/{user}/recommendations")
         assert after.status_code == 200 and len(after.json()["items"]) == 10
         assert client.get("/readyz").status_code == 200

@@ -1,10 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Model versions swapped under load with zero failures, and the real `homerec serve` process."""
 
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 
@@ -14,7 +11,7 @@ from starlette.testclient import TestClient
 from homerec.models.registry import Registry
 from homerec.serving import create_app
 from tests.serving.conftest import make_settings
-from tests.live import free_port
+from tests.live import HomerecServer
 
 
 def test_promote_and_rollback_under_load_without_failures(world, tmp_path):
@@ -58,34 +55,9 @@ def test_promote_and_rollback_under_load_without_failures(world, tmp_path):
     assert seen == {v1, v2}
 
 
-def _serve_command() -> list[str]:
-    """`homerec serve` (through the CLI app once it has the command, else the command function)."""
-    from homerec.cli.main import app
-
-    if any(c.name == "serve" or getattr(c.callback, "__name__", "") == "serve" for c in app.registered_commands):
-        return [sys.executable, "-c", "from homerec.cli.main import main; main()", "serve"]
-    return [sys.executable, "-c", "import typer; from homerec.cli.serve_cmd import serve; typer.run(serve)"]
-
-
 def test_homerec_serve_with_two_workers(world, tmp_path):
-    port = free_port()
-    cmd = [*_serve_command(), "--store", world["store_url"], "--artifacts", str(world["artifacts"]),
-           "--port", str(port), "--workers", "2"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEREC_")}
-    log = (tmp_path / "serve.log").open("w+")
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"server exited: {log.seek(0) or log.read()}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server not ready: {log.seek(0) or log.read()}"
-            time.sleep(0.3)
+    with HomerecServer(world["store_url"], world["artifacts"], tmp_path, args=["--workers", "2"]) as server:
+        base = server.base
         r = httpx.get(f"{base}/v1/users/{world['cached_users'][5]}/recommendations", timeout=10)
         assert r.status_code == 200 and r.json()["source"] == "cache" and len(r.json()["items"]) == 10
         assert r.json()["model_version"] == world["version"]
@@ -100,11 +72,3 @@ def test_homerec_serve_with_two_workers(world, tmp_path):
                          if line.startswith("homerec_answers_total{") and 'endpoint="recommendations"' in line)
             assert served == 31, text[:2000]
             assert 'homerec_model_info{version="' + world["version"] + '"} 1.0' in text
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()

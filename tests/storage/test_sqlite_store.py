@@ -11,8 +11,8 @@ import pytest
 from homerec.data.schema import Col
 from homerec.errors import StoreError
 from homerec.storage import AddResult, Store, open_store
+from homerec.storage import bulk, tables
 from homerec.storage import sql as sql_module
-from homerec.storage.tables import SCHEMA_VERSION
 from tests.contracts import V1_STORE_SQL, StoreContract, check_v1_store_is_migrated, events
 
 
@@ -22,6 +22,19 @@ class TestSqliteStore(StoreContract):
         s = open_store(f"sqlite:///{tmp_path}/store.db")
         yield s
         s.close()
+
+
+class TestSqliteStoreThroughBulkLoads(StoreContract):
+    """Every event write through the bulk path (ADBC stage, INSERT … SELECT), rebuilding indexes when it may."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+        monkeypatch.setattr(sql_module, "BULK_ROWS", 0)
+        monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 0)
+        s = open_store(f"sqlite:///{tmp_path}/store.db")
+        yield s
+        s.close()
+        assert [p.name for p in tmp_path.iterdir() if "bulk" in p.name] == []  # every stage was removed
 
 
 class TestInMemorySqliteStore(StoreContract):
@@ -116,7 +129,7 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path):
     conn.close()
     check_v1_store_is_migrated(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(tables.SCHEMA_VERSION,)]
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert {"experiments", "exposures", "event_links"} <= names
+    assert {"experiments", "exposures", "event_links", "deleted_users"} <= names
