@@ -34,8 +34,12 @@ def data_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def load_dataset(name: str, scale: float = 1.0, seed: int = 0) -> Any:
-    """A `homerec.evaluation.dataset.Dataset`: a shared real set, or `generated` (synthetic)."""
+def load_dataset(name: str, scale: float = 1.0, seed: int = 0, layout: str = "personalize") -> Any:
+    """A `homerec.evaluation.dataset.Dataset`: a shared real set, or `generated` (synthetic).
+
+    `layout` names the real set's folder: `personalize`, or `personalize-orders` where the set
+    also has ORDER_ID and QUANTITY columns.
+    """
     from homerec.evaluation.dataset import read_folder
 
     if name == GENERATED:
@@ -47,7 +51,7 @@ def load_dataset(name: str, scale: float = 1.0, seed: int = 0) -> Any:
             if not (folder / "interactions.csv").exists() and (folder / "personalize").is_dir():
                 folder = folder / "personalize"
             return read_folder(folder)
-    folder = data_root() / name / "personalize"
+    folder = data_root() / name / layout
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found (set HOMEREC_DATA_DIR to the shared data folder)")
     return read_folder(folder)
@@ -78,6 +82,18 @@ def machine_note() -> dict[str, Any]:
         "blas": blas,
         "unset_env": sorted(UNSET_AT_IMPORT),
     }
+
+
+def write_results(results: dict[str, Any], out: Path, markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Write a benchmark's JSON to `out` and its Markdown next to it (`.md`), and print the Markdown."""
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md = markdown(results)
+    out.with_suffix(".md").write_text(md + "\n")
+    print(md)
+    log(f"wrote {out} and {out.with_suffix('.md')} ({results['meta'].get('seconds')} s)")
 
 
 def log(msg: str) -> None:

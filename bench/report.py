@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Write BENCHMARKS.md from bench/out/speed.json, ingest.json, serving.json, compare.json and quality*.json.
+"""Write BENCHMARKS.md from bench/out/speed.json, ingest.json, serving.json, compare.json, spark.json,
+personalize.json, quality*.json and distributor.json.
 
 Run: python -m bench.report [--speed bench/out/speed.json] [--ingest bench/out/ingest.json] [--quality …]
 """
@@ -84,11 +85,13 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
           compare: Path | None = None, spark: Path | None = None, ingest: Path | None = None,
-          personalize: Path | None = None, replicas: Path | None = None) -> None:
+          personalize: Path | None = None, replicas: Path | None = None,
+          distributor: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
-             f"Reproduce everything with `{COMMAND}` (about 50–60 minutes on 2 cores); `python -m bench.speed`, "
-             "`python -m bench.quality` and `python -m bench.report` run the parts. Every figure stands beside "
+             f"Reproduce everything with `{COMMAND}` (about 70–90 minutes on 2 cores); `python -m bench.speed`, "
+             "`python -m bench.quality`, `python -m bench.distributor` and `python -m bench.report` run the parts. "
+             "Every figure stands beside "
              "a reference measured in the same run, because absolute times drift on these shared machines.", ""]
     if speed.exists():
         imports = json.loads(ingest.read_text()) if ingest is not None and ingest.exists() else None
@@ -116,6 +119,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
+    if distributor is not None and distributor.exists():
+        from bench.distributor import distributor_markdown
+
+        parts += [distributor_markdown(json.loads(distributor.read_text())), ""]
     notes = Path(__file__).with_name("notes.md")
     if notes.exists():
         parts += [notes.read_text()]
@@ -135,10 +142,11 @@ def main() -> None:
     ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))
     ap.add_argument("--personalize", type=Path, default=Path("bench/out/personalize.json"))
     ap.add_argument("--replicas", type=Path, default=Path("bench/out/replicas.json"))
+    ap.add_argument("--distributor", type=Path, default=Path("bench/out/distributor.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
     write(args.speed, args.quality, args.out, serving=args.serving, compare=args.compare, spark=args.spark,
-          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas)
+          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas, distributor=args.distributor)
     print(f"wrote {args.out}")
 
 

@@ -18,7 +18,8 @@ Scored = tuple[ItemId, float]
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """One recommended item: raw score, calibrated 0-10 score and why it was chosen."""
+    """One recommended item: raw score, calibrated 0-10 score, why it was chosen, and for a
+    re-order the suggested quantity (units; None when there is none)."""
 
     item_id: ItemId
     score: float
@@ -31,3 +32,5 @@ class Recommendation:
     """The name of the promotion that placed the item (Personalize `promotionName`)."""
     metadata: Mapping[str, str] | None = None
     """Item metadata columns asked for (Personalize `metadataColumns`)."""
+    quantity: float | None = None
+    """For a re-order, the suggested quantity (units; None when there is none)."""

@@ -36,8 +36,12 @@ def events(*rows: tuple) -> pl.DataFrame:
     )  # fmt: skip
 
 
+CORE_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
+"""The interaction columns every event has (order id and quantity are optional)."""
+
+
 def as_tuples(frame: pl.DataFrame) -> list[tuple]:
-    return frame.select(INTERACTION_FRAME_COLUMNS).rows()
+    return frame.select(CORE_COLUMNS).rows()
 
 
 def exposures(*rows: tuple) -> pl.DataFrame:
@@ -98,15 +102,21 @@ def detailed_events(*rows: tuple) -> pl.DataFrame:
 
 
 def check_v1_store_is_migrated(url: str) -> None:
-    """Open the version-1 store at `url` twice: upgraded in place on the first, data kept, new tables usable."""
+    """Open the version-1 store at `url` twice: upgraded in place on the first, data kept, new tables
+    and columns usable."""
     for n in range(2):  # the second opening finds the current version and changes nothing
         store = open_store(url)
         try:
-            assert as_tuples(store.interactions())[0] == ("u10", "i11", 100, "purchase", None)
+            assert store.interactions().row(0) == ("u10", "i11", 100, "purchase", None, None, None)
+            if n == 0:  # version 6: lines keep their order and quantity
+                store.add_interactions(events(("u10", "i13", 150)).with_columns(
+                    pl.lit("o1").alias(Col.order_id), pl.lit(12.0).alias(Col.quantity)))
+            assert store.history("u10").filter(pl.col(Col.item_id) == "i13").select(
+                Col.order_id, Col.quantity).row(0) == ("o1", 12.0)
             store.put_experiment("exp", "{}", "running")
             store.add_exposures(exposures(("r1", "exp", "control", "u10", ["i11"], 100, True)))
             store.add_interactions(linked_events(("u10", "i12", 200 + n, "click", f"e2{n}", "r1")))
-            assert store.attributable_events(0)[Col.recommendation_id].to_list()[:2] == [None, "r1"]
+            assert store.attributable_events(0)[Col.recommendation_id].to_list()[:3] == [None, None, "r1"]
             assert store.exposures("exp").height == 1 and len(store.experiments()) == 1
             store.put_recs(USER_RECS, [("u10", [("i11", 1.0)])], "v1", feed_seq=store.change_position())
             assert store.cached_lists(USER_RECS)[Col.feed_seq].to_list() == [store.change_position() - 1]
@@ -164,6 +174,15 @@ class StoreContract:
         assert store.add_interactions(again) == AddResult(0, 1)  # a known id, whatever its fields
         derived = events(("u10", "i12", 200))  # no id: derived from the fields, as the null above was
         assert store.add_interactions(derived) == AddResult(0, 1)
+
+    def test_order_ids_and_quantities_round_trip(self, store: Store):
+        frame = events(("u10", "i11", 100), ("u10", "i12", 100), ("u20", "i11", 200)).with_columns(
+            pl.Series(Col.order_id, ["o1", "o1", None]), pl.Series(Col.quantity, [40.0, None, 2.5]))
+        assert store.add_interactions(frame) == AddResult(3, 0)
+        got = store.interactions().select(Col.user_id, Col.item_id, Col.order_id, Col.quantity).sort(Col.user_id, Col.item_id)
+        assert got.rows() == [("u10", "i11", "o1", 40.0), ("u10", "i12", "o1", None), ("u20", "i11", None, 2.5)]
+        assert store.history("u10")[Col.order_id].to_list() == ["o1", "o1"]
+        assert store.add_interactions(frame) == AddResult(0, 3)
 
     def test_missing_columns_and_nulls_raise_input_error(self, store: Store):
         with pytest.raises(InputError, match="ts"):
@@ -410,8 +429,8 @@ class StoreContract:
         assert got.select(Col.event_id, Col.recommendation_id).rows()[:4] == [
             ("e1", "r1"), ("e2", "r1"), ("e3", None), ("e4", None)
         ]  # fmt: skip
-        assert got.row(4)[:5] == ("u30", "i11", 500, "purchase", None) and got.row(4)[6] is None
-        assert store.attributable_events(since=200)[Col.event_id].to_list() == ["e2", "e3", "e4", got.row(4)[5]]
+        assert got.row(4)[:5] == ("u30", "i11", 500, "purchase", None) and got[Col.recommendation_id][4] is None
+        assert store.attributable_events(since=200)[Col.event_id].to_list() == ["e2", "e3", "e4", got[Col.event_id][4]]
         assert store.interactions().columns == list(INTERACTION_FRAME_COLUMNS)
 
     def test_delete_user_removes_exposures_and_links(self, store: Store):

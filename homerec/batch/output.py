@@ -11,9 +11,11 @@ from homerec.batch.inference import Lists
 from homerec.models.base import FALLBACK_REASON, Recommender
 from homerec.models.relative import relative
 from homerec.storage.base import Store
+from homerec.types import Recommendation
 
 FORMATS = ("personalize", "csv")
-CSV_HEADER = ["kind", "id", "rank", "item_id", "score", "score10", "reason"]
+CSV_HEADER = ["kind", "id", "rank", "item_id", "score", "score10", "reason", "quantity"]
+"""`quantity`: the suggested units of a re-order (buy-again lists), empty otherwise."""
 
 
 def _rows(model: Recommender, lists: Lists) -> list[tuple[str, list[str], list[float], list[float], str]]:
@@ -49,7 +51,28 @@ def write_csv(writer: "csv._writer", model: Recommender, lists: Lists, kind: str
     """One CSV row per recommended item."""
     for key, items, raw, s10, reason in _rows(model, lists):
         for rank, (item, v, s) in enumerate(zip(items, raw, s10), start=1):
-            writer.writerow([kind, key, rank, item, f"{v:.6g}", s, reason])
+            writer.writerow([kind, key, rank, item, f"{v:.6g}", s, reason, ""])
+
+
+def write_records(fh: TextIO, writer: "csv._writer", fmt: str, rows: list[tuple[str, list[Recommendation]]]) -> None:
+    """User lists given as records (buy-again lists): reasons and suggested quantities included.
+
+    In Personalize JSON lines they are the extra output fields `reasons` and `suggestedQuantities`
+    (null where none), which a Personalize reader ignores; `scores` are the records' relative scores
+    (`ReorderModel.explain`: the runtime's values), absent for customers on the fallback.
+    """
+    for key, recs in rows:
+        if fmt == "csv":
+            for rank, r in enumerate(recs, start=1):
+                writer.writerow(["user", key, rank, r.item_id, f"{r.score:.6g}", r.score10, r.reason,
+                                 "" if r.quantity is None else f"{r.quantity:g}"])
+            continue
+        output: dict = {"recommendedItems": [r.item_id for r in recs]}
+        if recs and all(r.relative is not None for r in recs):  # as the runtime gives them; none on the fallback
+            output["scores"] = [r.relative for r in recs]
+        output |= {"reasons": [r.reason for r in recs], "suggestedQuantities": [r.quantity for r in recs]}
+        doc = {"input": {"userId": key}, "output": output, "error": None}
+        fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 def write_cache(store: Store, model: Recommender, lists: Lists, namespace: str, version: str,

@@ -17,6 +17,7 @@ from homerec.cli import (
     model_cmds,
     personalize_cmds,
     schedule_cmd,
+    segment_cmd,
     serve_cmd,
     simulate_cmd,
 )
@@ -35,6 +36,7 @@ app.command("batch-inference")(personalize_cmds.batch_inference)
 app.command("personalize-job", hidden=True)(personalize_cmds.personalize_job)
 app.command()(model_cmds.recommend)
 app.command()(model_cmds.similar)
+app.command()(segment_cmd.segments)
 app.add_typer(model_cmds.models_app, name="models")
 app.command()(serve_cmd.serve)
 app.command("ship-exposures", hidden=True)(serve_cmd.ship_exposures)

@@ -69,6 +69,8 @@ def train(
         console.print(f"blend: {report.decision['reason']}")
     if report.non_products:
         console.print(f"{report.non_products:,} non-products by the configured rule are never recommended")
+    if report.companions:
+        console.print("with " + ", ".join(f"{n} ({s:.1f}s)" for n, s in report.companions.items()))
     if report.validation_ndcg:
         table = Table("model", "validation NDCG@10", "blend weights (by history length)")
         for name, v in report.validation_ndcg.items():
@@ -111,7 +113,9 @@ def batch(
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
     users: Annotated[Optional[Path], typer.Option(help="File with one user id a line (default: all users)")] = None,
     similar_items: Annotated[bool, typer.Option(help="Also write top-k similar items for every item")] = False,
-    include_seen: Annotated[bool, typer.Option(help="Keep items the user already has (buy-again lists; written to the file only, not to the serving cache)")] = False,
+    include_seen: Annotated[bool, typer.Option(help=(
+        "Buy-again lists: re-orders (due dates, suggested quantities) and discoveries, as of the newest "
+        "event; written to the file only, not to the serving cache"))] = False,
     engine: EngineOpt = "local", spark_master: SparkMasterOpt = None, spark_work_dir: SparkWorkDirOpt = None,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, cache: CacheOpt = None, config: ConfigOpt = None,
 ) -> None:
@@ -141,20 +145,29 @@ def batch(
 def recommend(
     user_id: Annotated[str, typer.Argument()],
     k: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    include_seen: Annotated[bool, typer.Option(help="The buy-again list: re-orders and discoveries")] = False,
     store: StoreOpt = None, artifacts: ArtifactsOpt = None, config: ConfigOpt = None,
 ) -> None:
     """Show a user's recommendations from the active model and their stored history."""
     s = settings(config, store, artifacts)
     st = open_store(s.store_url)
     try:
-        history = st.history(user_id)["item_id"].to_list()
+        events = st.history(user_id)
+        # As of the newest event in the store (events after the user's last one are few to read).
+        since = int(events["ts"].max()) if events.height else None
+        now = int(st.interactions(since=since)["ts"].max() or 0) + 1 if include_seen else 0
     finally:
         st.close()
-    model = Registry(s.artifact_dir).load()
-    recs = model.recommend(user_id, k, history=history)
-    table = Table("rank", "item", "score", "0-10", "reason", title=f"{user_id} ({len(history)} events)")
+    registry = Registry(s.artifact_dir)
+    model = registry.load()
+    if include_seen:
+        recs = registry.load_part("reorder", discovery=model).recommend(user_id, events, now=now, k=k)
+    else:
+        recs = model.recommend(user_id, k, history=events["item_id"].to_list())
+    table = Table("rank", "item", "score", "0-10", "reason", "units", title=f"{user_id} ({events.height} events)")
     for i, r in enumerate(recs, 1):
-        table.add_row(str(i), r.item_id, f"{r.score:.4f}", f"{r.score10:.1f}", r.reason)
+        units = "" if r.quantity is None else f"{r.quantity:g}"
+        table.add_row(str(i), r.item_id, f"{r.score:.4f}", f"{r.score10:.1f}", r.reason, units)
     console.print(table)
 
 

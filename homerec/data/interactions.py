@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Interactions: parallel arrays of (user_idx, item_idx, weight, ts) with their id maps."""
+"""Interactions: parallel arrays of (user_idx, item_idx, weight, ts[, order, quantity]) with their id maps."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -18,6 +19,21 @@ def _index_column(values: pl.Series, idmap: IdMap) -> np.ndarray:
     return joined["idx"].fill_null(-1).to_numpy().astype(np.int32, copy=False)
 
 
+def _order_codes(frame: pl.DataFrame) -> np.ndarray | None:
+    """Dense codes of the order_id column (-1 for a null), or None without any order id."""
+    if Col.order_id not in frame.columns or frame[Col.order_id].null_count() == frame.height:
+        return None
+    codes = frame[Col.order_id].cast(pl.String).rank("dense").fill_null(0).cast(pl.Int64) - 1
+    return codes.to_numpy()
+
+
+def _quantities(frame: pl.DataFrame) -> np.ndarray | None:
+    """The quantity column as float32 (NaN for a null), or None without any quantity."""
+    if Col.quantity not in frame.columns or frame[Col.quantity].null_count() == frame.height:
+        return None
+    return frame[Col.quantity].cast(pl.Float32).fill_null(float("nan")).to_numpy()
+
+
 @dataclass(frozen=True)
 class Interactions:
     """Implicit-feedback events in index space; duplicates are kept (they add up as counts)."""
@@ -28,6 +44,10 @@ class Interactions:
     ts: np.ndarray
     users: IdMap
     items: IdMap
+    order: np.ndarray | None = None
+    """Per event, a dense code of its order id (-1: none); None when the data has no order ids."""
+    quantity: np.ndarray | None = None
+    """Units per event (float32, NaN: unknown); None when the data has no quantities."""
 
     @classmethod
     def from_frame(
@@ -37,7 +57,7 @@ class Interactions:
         users: IdMap | None = None,
         items: IdMap | None = None,
     ) -> "Interactions":
-        """Build from a frame with user_id, item_id, ts and optional event_type columns.
+        """Build from a frame with user_id, item_id, ts and optional event_type, order_id, quantity columns.
 
         Given maps are extended with ids they lack, so a catalog of items without events
         (or users without events) keeps its indices.
@@ -65,6 +85,8 @@ class Interactions:
             ts=frame[Col.ts].cast(pl.Int64).to_numpy(),
             users=users,
             items=items,
+            order=_order_codes(frame),
+            quantity=_quantities(frame),
         )
 
     @classmethod
@@ -89,8 +111,36 @@ class Interactions:
     def select(self, mask: np.ndarray) -> "Interactions":
         """The events where `mask` is true, over the same id maps."""
         return Interactions(
-            self.user_idx[mask], self.item_idx[mask], self.weight[mask], self.ts[mask], self.users, self.items
+            self.user_idx[mask], self.item_idx[mask], self.weight[mask], self.ts[mask], self.users, self.items,
+            None if self.order is None else self.order[mask],
+            None if self.quantity is None else self.quantity[mask],
         )
+
+    def baskets(self) -> np.ndarray:
+        """Basket index (int64, dense) of each event: one user's events of one order id, else of one timestamp."""
+        second = self.ts.astype(np.int64)
+        if self.order is not None:  # an order code (>= 0) or, without one, -1 - ts (< 0): never equal
+            second = np.where(self.order >= 0, self.order, -1 - second)
+        by = np.lexsort((second, self.user_idx))
+        u, s = self.user_idx[by], second[by]
+        new = np.ones(len(by), dtype=bool)
+        new[1:] = (u[1:] != u[:-1]) | (s[1:] != s[:-1])
+        out = np.empty(len(by), dtype=np.int64)
+        out[by] = np.cumsum(new) - 1
+        return out
+
+    def for_users(self, user_ids: Sequence[str], items: IdMap) -> "Interactions":
+        """The events of `user_ids` (their order fixes the user indices) over the item map `items`;
+        events of other users, or of items `items` lacks, are left out."""
+        found = np.asarray(self.users.to_idx(list(user_ids), strict=False))
+        pos = np.full(self.n_users, -1, dtype=np.int64)
+        pos[found[found >= 0]] = np.flatnonzero(found >= 0)
+        to_item = np.arange(self.n_items) if self.items == items else np.asarray(
+            items.to_idx(self.items.ids.tolist(), strict=False))
+        row, item = pos[self.user_idx], to_item[self.item_idx]
+        keep = (row >= 0) & (item >= 0) & (item < len(items))
+        return replace(self.select(keep), user_idx=row[keep].astype(np.int32), item_idx=item[keep].astype(np.int32),
+                       users=IdMap(list(user_ids), "user"), items=items)
 
     def before(self, ts: int) -> "Interactions":
         """Events strictly before `ts`."""

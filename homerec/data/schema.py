@@ -7,8 +7,12 @@ ITEM_ID = "ITEM_ID"
 TIMESTAMP = "TIMESTAMP"
 EVENT_TYPE = "EVENT_TYPE"
 EVENT_VALUE = "EVENT_VALUE"
+ORDER_ID = "ORDER_ID"
+"""The order (basket) a line belongs to; without it, one customer's events at one timestamp form a basket."""
+QUANTITY = "QUANTITY"
+"""Units on the order line (re-order quantities)."""
 REQUIRED_INTERACTION_COLUMNS = (USER_ID, ITEM_ID, TIMESTAMP)
-OPTIONAL_INTERACTION_COLUMNS = (EVENT_TYPE, EVENT_VALUE)
+OPTIONAL_INTERACTION_COLUMNS = (EVENT_TYPE, EVENT_VALUE, ORDER_ID, QUANTITY)
 
 # Column names of in-memory frames (polars) and store tables.
 class Col:
@@ -19,6 +23,8 @@ class Col:
     ts = "ts"
     event_type = "event_type"
     event_value = "event_value"
+    order_id = "order_id"
+    quantity = "quantity"
     event_id = "event_id"
     recommendation_id = "recommendation_id"  # optional on events: the served list that led to them
     metadata = "metadata"
@@ -58,7 +64,10 @@ class Col:
     chosen = "chosen"  # impressions: the shown item is the one the event was on
 
 
-INTERACTION_FRAME_COLUMNS = (Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value)
+INTERACTION_FRAME_COLUMNS = (
+    Col.user_id, Col.item_id, Col.ts, Col.event_type, Col.event_value, Col.order_id, Col.quantity,
+)  # fmt: skip
+"""Columns of interaction frames; `order_id` and `quantity` are null where the data has none."""
 EXPOSURE_FRAME_COLUMNS = (
     Col.recommendation_id, Col.experiment, Col.variant, Col.user_id, Col.ranked, Col.ts, Col.served,
 )  # fmt: skip

@@ -94,7 +94,7 @@ def read_folder(folder: str | Path) -> Dataset:
     """Read interactions.csv|parquet (required), items and users (optional) from a folder.
 
     Column names are matched case-insensitively; USER_ID, ITEM_ID and TIMESTAMP (epoch
-    seconds) are required and EVENT_TYPE is optional. Ids are read as strings. Rows with a
+    seconds) are required; EVENT_TYPE, ORDER_ID and QUANTITY are optional. Ids are read as strings. Rows with a
     null id or a non-numeric timestamp are dropped and counted in ``Dataset.dropped``. The
     item map starts with the catalog (items file), so items without events keep an index.
 
@@ -115,6 +115,11 @@ def read_folder(folder: str | Path) -> Dataset:
     ]
     if schema.EVENT_TYPE in raw.columns:
         cols.append(pl.col(schema.EVENT_TYPE).cast(pl.String).str.strip_chars().alias(Col.event_type))
+    if schema.ORDER_ID in raw.columns:
+        cols.append(_clean_id(schema.ORDER_ID).alias(Col.order_id))
+    if schema.QUANTITY in raw.columns:
+        cols.append(pl.col(schema.QUANTITY).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+                    .alias(Col.quantity))
     frame = raw.select(cols)
     clean = frame.drop_nulls([Col.user_id, Col.item_id, Col.ts])
     if clean.height == 0:
@@ -125,7 +130,7 @@ def read_folder(folder: str | Path) -> Dataset:
     user_map = IdMap(users[schema.USER_ID].to_list(), "user") if users is not None else None
     data = Interactions.from_frame(clean, users=user_map, items=catalog)
     name = folder.resolve().name
-    if name.lower() == "personalize":
+    if name.lower().startswith("personalize"):  # personalize/ or personalize-orders/ inside a data set
         name = folder.resolve().parent.name
     return Dataset(name, data, items, users, dropped=raw.height - clean.height)
 

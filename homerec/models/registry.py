@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "activations.json"
 META_FILE = "meta.json"
 MODEL_DIR = "model"
+PARTS_DIR = "parts"
+"""Companion models of a version (re-orders, baskets, segments): `vN/parts/<name>/`."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,17 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _swap_in(target: Path, save: Callable[[Path], Any]) -> None:
+    """Write a model directory with `save` beside `target`, then replace `target` by two renames."""
+    new, old = target.with_name(f".{target.name}.new"), target.with_name(f".{target.name}.old")
+    shutil.rmtree(new, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    save(new)
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class Registry:
     """Versions live in ``root/versions/vN``; ``root/ACTIVE`` names the one serving uses."""
 
@@ -49,13 +63,18 @@ class Registry:
         names = [p.name for p in (self.root / "versions").iterdir() if (p / META_FILE).exists()]
         return sorted(names, key=lambda v: int(v[1:]) if v[1:].isdigit() else 0)
 
-    def register(self, model: Recommender, meta: dict[str, Any], activate: bool = True) -> str:
-        """Save a fitted model as the next version (and make it active unless told not to)."""
+    def register(
+        self, model: Recommender, meta: dict[str, Any], activate: bool = True, parts: dict[str, Any] | None = None
+    ) -> str:
+        """Save a fitted model (and its companion `parts`, each with `save(path)`) as the next version,
+        and make it active unless told not to."""
         existing = self.versions()
         version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
         staging = self.root / "versions" / f".{version}.staging"
         shutil.rmtree(staging, ignore_errors=True)
         model.save(staging / MODEL_DIR)
+        for name, part in (parts or {}).items():
+            part.save(staging / PARTS_DIR / name)
         full = {"version": version, "model": model.name, "params": model.params(),
                 "created_at": int(time.time()), **meta}
         (staging / META_FILE).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
@@ -104,28 +123,49 @@ class Registry:
         _atomic_write(self.root / ACTIVE_FILE, history[-1])
         return history[-1]
 
-    def rewrite(self, version: str, model: Recommender, meta_update: dict[str, Any]) -> None:
-        """Replace a version's saved model (and update its metadata), e.g. after `without_users`.
+    def rewrite(self, version: str, model: Recommender, meta_update: dict[str, Any],
+                parts: dict[str, Any] | None = None) -> None:
+        """Replace a version's saved model (and update its metadata), e.g. after `without_users`;
+        `parts` replace companion models of the same names.
 
-        The new model is written beside the old one and swapped in by two renames, so a
+        Each new directory is written beside the old one and swapped in by two renames, so a
         reader sees the old model or the new one (or, for an instant, none: it retries).
         """
         d = self.info(version).path
-        new, old = d / f".{MODEL_DIR}.new", d / f".{MODEL_DIR}.old"
-        shutil.rmtree(new, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-        model.save(new)
+        _swap_in(d / MODEL_DIR, model.save)
+        for name, part in (parts or {}).items():
+            _swap_in(d / PARTS_DIR / name, part.save)
         meta = {**json.loads((d / META_FILE).read_text()), **meta_update}
-        os.replace(d / MODEL_DIR, old)
-        os.replace(new, d / MODEL_DIR)
         _atomic_write(d / META_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str))
-        shutil.rmtree(old, ignore_errors=True)
 
     def load(self, version: str | None = None) -> Recommender:
         """Load a version (default: the active one)."""
         from homerec.models import load_model
 
+        return load_model(self.info(self._version(version)).path / MODEL_DIR)
+
+    def _version(self, version: str | None) -> str:
         version = version or self.active()
         if version is None:
             raise HomerecError(f"no trained model in {self.root}: run `homerec train` first")
-        return load_model(self.info(version).path / MODEL_DIR)
+        return version
+
+    def parts(self, version: str | None = None) -> list[str]:
+        """Names of the companion models saved with a version (default: the active one)."""
+        folder = self.info(self._version(version)).path / PARTS_DIR
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def load_part(self, name: str, version: str | None = None, discovery: Recommender | None = None) -> Any:
+        """A companion model of a version (default: the active one); a re-order model gets
+        `discovery` (the version's model, e.g. from `load`) attached when given.
+
+        Raises:
+            HomerecError: the version has no such part (trained by an older homerec, or alone).
+        """
+        from homerec.models import load_part
+
+        version = self._version(version)
+        path = self.info(version).path / PARTS_DIR / name
+        if not path.is_dir():
+            raise HomerecError(f"model version {version} has no {name} model; retrain it with `homerec train`")
+        return load_part(path, discovery)

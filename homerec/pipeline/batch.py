@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homerec.batch.inference import Lists, recommend_users, similar_all
-from homerec.batch.output import CSV_HEADER, FORMATS, write_cache, write_csv, write_personalize
+from homerec.batch.output import CSV_HEADER, FORMATS, write_cache, write_csv, write_personalize, write_records
 from homerec.data.ids import IdMap
 from homerec.data.interactions import Interactions
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
@@ -17,6 +17,7 @@ from homerec.errors import ConfigError, InputError
 from homerec.models.base import Recommender
 from homerec.models.new_items import with_new_items
 from homerec.models.registry import Registry
+from homerec.models.reorder import BuyAgainLists, ReorderModel
 from homerec.storage.base import Store
 
 Progress = Callable[[str, int, int], None]
@@ -62,7 +63,10 @@ def run_batch(
 ) -> BatchReport:
     """Top-k lists for the listed users (default: every user in the store) to `out` and the serving cache.
 
-    Without `out`, only the serving cache is refreshed (what a scheduled refresh does).
+    Without `out`, only the serving cache is refreshed (what a scheduled refresh does). With
+    `include_seen`, a version trained with a re-order model writes buy-again lists (re-orders with
+    due dates and suggested quantities, and discoveries, as of the newest event in the store); an
+    older version lists its model's scores with nothing masked.
     """
     check_format(fmt, out, include_seen)
     tick = progress or (lambda _t, _d, _n: None)
@@ -79,10 +83,15 @@ def run_batch(
     user_map = IdMap.from_ids(users[Col.user_id].to_list(), "user") if users.height else None
     data = Interactions.from_frame(frame, event_weights, users=user_map, items=model.items_)
     user_ids = read_user_file(users_file) if users_file else data.users.ids.tolist()
-    lists = recommend_users(model, data, user_ids, k, include_seen, chunk, workers,
-                            relative=out is not None and fmt == "personalize")
+    reorder = registry.load_part("reorder", version, discovery=model) if (
+        include_seen and "reorder" in registry.parts(version)) else None
+    if reorder is not None:
+        lists: Iterable[Lists] | Iterable[BuyAgainLists] = reorder.recommend_batch(data, user_ids, min(int(time.time()), data.max_ts() + 1), k, workers)
+    else:
+        lists = recommend_users(model, data, user_ids, k, include_seen, chunk, workers,
+                                relative=out is not None and fmt == "personalize")
     job = BatchJob(store, model, version, snapshot, position, None if out is None else Path(out), fmt, k, include_seen,
-                   similar_items, workers)
+                   similar_items, workers, reorder)
     n_cold, n_items = write_lists(job, lists, len(user_ids), tick)
     return BatchReport(version, len(user_ids), n_cold, n_items, job.out, time.perf_counter() - started)
 
@@ -103,9 +112,11 @@ class BatchJob:
     include_seen: bool = False
     similar_items: bool = False
     workers: int = 2
+    reorder: ReorderModel | None = None
+    """The version's re-order model when the user lists are its buy-again lists (`BuyAgainLists`)."""
 
 
-def write_lists(job: BatchJob, user_lists: Iterable[Lists], n_users: int, tick: Progress) -> tuple[int, int]:
+def write_lists(job: BatchJob, user_lists: Iterable[Lists] | Iterable[BuyAgainLists], n_users: int, tick: Progress) -> tuple[int, int]:
     """Write every user's lists (then every item's similar items) to the file and the cache.
 
     Returns the number of users on the fallback and of items written. The serving cache
@@ -120,7 +131,11 @@ def write_lists(job: BatchJob, user_lists: Iterable[Lists], n_users: int, tick: 
         if job.fmt == "csv" and writer is not None:
             writer.writerow(CSV_HEADER)
         for lists in user_lists:
-            _write(fh, writer, job.fmt, job.model, lists, "user")
+            if job.reorder is not None:  # buy-again lists: reasons and suggested quantities
+                if fh is not None:
+                    write_records(fh, writer, job.fmt, list(zip(lists.keys, job.reorder.explain(lists))))
+            else:
+                _write(fh, writer, job.fmt, job.model, lists, "user")
             if not job.include_seen:
                 write_cache(job.store, job.model, lists, USER_RECS, job.version, job.snapshot, job.position)
             n_cold += int(lists.cold.sum())

@@ -14,6 +14,7 @@ from homerec.models import model_class
 from homerec.models.hybrid import DEFAULT_PARTS, Hybrid
 from homerec.models.item_rule import NonProductRule
 from homerec.models.registry import Registry
+from homerec.pipeline.companions import fit_parts
 from homerec.pipeline.data import load_training_data
 from homerec.storage.base import Store
 
@@ -39,6 +40,8 @@ class TrainReport:
     """Blend or its best part, and why (`homerec.evaluation.blend.BlendReport.decision`)."""
     non_products: int = 0
     """Items the non-product rule marked (never recommended)."""
+    companions: dict[str, float] = field(default_factory=dict)
+    """Distributor models saved with the version (reorder, basket, segments) and their fit seconds."""
 
 
 def train(
@@ -83,6 +86,7 @@ def train(
                                  breadth=breadth, recommendable=recommendable)
         validation = model.blend_report_.validation_ndcg if hasattr(model, "blend_report_") else {}
     model.item_rule_ = "" if rule.empty else rule.to_json()
+    companions, companion_seconds = fit_parts(data, td.features, td.items, model, say)
     seconds = time.perf_counter() - started
     meta = {
         "data_digest": td.digest(), "n_users": data.n_users, "n_items": data.n_items,
@@ -94,7 +98,8 @@ def train(
         meta["blend"] = model.blend_report_.to_json()
     members = model.models_ if isinstance(model, Hybrid) else {model.name: model}
     meta["notes"] = {n: m.restricted_reason_ for n, m in members.items() if getattr(m, "restricted_reason_", "")}
-    version = registry.register(model, meta, activate=activate)
+    meta["parts"] = companion_seconds
+    version = registry.register(model, meta, activate=activate, parts=companions)
     is_hybrid = isinstance(model, Hybrid)
     notes = meta["notes"]
     return TrainReport(
@@ -105,5 +110,5 @@ def train(
         validation_ndcg=validation, weights=dict(model.weights) if is_hybrid else {},
         part_seconds=dict(model.part_seconds_) if is_hybrid else {},
         notes=notes, decision=dict(model.blend_report_.decision) if hasattr(model, "blend_report_") else {},
-        non_products=int(non_products.sum()),
+        non_products=int(non_products.sum()), companions=companion_seconds,
     )

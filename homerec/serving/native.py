@@ -47,7 +47,8 @@ async def recommendations(request: HttpRequest) -> Response:
     """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values=&include_seen="""
     q = deps.query(RecommendQuery, request)
     req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
-                  min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen)
+                  min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
+                  buy_again=q.include_seen)
     return _json(request, "recommendations", await answer(deps.router(request), req))
 
 

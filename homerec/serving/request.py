@@ -70,7 +70,10 @@ class Request(NamedTuple):
     """Only items whose 0-10 score reaches this."""
     item_filter: BoundFilter | None = None
     include_seen: bool = False
-    """Keep items the user already has (a buy-again list); by default they are left out."""
+    """Keep items the user already has; by default they are left out."""
+    buy_again: bool = False
+    """With `include_seen`: what the user will buy next, repeats included (the version's re-order model;
+    the native `include_seen=true`). Personalize's campaigns without exclusion keep the model's list."""
     version: str | None = None
     """A model version to answer with (a campaign's pinned version, an experiment's variant); None: the active one."""
     unknown_item: Literal["error", "popular"] = "error"

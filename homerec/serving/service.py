@@ -10,7 +10,9 @@ Two entry points over one `Request`:
 - `scored(req)`: runs on a worker thread. Reads what the store knows of the user (one point
   read), applies filters, answers from the batch's list when it still holds, or scores live
   (fold-in when the user has events after training, the popularity fallback for users
-  without history), and keeps the user's own items out unless `include_seen`.
+  without history), and keeps the user's own items out unless `include_seen`. A buy-again read
+  (native `include_seen=true`, or a filter keeping only the user's own items) is answered by the
+  version's re-order model (`homerec.serving.buy_again`).
 
 Every answer says where it came from (`source`) and which model version produced it.
 """
@@ -121,10 +123,10 @@ class RecService:
         user, items = who
         if not req.include_seen:
             banned |= set(items)
-        elif req.item_filter is not None and items:
-            bought = buy_again.only_bought(self.catalog.item_ids(model), banned, items)
-            if bought is not None:  # an INCLUDE filter over the user's own interactions: a buy-again list
-                return Answer(buy_again.rank_bought(model, user, items, bought, req.k), MODEL, loaded.version)
+        elif items:
+            answer = self._buy_again(req, loaded, model, banned, who)
+            if answer is not None:
+                return answer
         try:
             recs = model.recommend(user, req.k, exclude=banned, history=items, exclude_seen=not req.include_seen)
         except Exception:  # a scoring failure degrades to popularity, never to an error
@@ -133,6 +135,23 @@ class RecService:
             return Answer(_as_fallback(recs), FALLBACK, loaded.version)
         cold = bool(recs) and all(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold or not recs else MODEL, loaded.version)
+
+    def _buy_again(self, req: Request, loaded: Loaded, model: Recommender, banned: set[str],
+                   who: tuple[str | None, list[str]]) -> Answer | None:
+        """A buy-again list (`homerec.serving.buy_again`) when `req` asks for one: a filter keeping only
+        the user's own items, or the native `include_seen=true`; None otherwise."""
+        assert req.user_id is not None
+        user, items = who
+        bought = buy_again.only_bought(self.catalog.item_ids(model), banned, items) if req.item_filter else None
+        if bought is None and not req.buy_again:
+            return None
+        if loaded.reorder is not None:
+            events = self.store.history(req.user_id)
+            recs = buy_again.reorder_list(loaded.reorder, model, req.user_id, events, req.k, banned, bought)
+            return Answer(recs, MODEL, loaded.version)
+        if bought is not None:  # a version without a re-order model: its own scores rank the user's items
+            return Answer(buy_again.rank_bought(model, user, items, bought, req.k), MODEL, loaded.version)
+        return None
 
     def _similar(self, req: Request, loaded: Loaded) -> Answer:
         assert req.item_id is not None
@@ -241,6 +260,8 @@ def _relative(req: Request, model: Recommender, items: list[Recommendation],
             return items
         scores = relative.ranking_scores(model, [r.score for r in items], known)
         return [replace(r, relative=s if ok else 0.0) for r, s, ok in zip(items, scores, known)]
+    if all(r.relative is not None for r in items):  # a buy-again list brings its own (`ReorderModel.explain`)
+        return items
     user, history = who or (None, [])
     log_z = relative.user_log_partition(model, user, history)
     warm = [r.reason != FALLBACK_REASON for r in items]

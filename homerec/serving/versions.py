@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from homerec.errors import HomerecError
 from homerec.models.base import Recommender
 from homerec.models.registry import Registry
+from homerec.models.reorder import ReorderModel
 from homerec.serving.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Loaded:
     model: Recommender
     trained_until: int | None
     """Timestamp of the newest training event; later events are folded in at request time."""
+    reorder: ReorderModel | None = None
+    """The version's re-order model (buy-again lists), when it was trained with one."""
 
 
 def load_version(registry: Registry, version: str) -> Loaded:
@@ -43,12 +46,13 @@ def load_version(registry: Registry, version: str) -> Loaded:
     try:
         info = registry.info(version)
         model = registry.load(version)
+        reorder = registry.load_part("reorder", version, discovery=model) if "reorder" in registry.parts(version) else None
     except HomerecError:
         raise
     except Exception as err:  # a corrupt artifact must not take the server down
         raise HomerecError(f"cannot load model {version}: {err}") from err
     ts = info.meta.get("trained_until")
-    return Loaded(version, model, int(ts) if ts is not None else None)
+    return Loaded(version, model, int(ts) if ts is not None else None, reorder)
 
 
 class Versions:

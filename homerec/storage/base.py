@@ -44,7 +44,8 @@ class Store(Protocol):
     A/B experiment log (experiments, exposures and the events linked to them).
 
     Interaction frames have the columns `user_id`, `item_id`, `ts` (epoch seconds),
-    `event_type` and `event_value` (see `homerec.data.schema.INTERACTION_FRAME_COLUMNS`).
+    `event_type`, `event_value`, `order_id` and `quantity` (the last two null where the data
+    has none; see `homerec.data.schema.INTERACTION_FRAME_COLUMNS`).
     Exposure frames have `homerec.data.schema.EXPOSURE_FRAME_COLUMNS`.
 
     Ids follow `homerec.data.rules` (the store does not trim: its callers do): writes with
@@ -62,7 +63,9 @@ class Store(Protocol):
         go to the change feed in the same transaction.
 
         `frame` needs `user_id`, `item_id`, `ts`; `event_type` (null means
-        `DEFAULT_EVENT_TYPE`), `event_value`, `event_id` and `recommendation_id` are optional.
+        `DEFAULT_EVENT_TYPE`), `event_value`, `order_id`, `quantity`, `event_id` and
+        `recommendation_id` are optional. The order id and quantity are not part of an event's
+        identity: a line repeated at the same second in another order is a duplicate.
         Rows without an `event_id` get `event_ids(...)` of their fields. A non-null
         `recommendation_id` (the served list that led to the event) is stored as a link from
         the event id, in the same transaction as the event and idempotent on the event id; ids

@@ -14,13 +14,18 @@ INTERACTION_SCHEMA: dict[str, pl.DataType] = {
     Col.ts: pl.Int64(),
     Col.event_type: pl.String(),
     Col.event_value: pl.Float64(),
+    Col.order_id: pl.String(),
+    Col.quantity: pl.Float64(),
 }
-"""Columns and types of the frames `interactions()` and `history()` return."""
+"""Columns and types of the frames `interactions()` and `history()` return (`INTERACTION_FRAME_COLUMNS`)."""
 
+ORDER_COLUMNS = (Col.order_id, Col.quantity)
+"""The order a line belongs to and its units (schema v6; null where the data has none)."""
 EVENT_COLUMNS = [Col.event_id, *INTERACTION_SCHEMA]
 """Columns of the interactions table every write sends."""
-STORED_COLUMNS = [*EVENT_COLUMNS, *EVENT_DETAIL_COLUMNS]
-"""Every column of the interactions table, in the order bulk loads stage them (details null when absent)."""
+STORED_COLUMNS = [*(c for c in EVENT_COLUMNS if c not in ORDER_COLUMNS), *EVENT_DETAIL_COLUMNS, *ORDER_COLUMNS]
+"""Every column of the interactions table, in the table's order, which bulk loads stage them in
+(details null when absent)."""
 
 
 def stored_columns(events: pl.DataFrame) -> list[str]:
@@ -58,11 +63,12 @@ def prepare_events(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _check_rules(events: pl.DataFrame) -> None:
     """InputError when an id breaks the id rule or a value is not finite (homerec.data.rules)."""
-    names = (Col.user_id, Col.item_id, Col.event_type, Col.event_id)
+    names = (Col.user_id, Col.item_id, Col.event_type, Col.event_id, Col.order_id)
     # One pass over every column at once (polars runs them in parallel); the common answer is "none".
     broken = events.select(
         *((pl.col(name).is_not_null() & bad_id(pl.col(name))).any().alias(name) for name in names),
         bad_value(pl.col(Col.event_value)).any().alias(Col.event_value),
+        (bad_value(pl.col(Col.quantity)) | (pl.col(Col.quantity) < 0).fill_null(False)).any().alias(Col.quantity),
     ).row(0, named=True)
     for name in names:
         if broken[name]:
@@ -71,6 +77,8 @@ def _check_rules(events: pl.DataFrame) -> None:
                              f"{MAX_ID_CHARS} characters or holds a control character, e.g. {bad[0]!r:.80}")
     if broken[Col.event_value]:
         raise InputError(f"interactions: an {Col.event_value} is not a finite number within ±{MAX_ABS_VALUE:g}")
+    if broken[Col.quantity]:
+        raise InputError(f"interactions: a {Col.quantity} is negative or not a finite number within ±{MAX_ABS_VALUE:g}")
 
 
 def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
@@ -86,6 +94,8 @@ def _typed_events(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col(Col.event_value) if Col.event_value in frame.columns else pl.lit(None))
         .cast(pl.Float64)
         .alias(Col.event_value),
+        (pl.col(Col.order_id) if Col.order_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.order_id),
+        (pl.col(Col.quantity) if Col.quantity in frame.columns else pl.lit(None)).cast(pl.Float64).alias(Col.quantity),
         (pl.col(Col.event_id) if Col.event_id in frame.columns else pl.lit(None)).cast(pl.String).alias(Col.event_id),
         *linked,
     )

@@ -133,7 +133,9 @@ def import_interactions(
     store: Store, path: str | Path, rejects_path: str | Path | None = None, progress: Progress | None = None,
     options: ImportOptions = ImportOptions(),
 ) -> ImportReport:
-    """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE; any case).
+    """Import events (USER_ID, ITEM_ID, TIMESTAMP, optional EVENT_TYPE, EVENT_VALUE, ORDER_ID, QUANTITY; any case).
+
+    Without ORDER_ID, one customer's events at one timestamp form a basket (one order).
 
     `path` is a CSV or Parquet file, or a folder of Parquet files (see
     `homerec.storage.parquetfile`); the rejects of a folder name their file.

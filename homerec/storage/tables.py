@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """SQLAlchemy Core tables of the store, named from `homerec.data.schema`, and their creation."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from homerec.data.schema import (
@@ -21,7 +23,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -49,6 +51,9 @@ interactions = sa.Table(
     sa.Column(Col.properties, sa.Text, nullable=True),
     sa.Column(Col.impression, sa.Text, nullable=True),
     sa.Column(Col.attribution, sa.String, nullable=True),
+    # -- version 6: the order a line belongs to, and its units (both optional) --
+    sa.Column(Col.order_id, sa.String, nullable=True),
+    sa.Column(Col.quantity, sa.Float, nullable=True),
     # (user_id, ts) serves history() in order without a sort, and delete_user().
     sa.Index(f"ix_{INTERACTIONS_TABLE}_{Col.user_id}_{Col.ts}", Col.user_id, Col.ts),
     sa.Index(f"ix_{INTERACTIONS_TABLE}_{Col.ts}", Col.ts),
@@ -193,7 +198,18 @@ replica can describe it and a job's runner can report its progress."""
 DATA_TABLES = (interactions, items, users, rec_cache)
 """The tables `Store.counts()` reports, in that order."""
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {
+
+@dataclass(frozen=True)
+class AddColumn:
+    """A migration step that adds a nullable column unless it is there already (so two processes
+    upgrading one store at once, or a half-finished upgrade, both end well)."""
+
+    table: str
+    column: str
+    sql_type: str
+
+
+MIGRATIONS: dict[int, tuple[str | AddColumn, ...]] = {
     1: (),  # version 2 only added tables: experiments, exposures, event_links
     2: (),  # version 3 only added a table: deleted_users
     3: (f"ALTER TABLE {REC_CACHE_TABLE} ADD COLUMN {Col.feed_seq} BIGINT NOT NULL DEFAULT 0",),  # + changes
@@ -204,9 +220,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.attribution} VARCHAR",
         SESSION_INDEX_SQL,
     ),
+    5: (AddColumn(INTERACTIONS_TABLE, Col.order_id, "VARCHAR"), AddColumn(INTERACTIONS_TABLE, Col.quantity, "FLOAT")),
 }
-"""Version N → SQL statements that upgrade a version-N store to N+1, run after
-`metadata.create_all` has created every missing table (so steps that only add tables are empty)."""
+"""Version N → steps (SQL statements or `AddColumn`s) that upgrade a version-N store to N+1, run
+after `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""
+
+
+def _run_step(conn: sa.Connection, step: str | AddColumn) -> None:
+    if isinstance(step, str):
+        conn.exec_driver_sql(step)
+    elif step.column not in {c["name"] for c in sa.inspect(conn).get_columns(step.table)}:
+        conn.exec_driver_sql(f"ALTER TABLE {step.table} ADD COLUMN {step.column} {step.sql_type}")
 
 
 def create_all(engine: sa.Engine) -> None:
@@ -230,6 +254,6 @@ def create_all(engine: sa.Engine) -> None:
         column = schema_version.c[Col.version]
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
-                conn.exec_driver_sql(statement)
+                _run_step(conn, statement)
             # Conditional, so two processes upgrading the same store at once both succeed.
             conn.execute(sa.update(schema_version).where(column == step).values({Col.version: step + 1}))

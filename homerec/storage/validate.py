@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from homerec.data.rules import DEFAULT_FUTURE_SKEW_S, MAX_ABS_VALUE, bad_value, id_checks, trimmed
-from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, TIMESTAMP, USER_ID, Col
+from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, ORDER_ID, QUANTITY, TIMESTAMP, USER_ID, Col
 from homerec.errors import InputError
 from homerec.storage.csvfile import read_csv
 from homerec.storage.parquetfile import PARQUET_SUFFIXES, read_parquet
@@ -112,9 +112,12 @@ def check_interactions(
         _text(columns, TIMESTAMP).str.strip_chars().alias("_ts"),
         trimmed(_text(columns, EVENT_TYPE)).alias(Col.event_type),
         _text(columns, EVENT_VALUE).str.strip_chars().alias("_value"),
+        trimmed(_text(columns, ORDER_ID)).alias(Col.order_id),
+        _text(columns, QUANTITY).str.strip_chars().alias("_quantity"),
     ).with_columns(
         pl.col("_ts").str.to_integer(strict=False).alias(Col.ts),
         pl.col("_value").cast(pl.Float64, strict=False).alias(Col.event_value),
+        pl.col("_quantity").cast(pl.Float64, strict=False).alias(Col.quantity),
     )
     if frame.select(pl.col(Col.ts).is_null() & (pl.col("_ts") != "")).to_series().any():
         # Whole numbers written as floats ("1700000000.0"), for those rows only.
@@ -122,6 +125,7 @@ def check_interactions(
         whole = as_float.is_finite() & (as_float.floor() == as_float) & (as_float.abs() < 2.0**62)
         frame = frame.with_columns(pl.col(Col.ts).fill_null(pl.when(whole).then(as_float.cast(pl.Int64))))
     ts, value_text, value = pl.col(Col.ts), pl.col("_value"), pl.col(Col.event_value)
+    quantity_text, quantity = pl.col("_quantity"), pl.col(Col.quantity)
     checked = _reasons(
         frame,
         [
@@ -136,6 +140,10 @@ def check_interactions(
              f"{TIMESTAMP} is more than {max_future_s} s in the future (setting max_future_skew_s)"),
             ((value_text != "") & value.is_null(), f"{EVENT_VALUE} is not a number"),
             ((value_text != "") & bad_value(value), f"{EVENT_VALUE} is not a finite number within ±{MAX_ABS_VALUE:g}"),
+            *id_checks(pl.col(Col.order_id), ORDER_ID)[1:],  # an empty order id is none
+            ((quantity_text != "") & quantity.is_null(), f"{QUANTITY} is not a number"),
+            ((quantity_text != "") & bad_value(quantity), f"{QUANTITY} is not a finite number within ±{MAX_ABS_VALUE:g}"),
+            (quantity < 0, f"{QUANTITY} is negative"),
         ],
     )
     good = checked.filter(pl.col("_reason") == "").select(
@@ -144,6 +152,8 @@ def check_interactions(
         Col.ts,
         pl.when(pl.col(Col.event_type) != "").then(pl.col(Col.event_type)).alias(Col.event_type),
         pl.when(value_text != "").then(value).alias(Col.event_value),
+        pl.when(pl.col(Col.order_id) != "").then(pl.col(Col.order_id)).alias(Col.order_id),
+        pl.when(quantity_text != "").then(quantity).alias(Col.quantity),
     )
     return good, _rejects(rows, checked)
 

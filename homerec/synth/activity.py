@@ -16,6 +16,8 @@ ACTIVITY_SIGMA = 1.45
 SEG_ACTIVITY = np.array([s[1] for s in SEGMENTS.values()])
 SEG_BASKET = np.array([s[2] for s in SEGMENTS.values()])
 SIX_YEARS = 6 * 365 * DAY
+ORDER_JITTER = (0.05, 0.5)
+"""Range of the per-customer standard deviation of an order's date, as a share of its order spacing."""
 
 
 @dataclass(frozen=True)
@@ -74,59 +76,62 @@ def plan_activity(rng: np.random.Generator, segment: np.ndarray, total_lines: in
 
 
 @dataclass(frozen=True)
-class Lines:
-    """Order lines sorted by (user, time): user row, timestamp and where its order and user start."""
+class Orders:
+    """Orders sorted by (user, time): user row and timestamp; per user, its first order and order count."""
 
     user: np.ndarray
     ts: np.ndarray
-    order_start: np.ndarray
-    user_start: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
 
 
-def _starts(sorted_keys: np.ndarray) -> np.ndarray:
-    """Index of the first element of each element's run of equal keys."""
-    idx = np.arange(len(sorted_keys))
-    change = np.ones(len(sorted_keys), dtype=bool)
-    change[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    return np.maximum.accumulate(np.where(change, idx, 0))
+def build_orders(rng: np.random.Generator, plan: Plan) -> Orders:
+    """Spread each customer's orders (lines / basket size) over business days of its active window.
 
-
-def build_lines(rng: np.random.Generator, plan: Plan) -> Lines:
-    """Spread each customer's lines over baskets on business days within its active window."""
+    A customer orders on its own rhythm: evenly spaced orders over its window, each moved by
+    a normal jitter of ORDER_JITTER (a per-customer share of the spacing), then off weekends.
+    """
     act = np.flatnonzero(plan.n_lines > 0)
     n_lines = plan.n_lines[act]
     n_orders = np.clip(np.round(n_lines / plan.basket[act]).astype(np.int64), 1, n_lines)
     order_user = np.repeat(act, n_orders)
-    offsets = np.concatenate([[0], np.cumsum(n_orders)[:-1]])
     f, l_ = np.repeat(plan.first_day[act], n_orders), np.repeat(plan.last_day[act], n_orders)
-    day = f + np.floor(rng.random(len(order_user)) * (l_ - f + 1)).astype(np.int64)
+    spacing = (l_ - f + 1) / np.repeat(n_orders, n_orders)
+    k = np.arange(len(order_user)) - np.repeat(np.concatenate([[0], np.cumsum(n_orders)[:-1]]), n_orders)
+    jitter = np.repeat(rng.uniform(*ORDER_JITTER, len(act)), n_orders)
+    at = f + (k + np.repeat(rng.random(len(act)), n_orders)) * spacing + rng.normal(0.0, 1.0, len(k)) * jitter * spacing
+    day = np.clip(np.floor(at), f, l_).astype(np.int64)
     weekday = day % 7  # 2024-01-01 was a Monday; most weekend orders move to a weekday of that week
     moved = day - weekday + rng.integers(0, 5, len(day))
     day = np.where((weekday >= 5) & (rng.random(len(day)) < 0.85) & (moved >= f) & (moved <= l_), moved, day)
     sec = np.clip(rng.normal(10.5 * 3600, 2.5 * 3600, len(day)), 5 * 3600, 21 * 3600).astype(np.int64)
     ts = START_TS + day * DAY + sec
     by_time = np.lexsort((ts, order_user))
-    order_ts = ts[by_time]
+    user, ts = order_user[by_time], ts[by_time]
+    # One customer's orders are at least a second apart (their lines would otherwise be one event).
+    key, pos = (user.astype(np.int64) << 40) + ts - np.arange(len(ts)), np.arange(len(ts))
+    ts = np.maximum.accumulate(key) + pos - (user.astype(np.int64) << 40)
+    count = np.zeros(len(plan.n_lines), dtype=np.int64)
+    count[act] = n_orders
+    first = np.full(len(plan.n_lines), -1, dtype=np.int64)
+    first[act] = np.concatenate([[0], np.cumsum(n_orders)[:-1]])
+    return Orders(user, ts, first, count)
 
-    pick = np.floor(rng.random(int(n_lines.sum())) * np.repeat(n_orders, n_lines)).astype(np.int64)
-    line_order = np.sort(np.repeat(offsets, n_lines) + pick)
-    user = np.repeat(act, n_lines)  # order_user is sorted, so lines stay grouped by user
-    return Lines(user, order_ts[line_order], _starts(line_order), _starts(user))
 
+def explore_lines(
+    rng: np.random.Generator, plan: Plan, orders: Orders, rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lines that pick an item afresh from the customer's tastes (the rest re-order), and re-orders wanted.
 
-def reorder_sources(rng: np.random.Generator, lines: Lines, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each line, the line whose item it repeats (itself for exploring lines), and the re-order flags.
-
-    A line of a customer with h earlier lines re-buys with probability rate[user] * h / (h + 2),
-    copying a line of an earlier order chosen with a mild preference for recent ones.
+    A customer with n lines re-orders a share rate * n / (n + 4) of them (small customers
+    explore more); at least one line explores, in the customer's first order. Returns the
+    order of each exploring line (sorted) and the number of re-order lines per customer.
     """
-    n = len(lines.user)
-    h = lines.order_start - lines.user_start
-    again = rng.random(n) < rate[lines.user] * h / (h + 2.0)
-    pick = lines.user_start + np.floor(h * rng.random(n) ** 0.7).astype(np.int64)
-    src = np.where(again, pick, np.arange(n))
-    while True:  # pointer jumping: every re-order ends at an exploring line
-        nxt = src[src]
-        if np.array_equal(nxt, src):
-            return src, again
-        src = nxt
+    n = plan.n_lines
+    share = rate * n / (n + 4.0)
+    explore = np.where(n > 0, np.clip(np.round(n * (1.0 - share)), 1, np.maximum(n, 1)), 0).astype(np.int64)
+    user = np.repeat(np.arange(len(n)), explore)
+    pick = np.floor(rng.random(len(user)) * orders.count[user]).astype(np.int64)
+    lead = np.concatenate([[0], np.cumsum(explore)[:-1]])[n > 0]
+    pick[lead] = 0  # every customer starts by exploring
+    return np.sort(orders.first[user] + pick), n - explore

@@ -9,12 +9,22 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from homerec.data.schema import DEFAULT_EVENT_TYPE, EVENT_TYPE, EVENT_VALUE, ITEM_ID, TIMESTAMP, USER_ID
+from homerec.data.schema import (
+    DEFAULT_EVENT_TYPE,
+    EVENT_TYPE,
+    EVENT_VALUE,
+    ITEM_ID,
+    ORDER_ID,
+    QUANTITY,
+    TIMESTAMP,
+    USER_ID,
+)
 from homerec.errors import ConfigError
-from homerec.synth.activity import build_lines, plan_activity, reorder_sources
+from homerec.synth.activity import Orders, build_orders, explore_lines, plan_activity
 from homerec.synth.catalog import make_catalog
 from homerec.synth.choice import sample_items
 from homerec.synth.population import REGION_NAMES, SEGMENT_NAMES, Population, draw_tastes, draw_users
+from homerec.synth.reorders import ITEM_PACE_SIGMA, staple_reorders
 from homerec.synth.timeline import END_TS, START_TS, month_of
 from homerec.synth.vocab import SEGMENTS
 
@@ -22,8 +32,9 @@ USERS_AT_SCALE_1 = 180_483
 ITEMS_AT_SCALE_1 = 4_182
 LINES_AT_SCALE_1 = 1_970_000
 MIN_ITEM_SCALE = 0.05
-MERGE_ALLOWANCE = 1.10
-"""Lines drawn per line kept (full catalog): the same item twice in one basket becomes one line."""
+MERGE_ALLOWANCE = 1.19
+"""Lines planned per line kept (full catalog): the same item twice in one order becomes one line,
+and some staples run out of orders before their planned re-orders."""
 MERGE_ALLOWANCE_SLOPE = 0.057
 """Smaller catalogs repeat items in a basket more often: allowance += slope * log(4182 / n_items)."""
 SEG_UNITS = np.array([s[3] for s in SEGMENTS.values()])
@@ -46,20 +57,20 @@ class GenerateSummary:
     seconds: float
 
 
-def _ids(prefix: str, n: int) -> pl.Series:
+def _ids(prefix: str, n: int, digits: int = 6) -> pl.Series:
     """Zero-padded ids of n rows: C000001, C000002, ..."""
-    digits = pl.Series(np.arange(1, n + 1)).cast(pl.String).str.zfill(max(6, len(str(n))))
-    return pl.select((pl.lit(prefix) + digits).alias(USER_ID)).to_series()
+    numbers = pl.Series(np.arange(1, n + 1)).cast(pl.String).str.zfill(max(digits, len(str(n))))
+    return pl.select((pl.lit(prefix) + numbers).alias(USER_ID)).to_series()
 
 
-def _merge(user, ts, item, qty) -> tuple[np.ndarray, ...]:
-    """Sort lines by (ts, user, item) and merge repeats of an item within one basket."""
-    order = np.lexsort((item, user, ts))
-    user, ts, item, qty = user[order], ts[order], item[order], qty[order]
-    new = np.ones(len(ts), dtype=bool)
-    new[1:] = (ts[1:] != ts[:-1]) | (user[1:] != user[:-1]) | (item[1:] != item[:-1])
+def _merge(orders: Orders, order: np.ndarray, item: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort lines by (time, user, order, item) and merge repeats of an item within one order."""
+    by = np.lexsort((item, order, orders.user[order], orders.ts[order]))
+    order, item, qty = order[by], item[by], qty[by]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (order[1:] != order[:-1]) | (item[1:] != item[:-1])
     starts = np.flatnonzero(new)
-    return user[starts], ts[starts], item[starts], np.add.reduceat(qty, starts) if len(qty) else qty
+    return order[starts], item[starts], np.add.reduceat(qty, starts) if len(qty) else qty
 
 
 def generate(
@@ -88,7 +99,7 @@ def generate(
     say = progress or (lambda stage, frac: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    seeds = np.random.SeedSequence(seed).spawn(8)
+    seeds = np.random.SeedSequence(seed).spawn(10)
     rng = [np.random.default_rng(s) for s in seeds[:7]]
 
     say("catalog", 0.0)
@@ -109,21 +120,30 @@ def generate(
     )
 
     say("orders", 0.2)
-    lines = build_lines(rng[4], plan)
-    rate = rng[5].beta(6.0, 3.0, n_users)
-    src, again = reorder_sources(rng[5], lines, rate)
-    explore = ~again
+    orders = build_orders(rng[4], plan)
+    rate = rng[5].beta(5.5, 3.5, n_users)
+    explore_order, wanted = explore_lines(rng[5], plan, orders, rate)
     say("items", 0.3)
-    item = np.empty(len(lines.user), dtype=np.int32)
-    item[explore] = sample_items(pop, lines.user[explore], month_of(lines.ts[explore]), seeds[7])
-    item = item[src]
+    explore_user = orders.user[explore_order]
+    explored = sample_items(pop, explore_user, month_of(orders.ts[explore_order]), seeds[7])
+
+    say("re-orders", 0.7)
+    extra = [np.random.default_rng(s) for s in seeds[8:]]
+    item_pace = extra[0].lognormal(0.0, ITEM_PACE_SIGMA, catalog.n_items) * (catalog.price / np.median(catalog.price)) ** 0.3
+    source, repeat_order = staple_reorders(extra[0], orders, explore_order, item_pace[explored], wanted)
 
     say("quantities", 0.8)
-    price = catalog.price[item]
-    lam = SEG_UNITS[segment[lines.user]] * np.clip(np.sqrt(15.0 / price), 0.3, 3.0)
-    lam *= rng[6].lognormal(0.0, 0.4, n_users)[lines.user]
-    qty = 1 + rng[6].poisson(lam)
-    user, ts, item, qty = _merge(lines.user, lines.ts, item, qty)
+    lam = SEG_UNITS[segment[explore_user]] * np.clip(np.sqrt(15.0 / catalog.price[explored]), 0.3, 3.0)
+    lam *= rng[6].lognormal(0.0, 0.4, n_users)[explore_user]
+    explore_qty = 1 + rng[6].poisson(lam)
+    repeat_qty = np.maximum(1, np.round(explore_qty[source] * extra[1].lognormal(0.0, 0.15, len(source))))
+    order, item, qty = _merge(
+        orders, np.concatenate([explore_order, repeat_order]), np.concatenate([explored, explored[source]]),
+        np.concatenate([explore_qty, repeat_qty.astype(explore_qty.dtype)]),
+    )
+    user, ts = orders.user[order], orders.ts[order]
+    number = np.empty(len(orders.ts), dtype=np.int64)
+    number[np.lexsort((orders.user, orders.ts))] = np.arange(len(orders.ts))
 
     say("writing", 0.85)
     pl.DataFrame(
@@ -142,6 +162,8 @@ def generate(
             TIMESTAMP: ts,
             EVENT_TYPE: pl.repeat(DEFAULT_EVENT_TYPE, len(ts), eager=True),
             EVENT_VALUE: np.round(catalog.price[item] * qty, 2),
+            ORDER_ID: _ids("O", len(orders.ts), digits=8).gather(number[order]),
+            QUANTITY: qty,
         }
     ).write_csv(out / INTERACTIONS_FILE, float_precision=2)
     pop.save(out)

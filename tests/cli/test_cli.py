@@ -56,6 +56,16 @@ def test_the_whole_offline_story(workdir):
     assert run.returncode == 0 and (workdir / "b.jsonl").stat().st_size > 0
     user = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["input"]["userId"]
     assert "score" in homerec("recommend", user, cwd=workdir).stdout
+    assert "re-order: " in homerec("recommend", user, "--include-seen", cwd=workdir).stdout
+    run = homerec("batch", "--include-seen", "--format", "csv", "--out", "again.csv", cwd=workdir)
+    assert run.returncode == 0 and '"re-order: due' in (workdir / "again.csv").read_text()
+    item = json.loads((workdir / "b.jsonl").read_text().splitlines()[0])["output"]["recommendedItems"][0]
+    run = homerec("segments", "--item", item, "--attribute", 'Items.CATEGORY IN ("Gloves")', "--k", "5",
+                  "--out", "s.jsonl", cwd=workdir)
+    assert run.returncode == 0 and "wrote 2 segments" in run.stdout, run.stdout
+    lines = [json.loads(x) for x in (workdir / "s.jsonl").read_text().splitlines()]
+    assert [d["input"] for d in lines] == [{"itemId": item}, {"itemAttributes": 'Items.CATEGORY IN ("Gloves")'}]
+    assert all(len(d["output"]["recommendedUsers"]) == 5 and d["error"] is None for d in lines)
     gone = homerec("delete-user", user, cwd=workdir)
     assert gone.returncode == 0 and "removed" in gone.stdout and "purge-user" in gone.stdout
     purged = homerec("models", "purge-user", user, cwd=workdir)
@@ -80,6 +90,7 @@ def test_the_whole_offline_story(workdir):
         (("models", "promote", "v99"), "v99"),
         (("evaluate", "badcols"), "USER_ID"),
         (("evaluate", "empty"), "empty"),
+        (("segments", "--out", "s.jsonl"), "at least one"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_exit_code_2(workdir, args, message):

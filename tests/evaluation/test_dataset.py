@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """read_folder: the Personalize layout, case-insensitive headers, bad rows and errors."""
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -62,3 +63,15 @@ def test_missing_folder_file_and_columns(tmp_path):
     _write(tmp_path, "interactions.csv", "USER_ID,ITEM_ID,TIMESTAMP\n,i1,1\n")
     with pytest.raises(InputError, match="no usable rows"):
         read_folder(tmp_path)
+
+
+def test_order_ids_and_quantities_are_read(tmp_path):
+    _write(tmp_path / "personalize-orders", "interactions.csv",
+           "USER_ID,ITEM_ID,TIMESTAMP,order_id,Quantity\n"
+           "u1,i11,100,o1,2\nu1,i12,100,o2,x\nu2,i11,100,,1.5\n")
+    ds = read_folder(tmp_path / "personalize-orders")
+    assert ds.name == tmp_path.name  # named after the data set, not its layout folder
+    data = ds.interactions
+    assert data.order is not None and data.order[2] == -1
+    assert data.quantity[0] == 2.0 and np.isnan(data.quantity[1]) and data.quantity[2] == 1.5
+    assert len(set(data.baskets().tolist())) == 3

@@ -23,3 +23,11 @@ def trained(tmp_path_factory) -> dict:
     report = train(store, registry)
     store.close()
     return {"root": root, "folder": root / "data", "store_url": url, "registry": registry, "report": report}
+
+
+@pytest.fixture
+def store(trained):
+    """The trained store, opened for one test."""
+    st = open_store(trained["store_url"])
+    yield st
+    st.close()

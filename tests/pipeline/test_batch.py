@@ -9,14 +9,6 @@ import pytest
 from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
 from homerec.errors import ConfigError, InputError
 from homerec.pipeline.batch import run_batch
-from homerec.storage import open_store
-
-
-@pytest.fixture
-def store(trained):
-    st = open_store(trained["store_url"])
-    yield st
-    st.close()
 
 
 def test_personalize_format_covers_every_user_and_item(trained, store, tmp_path):
@@ -53,6 +45,32 @@ def test_seen_items_are_left_out_unless_asked(trained, store, tmp_path):
               include_seen=True)
     rows = list(csv.DictReader((tmp_path / "b.csv").open()))
     assert {r["item_id"] for r in rows} & seen
+
+
+def test_buy_again_lists_carry_reasons_and_quantities(trained, store, tmp_path):
+    """--include-seen uses the version's re-order model: re-orders with a due date and units."""
+    frame = store.interactions()
+    user = frame.group_by("user_id").len().sort("len")["user_id"][-1]
+    bought = frame.filter(frame["user_id"] == user)
+    (tmp_path / "users.txt").write_text(f"{user}\nnobody\n")
+    run_batch(store, trained["registry"], tmp_path / "b.csv", "csv", k=10, users_file=tmp_path / "users.txt",
+              include_seen=True)
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    again = [r for r in rows if r["id"] == user and r["reason"].startswith("re-order: ")]
+    assert again and all(r["item_id"] in set(bought["item_id"].to_list()) for r in again)
+    ordered = bought.group_by("item_id").agg("quantity").rows()
+    units = {item: set(q) for item, q in ordered}  # a suggestion is a quantity the customer ordered
+    assert all(float(r["quantity"]) in units[r["item_id"]] and ", usually " in r["reason"] for r in again)
+    assert all(r["quantity"] == "" and r["reason"] == "popularity fallback: no history" for r in rows if r["id"] == "nobody")
+    report = run_batch(store, trained["registry"], tmp_path / "b.jsonl", k=5, users_file=tmp_path / "users.txt",
+                       include_seen=True)
+    docs = [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert report.n_fallback_users == 1 and [d["input"]["userId"] for d in docs] == [user, "nobody"]
+    out = docs[0]["output"]
+    assert len(out["recommendedItems"]) == len(out["scores"]) == len(out["reasons"]) == len(out["suggestedQuantities"]) == 5
+    assert all((q is None) == (not why.startswith("re-order")) for q, why in zip(out["suggestedQuantities"], out["reasons"]))
+    assert out["scores"] == sorted(out["scores"], reverse=True) and 0 < sum(out["scores"]) <= 1.0
+    assert "scores" not in docs[1]["output"]  # the fallback carries none, as Personalize's popular placeholders
 
 
 def test_batch_fills_the_cache_with_the_version(trained, store, tmp_path):

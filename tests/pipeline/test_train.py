@@ -3,7 +3,7 @@
 
 import pytest
 
-from homerec.errors import ConfigError, InputError
+from homerec.errors import ConfigError, HomerecError, InputError
 from homerec.models.base import FALLBACK_REASON
 from homerec.models.registry import Registry
 from homerec.pipeline.train import train
@@ -24,6 +24,34 @@ def test_train_registers_an_active_tuned_hybrid(trained):
     assert breadth["max_item_share"] <= breadth["max_item_share_limit"] or not breadth["feasible"]
     assert meta["blend"]["decision"]["reason"] and report.decision == meta["blend"]["decision"]
     assert set(report.weights) == set(report.parts)
+
+
+def test_the_distributor_models_are_parts_of_the_version(trained):
+    report, registry = trained["report"], trained["registry"]
+    assert registry.parts(report.version) == ["basket", "reorder", "segments"] == sorted(report.companions)
+    model = registry.load(report.version)
+    reorder = registry.load_part("reorder", report.version, discovery=model)
+    store = open_store(trained["store_url"])
+    try:
+        user = store.interactions()["user_id"][0]
+        history = store.history(user)
+    finally:
+        store.close()
+    recs = reorder.recommend(user, history, now=int(history["ts"].max()) + 86400, k=5)
+    assert len(recs) == 5 and any(r.reason.startswith("re-order: ") and r.quantity for r in recs)
+    basket = registry.load_part("basket", report.version)
+    cart = history["item_id"].to_list()[:1]
+    assert cart[0] not in {r.item_id for r in basket.complete(cart, k=5, history=history)}
+    segments = registry.load_part("segments", report.version)
+    assert len(segments.likeliest_users(cart[0], k=3)) == 3
+
+
+def test_a_version_without_parts_says_so(trained, tmp_path):
+    registry = Registry(tmp_path)
+    registry.register(trained["registry"].load(), {})
+    assert registry.parts() == []
+    with pytest.raises(HomerecError, match="no reorder model"):
+        registry.load_part("reorder")
 
 
 def test_the_registered_model_personalises_and_falls_back(trained):

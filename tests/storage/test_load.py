@@ -94,7 +94,7 @@ def test_clean_file_writes_no_rejects_and_reimport_adds_nothing(store: Store, tm
 def test_headers_match_case_insensitively_and_extra_columns_are_ignored(store: Store, tmp_path: Path):
     source = write(tmp_path / "e.csv", "user_id,Item_Id,TimeStamp,event_TYPE,Extra\nu10,i11,5,View,x\n")
     assert import_interactions(store, source).imported == 1
-    assert store.history("u10").row(0) == ("u10", "i11", 5, "View", None)
+    assert store.history("u10").row(0) == ("u10", "i11", 5, "View", None, None, None)
 
 
 def test_parquet_input_with_datetime_timestamps_and_row_numbers(store: Store, tmp_path: Path):

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, TIMESTAMP, USER_ID
+from homerec.data.schema import EVENT_TYPE, EVENT_VALUE, ITEM_ID, ORDER_ID, QUANTITY, TIMESTAMP, USER_ID
 from homerec.errors import ConfigError, UnknownItem, UnknownUser
 from homerec.synth import POPULATION_FILE, GenerateSummary, Population, choice, generate
 from homerec.synth.choice import sample_items
@@ -66,7 +66,7 @@ def test_files_columns_and_types(small):
         assert (summary.out_dir / name).stat().st_size > 0
     assert users.columns == [USER_ID, "SEGMENT", "REGION", "SIGNUP_TS"]
     assert items.columns == [ITEM_ID, "CATEGORY", "BRAND", "PRICE", "DESCRIPTION", "CREATION_TIMESTAMP"]
-    assert events.columns == [USER_ID, ITEM_ID, TIMESTAMP, EVENT_TYPE, EVENT_VALUE]
+    assert events.columns == [USER_ID, ITEM_ID, TIMESTAMP, EVENT_TYPE, EVENT_VALUE, ORDER_ID, QUANTITY]
     assert events[TIMESTAMP].dtype == pl.Int64 and items["CREATION_TIMESTAMP"].dtype == pl.Int64
     assert items["PRICE"].dtype == pl.Float64 and events[EVENT_VALUE].dtype == pl.Float64
     assert (events[EVENT_TYPE] == "purchase").all() and (events[EVENT_VALUE] > 0).all()
@@ -106,6 +106,40 @@ def test_heavy_tail_and_baskets(small):
     assert (per_user < 20).mean() > 0.5
     per_order = events.group_by(USER_ID, TIMESTAMP).len()["len"]
     assert per_order.mean() > 2 and per_order.max() >= 5
+
+
+def test_order_ids_group_one_customers_lines_at_one_time(small):
+    _, _, _, events = small
+    orders = events.group_by(ORDER_ID).agg(
+        pl.col(USER_ID).n_unique().alias("users"), pl.col(TIMESTAMP).n_unique().alias("times"),
+        (pl.len() - pl.col(ITEM_ID).n_unique()).alias("repeats"),
+    )
+    assert (orders["users"] == 1).all() and (orders["times"] == 1).all() and (orders["repeats"] == 0).all()
+    assert events[ORDER_ID].str.contains(r"^O\d{8}$").all()
+    assert (events[QUANTITY] >= 1).all() and events[QUANTITY].dtype == pl.Int64
+
+
+def _repeat_gaps(events: pl.DataFrame) -> pl.DataFrame:
+    """Per customer and product bought at least four times: the gaps between purchases and the units."""
+    return (events.sort(TIMESTAMP).group_by(USER_ID, ITEM_ID)
+            .agg(pl.col(TIMESTAMP).diff().drop_nulls().alias("gaps"), pl.col(QUANTITY).alias("units"))
+            .filter(pl.col("gaps").list.len() >= 3))
+
+
+def test_reorders_follow_each_customer_products_own_rhythm(small):
+    """The next gap is close to the pair's earlier ones (closer than another pair's), units are steady."""
+    gaps = _repeat_gaps(small[3])
+    assert gaps.height > 300
+    cv = gaps.select(pl.col("gaps").list.std() / pl.col("gaps").list.mean()).to_series()
+    assert cv.median() < 0.6
+    series = gaps["gaps"].to_list()
+    expected = np.array([np.mean(g[:-1]) for g in series])
+    last = np.array([g[-1] for g in series])
+    own = np.median(np.abs(last - expected) / expected)
+    other = np.roll(expected, 1)
+    assert own < 0.5 and own < 0.7 * np.median(np.abs(last - other) / other)
+    units = gaps.select(pl.col("units").list.std() / pl.col("units").list.mean()).to_series()
+    assert units.median() < 0.4
 
 
 def test_reorder_share_in_designed_range(small):
