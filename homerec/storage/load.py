@@ -154,6 +154,21 @@ def import_interactions(
     )  # fmt: skip
 
 
+def read_events(path: str | Path, options: ImportOptions = ImportOptions()) -> tuple[pl.DataFrame, int]:
+    """The valid events of a file or Parquet folder, read and checked as `homerec import` reads them
+    (`homerec evaluate` reads data sets so), and how many rows were rejected."""
+    tally = _Tally()
+    frames = list(_valid_events(_as_path(path), options, tally))
+    return pl.concat(frames, how="vertical_relaxed"), len(tally.rejects)
+
+
+def read_entities(path: str | Path, id_name: str, options: ImportOptions = ImportOptions()) -> pl.DataFrame:
+    """The valid rows of an items (`ITEM_ID`) or users (`USER_ID`) file as `homerec import` reads them:
+    the id column (`item_id` / `user_id`) and every metadata column as text, "" read as null."""
+    rows = read_rows(_as_path(path), options.encoding)
+    return check_entities(rows, id_name, find_columns(rows, (id_name,)))[0]
+
+
 def _import_entities(
     store: Store, path: str | Path, id_name: str, rejects_path: str | Path | None, progress: Progress | None,
     options: ImportOptions,
@@ -193,7 +208,7 @@ def import_users(
     return _import_entities(store, path, USER_ID, rejects_path, progress, options)
 
 
-def _dataset_file(folder: Path, stem: str, subfolder: bool = False) -> Path | None:
+def dataset_file(folder: Path, stem: str, subfolder: bool = False) -> Path | None:
     """The folder's `<stem>.csv` or `<stem>.parquet`, or with `subfolder` a folder `<stem>` (any case)."""
     suffixes = (*CSV_SUFFIXES, *PARQUET_SUFFIXES)
     found = sorted(
@@ -222,12 +237,12 @@ def import_folder(
     folder = _as_path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder")
-    interactions = _dataset_file(folder, "interactions", subfolder=True)
+    interactions = dataset_file(folder, "interactions", subfolder=True)
     if interactions is None:
         raise InputError(f"{folder}: no interactions.csv, interactions.parquet or interactions/ folder")
     plan: list[tuple[Path, Callable[..., ImportReport]]] = []
     for stem, importer in (("items", import_items), ("users", import_users)):
-        if (found := _dataset_file(folder, stem)) is not None:
+        if (found := dataset_file(folder, stem)) is not None:
             plan.append((found, importer))
     plan.append((interactions, import_interactions))
     reports = []

@@ -72,6 +72,7 @@ def test_order_ids_and_quantities_are_read(tmp_path):
     ds = read_folder(tmp_path / "personalize-orders")
     assert ds.name == tmp_path.name  # named after the data set, not its layout folder
     data = ds.interactions
-    assert data.order is not None and data.order[2] == -1
-    assert data.quantity[0] == 2.0 and np.isnan(data.quantity[1]) and data.quantity[2] == 1.5
-    assert len(set(data.baskets().tolist())) == 3
+    assert ds.dropped == 1  # QUANTITY "x": rejected, as `homerec import` rejects it
+    assert data.order is not None and data.order[1] == -1
+    assert data.quantity.tolist() == [2.0, 1.5]
+    assert len(set(data.baskets().tolist())) == 2
