@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """SQLAlchemy Core tables of the store, named from `homerec.data.schema`, and their creation."""
 
+import re
+
 import sqlalchemy as sa
 
 from homerec.data.schema import (
@@ -21,7 +23,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -114,10 +116,18 @@ exposures = sa.Table(
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [item_id, ...], best first
     sa.Column(Col.ts, sa.BigInteger, nullable=False),
     sa.Column(Col.served, sa.Boolean, nullable=False),  # False: computed in shadow mode, not shown
-    # (experiment, ts) serves exposures(experiment, since); user_id serves delete_user().
+    # version 7: the placement a list was served for (null: none)
+    sa.Column(Col.placement, Id, nullable=True),
+    # (experiment, ts) serves exposures(experiment, since); user_id serves delete_user() and shown_counts().
     sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.experiment}_{Col.ts}", Col.experiment, Col.ts),
     sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.user_id}", Col.user_id),
 )
+PLACEMENT_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS ix_{EXPOSURES_TABLE}_{Col.placement}_{Col.ts} ON {EXPOSURES_TABLE} "
+    f"({Col.placement}, {Col.ts}) WHERE {Col.placement} IS NOT NULL"
+)
+"""Serves placement_exposures(since); partial, so lists served outside placements cost nothing."""
+sa.event.listen(exposures, "after_create", sa.DDL(PLACEMENT_INDEX_SQL))
 
 event_links = sa.Table(
     EVENT_LINKS_TABLE,
@@ -204,9 +214,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"ALTER TABLE {INTERACTIONS_TABLE} ADD COLUMN {Col.attribution} VARCHAR",
         SESSION_INDEX_SQL,
     ),
+    5: (),  # version 6 belongs to another branch (buy-again, baskets); the coordinator may renumber
+    6: (  # the placement of each exposure
+        f"ALTER TABLE {EXPOSURES_TABLE} ADD COLUMN {Col.placement} VARCHAR",
+        PLACEMENT_INDEX_SQL,
+    ),
 }
 """Version N → SQL statements that upgrade a version-N store to N+1, run after
-`metadata.create_all` has created every missing table (so steps that only add tables are empty)."""
+`metadata.create_all` has created every missing table (so steps that only add tables are empty;
+an `ALTER TABLE T ADD COLUMN` is skipped when T was created by that same call)."""
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN ")
 
 
 def create_all(engine: sa.Engine) -> None:
@@ -215,6 +232,7 @@ def create_all(engine: sa.Engine) -> None:
     Raises:
         StoreError: the store was written by a homerec with a newer (or unknown) schema version.
     """
+    existed = set(sa.inspect(engine).get_table_names())
     metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
         found = conn.execute(sa.select(schema_version.c[Col.version])).scalars().all()
@@ -230,6 +248,9 @@ def create_all(engine: sa.Engine) -> None:
         column = schema_version.c[Col.version]
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
+                added = _ADD_COLUMN.match(statement)
+                if added is not None and added.group(1) not in existed:
+                    continue  # the table was created just now, with every column
                 conn.exec_driver_sql(statement)
             # Conditional, so two processes upgrading the same store at once both succeed.
             conn.execute(sa.update(schema_version).where(column == step).values({Col.version: step + 1}))
