@@ -5,6 +5,8 @@ The world's items get two more columns first: AVAILABLE (every fifth item "false
 ASSORTMENT ("A" or "B"); one user is entitled to assortment A.
 """
 
+import sqlite3
+
 import boto3
 import polars as pl
 import pytest
@@ -16,7 +18,7 @@ from homerec.errors import ConfigError
 from homerec.serving import create_app
 from homerec.storage import open_store
 from tests.live import serve_app
-from tests.serving.conftest import API_KEY, make_settings
+from tests.serving.conftest import API_KEY, copy_store, make_settings
 
 AVAILABLE = 'INCLUDE ItemID WHERE Items.AVAILABLE IN ("true")'
 ENTITLED = 'INCLUDE ItemID WHERE Items.ASSORTMENT IN (CurrentUser.ASSORTMENT)'
@@ -178,3 +180,27 @@ def test_a_personalize_recommender_maps_to_a_placement(shop):
         got = runtime.get_recommendations(recommenderArn=arn, userId=shop["cached_users"][4], numResults=8)
     items = [i["itemId"] for i in got["itemList"]]
     assert len(items) == 8 and all(available[i] == "true" for i in items)
+
+
+def test_the_dashboard_shows_ctr_conversion_and_revenue_per_placement(shop, tmp_path):
+    user = shop["cached_users"][6]
+    private = copy_store(shop, tmp_path / "homerec.db")
+    with sqlite3.connect(tmp_path / "homerec.db") as conn:
+        conn.execute("DELETE FROM exposures")  # no other test's
+    conn.close()
+    with TestClient(create_app(settings(shop, store_url=private))) as c:
+        lists = [get(c, f"/v1/placements/{name}/users/{user}?num_results=4") for name in ("home", "home", "plain")]
+        home = lists[0]
+        c.app.state.runtime.exposures.flush()
+        events = [{"user_id": user, "item_id": home["items"][0]["item_id"], "event_type": "click",
+                   "recommendation_id": home["recommendation_id"]},
+                  {"user_id": user, "item_id": home["items"][1]["item_id"], "event_type": "purchase",
+                   "event_value": 12.5, "recommendation_id": home["recommendation_id"]}]
+        assert c.post("/v1/events", headers={"x-api-key": API_KEY}, json={"events": events}).status_code == 200
+        body = c.get("/dashboard/api/placements", headers={"x-api-key": API_KEY}).json()
+    rows = {r["placement"]: r for r in body["placements"]}
+    assert list(rows)[: len(PLACEMENTS)] == list(PLACEMENTS)  # configured ones first, in their order
+    assert (rows["home"]["exposures"], rows["home"]["clicks"], rows["home"]["purchases"]) == (2, 1, 1)
+    assert rows["home"]["ctr"] == 0.5 and rows["home"]["conversion"] == 0.5 and rows["home"]["revenue"] == 12.5
+    assert (rows["plain"]["exposures"], rows["plain"]["clicks"], rows["plain"]["ctr"]) == (1, 0, 0.0)
+    assert rows["again"]["exposures"] == 0 and rows["again"]["ctr"] is None
