@@ -25,6 +25,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -40,6 +41,7 @@ from homerec.serving.versions import ACTIVE
 log = logging.getLogger(__name__)
 
 MAX_SHADOW_BACKLOG = 64
+_Found = TypeVar("_Found", Answer, Answer | None)
 
 
 async def answer(router: "Router", req: Request) -> Answer:
@@ -66,7 +68,8 @@ class Router:
         """The answer from memory (None: score it), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            return self._placed(req, self.service.cached(req))
+            found = self.service.cached(req)
+            return found if req.placement is None else self._placed(req, found)
         served, shadow = route(experiment, req.user_id or "")
         variant = experiment.variant(served)
         if variant.endpoint is not None:
@@ -78,14 +81,15 @@ class Router:
         """The answer, scored as needed (call off the event loop), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            return self._placed(req, self.service.scored(req))
+            found = self.service.scored(req)
+            return found if req.placement is None else self._placed(req, found)
         served, shadow = route(experiment, req.user_id or "")
         found = self._variant_answer(experiment, experiment.variant(served), req)
         return self._served(experiment, served, shadow, req, found)
 
-    def _placed(self, req: Request, found: Answer | None) -> Answer | None:
+    def _placed(self, req: Request, found: _Found) -> _Found:
         """Log a placement's list outside experiments (so its CTR, conversion and revenue can be reported)."""
-        if found is not None and req.placement is not None and req.logged:
+        if found is not None and req.logged:
             self.exposures.append(found.recommendation_id, NO_EXPERIMENT, NO_EXPERIMENT, req.user_id or "",
                                   [r.item_id for r in found.items], served=True, placement=req.placement)
         return found
