@@ -86,7 +86,8 @@ def merge_quality(paths: list[Path]) -> dict | None:
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
           compare: Path | None = None, spark: Path | None = None, ingest: Path | None = None,
           personalize: Path | None = None, replicas: Path | None = None,
-          distributor: Path | None = None) -> None:
+          distributor: Path | None = None,
+          rules: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 70–90 minutes on 2 cores); `python -m bench.speed`, "
@@ -116,6 +117,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.replicas import TITLE, replicas_section
 
         parts += [TITLE, "", replicas_section(json.loads(replicas.read_text())), ""]
+    if rules is not None and rules.exists():
+        from bench.rules import rules_markdown
+
+        parts += [rules_markdown(json.loads(rules.read_text()))]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -143,10 +148,12 @@ def main() -> None:
     ap.add_argument("--personalize", type=Path, default=Path("bench/out/personalize.json"))
     ap.add_argument("--replicas", type=Path, default=Path("bench/out/replicas.json"))
     ap.add_argument("--distributor", type=Path, default=Path("bench/out/distributor.json"))
+    ap.add_argument("--rules", type=Path, default=Path("bench/out/rules.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
     write(args.speed, args.quality, args.out, serving=args.serving, compare=args.compare, spark=args.spark,
-          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas, distributor=args.distributor)
+          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas, distributor=args.distributor,
+          rules=args.rules)
     print(f"wrote {args.out}")
 
 

@@ -14,6 +14,7 @@ One TOML section per dataset group (or the same as JSON in `HOMEREC_DATASET_GROU
     metadata = true           # whether metadataColumns may be asked for
     [dataset_groups.recommenders."arn:aws:personalize:eu-west-1:123456789012:recommender/for-you"]
     exclude = "purchased"
+    placement = "home"        # user lists answered as the `home` placement (its rules and model)
     [dataset_groups.filters]
     "arn:aws:personalize:eu-west-1:123456789012:filter/bought" = 'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")'
     [dataset_groups.solutions."arn:aws:personalize:eu-west-1:123456789012:solution/shop"]
@@ -68,6 +69,8 @@ class Serving(BaseModel):
     """What is left out of lists unless a filter says otherwise: nothing (Personalize), or the user's own items."""
     metadata: bool = True
     """Whether GetRecommendations/GetPersonalizedRanking may ask for `metadataColumns`."""
+    placement: str | None = None
+    """A configured placement (`[placements.NAME]`) whose rule set, filter and model answer user lists."""
 
 
 class Solution(BaseModel):

@@ -10,13 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from cronsim import CronSim, CronSimError
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from homerec.campaigns import DatasetGroup, Serving, parse_arn
 from homerec.data.rules import DEFAULT_FUTURE_SKEW_S
 from homerec.data.schema import DEFAULT_EVENT_WEIGHTS
 from homerec.errors import ConfigError
+from homerec.rules.config import PlacementConfig, RuleConfig
 
 CONFIG_ENV = "HOMEREC_CONFIG"
 DEFAULT_CONFIG_FILE = "homerec.toml"
@@ -125,6 +126,13 @@ class Settings(BaseSettings):
     With `api_keys` set, unsigned writes (PutEvents/PutItems/PutUsers) still need an `x-api-key`."""
     personalize_prefix: str = ""
     """Extra path prefix the Personalize routes are also served under (endpoint_url=http://h:p/prefix)."""
+    # -- business rules and placements (`homerec.rules`) --
+    rules: Annotated[dict[str, RuleConfig], NoDecode] = Field(default_factory=dict)
+    """Named rule sets (`[rules.NAME]`: always-on filters, bounded boosts, a category cap, rotation), which
+    placements name; JSON in HOMEREC_RULES."""
+    placements: Annotated[dict[str, PlacementConfig], NoDecode] = Field(default_factory=dict)
+    """Named placements (`[placements.home]`: model version, rule set, filter, include_seen, k), served at
+    `GET /v1/placements/NAME/users/USER` and by recommender ARNs whose entry names them; JSON in HOMEREC_PLACEMENTS."""
     # -- scheduling (`homerec schedule`; cron times are the machine's local time) --
     train_cron: str = "0 3 * * 0"
     """When to retrain and promote (default: Sundays at 03:00)."""
@@ -166,14 +174,28 @@ class Settings(BaseSettings):
             out[key.strip()] = val.strip()
         return out
 
-    @field_validator("dataset_groups", mode="before")
+    @field_validator("dataset_groups", "rules", "placements", mode="before")
     @classmethod
-    def _groups_json(cls, value: Any) -> Any:
-        """HOMEREC_DATASET_GROUPS is a JSON list of groups."""
+    def _groups_json(cls, value: Any, info: Any) -> Any:
+        """HOMEREC_DATASET_GROUPS (a JSON list), HOMEREC_RULES and HOMEREC_PLACEMENTS (JSON objects)."""
         if isinstance(value, str):
             text = value.strip()
-            return json.loads(text) if text else []
+            return json.loads(text) if text else ([] if info.field_name == "dataset_groups" else {})
         return value
+
+    @model_validator(mode="after")
+    def _known_placements(self) -> "Settings":
+        """Placements name configured rule sets; recommenders and campaigns name configured placements."""
+        for name, placement in self.placements.items():
+            if placement.rules is not None and placement.rules not in self.rules:
+                raise ValueError(f"placements.{name}: unknown rule set {placement.rules!r} "
+                                 f"(rule sets: {', '.join(sorted(self.rules)) or 'none configured'})")
+        for group in self.dataset_groups:
+            for arn, serving in (*group.campaigns.items(), *group.recommenders.items()):
+                if serving.placement is not None and serving.placement not in self.placements:
+                    raise ValueError(f"dataset group {group.name}: {arn} names placement {serving.placement!r}, "
+                                     f"which is not configured (placements: {', '.join(sorted(self.placements)) or 'none'})")
+        return self
 
     def personalize_groups(self) -> list[DatasetGroup]:
         """The dataset groups served: the configured ones, the first extended with the flat `campaigns`

@@ -45,11 +45,12 @@ def as_tuples(frame: pl.DataFrame) -> list[tuple]:
 
 
 def exposures(*rows: tuple) -> pl.DataFrame:
-    """(recommendation_id, experiment, variant, user_id, items, ts, served) tuples as an exposure frame."""
+    """(recommendation_id, experiment, variant, user_id, items, ts, served[, placement]) tuples as an exposure frame."""
     return pl.DataFrame(
-        list(rows),
+        [(*r, None) if len(r) == 7 else r for r in rows],
         schema={Col.recommendation_id: pl.String, Col.experiment: pl.String, Col.variant: pl.String,
-                Col.user_id: pl.String, Col.ranked: pl.List(pl.String), Col.ts: pl.Int64, Col.served: pl.Boolean},
+                Col.user_id: pl.String, Col.ranked: pl.List(pl.String), Col.ts: pl.Int64, Col.served: pl.Boolean,
+                Col.placement: pl.String},
         orient="row",
     )  # fmt: skip
 
@@ -128,6 +129,11 @@ def check_v1_store_is_migrated(url: str) -> None:
             assert store.context_events().height == n + 1
             store.put_resource(f"arn:f{n}", "filter", "shop", "ACTIVE", {"n": n})
             assert [r.doc for r in store.resources("filter")] == [{"n": m} for m in range(n + 1)]
+            # version 7: exposures carry their placement (older rows: none)
+            store.add_exposures(exposures((f"p{n}", "", "", "u10", ["i12"], 400 + n, True, "home")))
+            assert store.placement_exposures()[Col.recommendation_id].to_list() == [f"p{m}" for m in range(n + 1)]
+            assert store.exposures("exp")[Col.placement].to_list() == [None]
+            assert store.shown_counts("u10", since=400) == {"i12": n + 1}
         finally:
             store.close()
 
@@ -384,6 +390,24 @@ class StoreContract:
         assert got.rows() == [frame.row(1), frame.row(0), frame.row(2), frame.row(3)]  # in time order
         assert store.exposures("exp", since=250)[Col.recommendation_id].to_list() == ["r3", "r4"]
         assert store.exposures("nothing").height == 0 and store.exposures("nothing").columns == got.columns
+
+    def test_placement_exposures_and_shown_counts(self, store: Store):
+        frame = exposures(
+            ("r1", "", "", "u10", ["i11", "i12"], 100, True, "home"),
+            ("r2", "exp", "control", "u10", ["i11"], 200, True, "cart"),
+            ("r3", "exp", "candidate", "u10", ["i13"], 210, False, "cart"),  # shadow: never shown
+            ("r4", "exp", "control", "u20", ["i11"], 220, True),  # no placement
+            ("r5", "", "", "u10", ["i12", "i14"], 50, True, "home"),
+        )
+        assert store.add_exposures(frame) == 5
+        placed = store.placement_exposures()
+        assert placed[Col.recommendation_id].to_list() == ["r5", "r1", "r2", "r3"]
+        assert placed[Col.placement].to_list() == ["home", "home", "cart", "cart"]
+        assert store.placement_exposures(since=150)[Col.recommendation_id].to_list() == ["r2", "r3"]
+        assert store.exposures("exp")[Col.placement].to_list() == ["cart", "cart", None]
+        assert store.shown_counts("u10", since=0) == {"i11": 2, "i12": 2, "i14": 1}
+        assert store.shown_counts("u10", since=100) == {"i11": 2, "i12": 1}
+        assert store.shown_counts("u99", since=0) == {}
 
     def test_exposures_are_idempotent_on_recommendation_id(self, store: Store):
         frame = exposures(("r1", "exp", "control", "u10", ["i11"], 100, True))

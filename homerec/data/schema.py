@@ -46,6 +46,7 @@ class Col:
     experiment = "experiment"
     variant = "variant"
     served = "served"
+    placement = "placement"  # the named placement a list was served for (null: none)
     # changes: the feed serving processes follow (see homerec.storage.feed)
     seq = "seq"
     kind = "kind"
@@ -69,9 +70,12 @@ INTERACTION_FRAME_COLUMNS = (
 )  # fmt: skip
 """Columns of interaction frames; `order_id` and `quantity` are null where the data has none."""
 EXPOSURE_FRAME_COLUMNS = (
-    Col.recommendation_id, Col.experiment, Col.variant, Col.user_id, Col.ranked, Col.ts, Col.served,
+    Col.recommendation_id, Col.experiment, Col.variant, Col.user_id, Col.ranked, Col.ts, Col.served, Col.placement,
 )  # fmt: skip
-"""Columns of exposure frames; `items` (`Col.ranked`) holds the list of item ids, best first."""
+"""Columns of exposure frames; `items` (`Col.ranked`) holds the list of item ids, best first; `placement`
+may be null (and absent from frames written before placements: read as null)."""
+NO_EXPERIMENT = ""
+"""The `experiment` (and `variant`) of an exposure served for a placement outside any experiment."""
 ATTRIBUTABLE_EVENT_COLUMNS = (*INTERACTION_FRAME_COLUMNS, Col.event_id, Col.recommendation_id)
 """Columns of `Store.attributable_events`: events plus the recommendation they are linked to (or null)."""
 EVENT_DETAIL_COLUMNS = (Col.session_id, Col.properties, Col.impression, Col.attribution)

@@ -34,6 +34,7 @@ import polars as pl
 from homerec.data.schema import Col
 from homerec.errors import InputError
 from homerec.experiments import stats
+from homerec.experiments.placements import placement_rows
 from homerec.experiments.attribution import (
     ASSIGNED, CLICK, DEFAULT_CLICK_TYPES, DEFAULT_PURCHASE_TYPES, DEFAULT_WINDOW_S, EXPERIMENT, KIND, PURCHASE,
     RECOMMENDATION_ID, VARIANT, Attribution, attribute,
@@ -66,7 +67,9 @@ def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, 
     Returns:
         ``experiment``, ``control``, ``confidence``, ``since``, ``window_s``, ``period``,
         ``variants`` (variant -> counts, ``metrics`` and ``lift`` vs control, keyed as
-        ``METRICS``), ``srm``, ``conflicting_users``, ``timeline`` and ``summary`` (lines of text).
+        ``METRICS``), ``srm``, ``conflicting_users``, ``timeline``, ``placements`` (CTR, conversion
+        and revenue per variant and placement, `homerec.experiments.placements`; empty when no
+        exposure has a placement) and ``summary`` (lines of text).
     """
     if control not in shares:
         raise InputError(f"control variant {control!r} is not one of the variants {sorted(shares)}")
@@ -98,6 +101,8 @@ def experiment_report(name: str, exposures: pl.DataFrame, events: pl.DataFrame, 
                 "expected": srm.expected, "mismatch": srm.mismatch, "warning": srm.warning},
         "conflicting_users": {"count": len(att.conflicting_users), "examples": att.conflicting_users[:10]},
         "timeline": _timeline(att.exposures, list(rows)),
+        "placements": (placement_rows(att, (VARIANT, Col.placement))
+                       if Col.placement in exposures.columns and exposures[Col.placement].is_not_null().any() else []),
     }
     report["summary"] = summary_lines(report)
     return report
@@ -244,6 +249,10 @@ def summary_lines(report: dict) -> list[str]:
     if report["conflicting_users"]["count"]:
         lines.append(f"{report['conflicting_users']['count']} users were served more than one variant and are "
                      "left out of every metric (assignment should make this impossible).")
+    for p in report.get("placements", []):
+        lines.append(f"{p[VARIANT]} on placement {p[Col.placement] or '(none)'}: {p['exposures']} lists, "
+                     f"CTR {fmt_metric('ctr', p['ctr'])}, conversion {fmt_metric('conversion', p['conversion'])}, "
+                     f"revenue {p['revenue']:.2f}.")
     level = f"{report['confidence']:.0%}"
     for v, row in rows.items():
         if v == control:

@@ -34,9 +34,9 @@ Errors are `FilterError` (an `InputError`) with a message that says what went wr
 """
 
 from homerec.filters.bind import BoundFilter, bind, parse_values
-from homerec.filters.evaluate import FilterData, Selection, evaluate, select
+from homerec.filters.evaluate import FilterData, Selection, column_of, evaluate, fields_of, has_column, select
 from homerec.filters.parse import parse
 from homerec.filters.syntax import Filter, FilterError
 
-__all__ = ["BoundFilter", "Filter", "FilterData", "FilterError", "Selection", "bind", "evaluate", "parse",
-           "parse_values", "select"]
+__all__ = ["BoundFilter", "Filter", "FilterData", "FilterError", "Selection", "bind", "column_of", "evaluate",
+           "fields_of", "has_column", "parse", "parse_values", "select"]

@@ -20,6 +20,8 @@ class BoundCond:
     column: str
     op: str
     values: tuple[str, ...]
+    user_fields: tuple[str, ...] = ()
+    """Fields of the requesting user whose values (`a|b`: each) join `values` when it is evaluated."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,11 @@ def bind(filt: Filter | str, values: Mapping[str, Any] | None = None) -> BoundFi
 def _fill(c: Cond, parsed: Mapping[str, list[str]]) -> BoundCond:
     out: list[str] = []
     for v in c.values:
-        out.extend(parsed[v.param] if v.param is not None else [v.text or ""])
+        if v.user_field is None:
+            out.extend(parsed[v.param] if v.param is not None else [v.text or ""])
+    fields = tuple(v.user_field for v in c.values if v.user_field is not None)
+    if fields:
+        return BoundCond(c.dataset, c.column, c.op, tuple(out), fields)
     if c.op not in ("IN", "NOT IN"):
         if len(out) != 1:
             raise FilterError(f"{c.dataset}.{c.column} {c.op} needs one value, got {len(out)}")

@@ -10,7 +10,7 @@ import polars as pl
 from homerec.data.schema import Col
 from homerec.filters.bind import BoundCond, BoundExpr, BoundFilter, bind
 from homerec.filters.parse import parse
-from homerec.filters.syntax import INTERACTION_COLUMNS, INTERACTIONS, ITEMS, USERS, FilterError, number
+from homerec.filters.syntax import CURRENT_USER, INTERACTION_COLUMNS, INTERACTIONS, ITEMS, USERS, FilterError, number
 
 ALL = None
 """A selection of every item (a true Users condition)."""
@@ -97,6 +97,26 @@ def _resolve_column(columns: Sequence[str], wanted: str, what: str, strict: bool
     return None
 
 
+def has_column(columns: Sequence[str], wanted: str) -> bool:
+    """Whether a condition on field `wanted` finds a column among `columns` (as evaluation resolves names)."""
+    return _resolve_column(columns, wanted.upper(), "", strict=False) is not None
+
+
+def column_of(columns: Sequence[str], wanted: str) -> str | None:
+    """The column of `columns` that field `wanted` names (case and `_` ignored), or None."""
+    return _resolve_column(columns, wanted.upper(), "", strict=False)
+
+
+def fields_of(bound: BoundFilter) -> set[tuple[str, str]]:
+    """(dataset, field) of every condition: `("ITEMS", "BRAND")`; CurrentUser values as `("USERS", X)`."""
+    out = set()
+    for e in bound.exprs:
+        for c in (*[c for g in e.where for c in g], *e.when):
+            out.add((USERS if c.dataset == CURRENT_USER else c.dataset, c.column))
+            out.update((USERS, f) for f in c.user_fields)
+    return out
+
+
 def _string_expr(col: pl.Expr, c: BoundCond, multi: bool, lower: bool = False) -> pl.Expr:
     """Polars expression of an IN / NOT IN / = / compare condition over a String column."""
     if c.op in ("IN", "NOT IN", "=") and (c.op != "=" or number(c.values[0]) is None):
@@ -127,6 +147,22 @@ def _row_matches(row: Mapping[str, Any] | None, c: BoundCond) -> bool:
     return bool(frame.select(_string_expr(pl.col("v"), c, multi=True)).item())
 
 
+def _with_user_values(e: BoundExpr, row: Mapping[str, Any] | None) -> BoundExpr:
+    """The expression with `CurrentUser.X` values replaced by the user's (none for a missing user or field)."""
+
+    def fill(c: BoundCond) -> BoundCond:
+        if not c.user_fields:
+            return c
+        values = list(c.values)
+        for wanted in c.user_fields:
+            key = _resolve_column([k for k in row if k != Col.user_id], wanted, "Users", strict=False) if row else None
+            raw = row.get(key) if row is not None and key is not None else None
+            if raw is not None:
+                values.extend(v for v in str(raw).split("|") if v)
+        return BoundCond(c.dataset, c.column, c.op, tuple(values))
+    return BoundExpr(e.include, tuple(tuple(fill(c) for c in g) for g in e.where), e.when)
+
+
 def _expr_items(e: BoundExpr, data: FilterData) -> frozenset[str] | None:
     """The items one expression selects (None: every item)."""
     dataset = e.where[0][0].dataset
@@ -150,6 +186,8 @@ def _expr_items(e: BoundExpr, data: FilterData) -> frozenset[str] | None:
         multi = False
     if frame.height == 0:
         return frozenset()
+    if dataset == ITEMS and any(c.user_fields for g in e.where for c in g):
+        e = _with_user_values(e, data.get("user"))
     ors = []
     for g in e.where:
         ands = [_string_expr(col(c), c, multi, lower=(dataset == INTERACTIONS and c.column == "EVENT_TYPE"))

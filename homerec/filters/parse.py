@@ -10,7 +10,9 @@ from homerec.filters.syntax import (
     DATASETS,
     INTERACTION_COLUMNS,
     INTERACTIONS,
+    ITEMS,
     MAX_EXPRESSION_CHARS,
+    USERS,
     Cond,
     Expr,
     Filter,
@@ -117,13 +119,15 @@ class _Parser:
             raise FilterError(f"filter expression: Interactions.{column} is not supported "
                               f"({', '.join(INTERACTION_COLUMNS)})")
         self.i += 1
-        if self.is_kw("NOT"):
+        op = "NOT IN" if self.is_kw("NOT") else "IN" if self.is_kw("IN") else None
+        if op is not None:
             self.i += 1
-            self.kw("IN")
-            return Cond(dataset, column, "NOT IN", self.values())
-        if self.is_kw("IN"):
-            self.i += 1
-            return Cond(dataset, column, "IN", self.values())
+            if op == "NOT IN":
+                self.kw("IN")
+            values = self.values()
+            if dataset != ITEMS and any(v.user_field for v in values):
+                raise FilterError(f"filter expression: CurrentUser values are for Items conditions, not {t.text!r}")
+            return Cond(dataset, column, op, values)
         if self.is_op(*COMPARISONS):
             op = self.tok.text
             self.i += 1
@@ -156,7 +160,11 @@ class _Parser:
         if t.kind == "param":
             self.i += 1
             return Value(param=t.text[1:])
-        raise self.fail('a value ("text", a number or $PARAM)')
+        dataset, _, column = t.text.upper().partition(".")
+        if t.kind == "word" and dataset in (CURRENT_USER, USERS) and column and "." not in column:
+            self.i += 1  # the requesting user's own values (an entitled assortment): read per request
+            return Value(user_field=column)
+        raise self.fail('a value ("text", a number, $PARAM or CurrentUser.FIELD)')
 
     def scalar(self) -> Value:
         if self.tok.kind in ("num", "param", "str"):  # `Items.PRICE = "5"`: compared as a number when it is one

@@ -24,11 +24,13 @@ class FilterError(InputError):
 
 @dataclass(frozen=True)
 class Value:
-    """A literal (`text`) or a `$param` placeholder; `quoted` tells `"5"` from `5`."""
+    """A literal (`text`), a `$param` placeholder or the requesting user's field (`user_field`,
+    from `CurrentUser.ASSORTMENT`); `quoted` tells `"5"` from `5`."""
 
     text: str | None = None
     param: str | None = None
     quoted: bool = False
+    user_field: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ A read, from route to score (GET /v1/users/C42/recommendations):
    (user, k, exclusions, filter, include_seen, …). The Personalize adapter builds the same
    `Request` from GetRecommendations, after SigV4 and the campaign ARN → dataset group, runtime
    and model version mapping (`groups`, `group_runtimes`), with the fields only Personalize asks
-   for: its score scale, metadata columns, a promotion.
+   for: its score scale, metadata columns, a promotion. A placement (`GET /v1/placements/{name}/users/{id}`,
+   or a recommender ARN whose entry names one) fills the `Request` from its configuration
+   (`placements`): model version, filter, include_seen, k, and its rule set (`homerec.rules`).
 2. `router.answer(router, req)`: `Router.cached(req)` on the event loop, else
    `Router.scored(req)` on a worker thread. With an experiment running, the router picks the
    user's variant (pins `req.version`) and logs the exposure (`exposures.ExposureLog`: an
@@ -17,7 +19,9 @@ A read, from route to score (GET /v1/users/C42/recommendations):
    version matches, the user has no change since (`freshness`, fed by the store's change feed)
    and no product was added since (`catalog`). `RecService.scored(req)`: the user's history
    from the store, filters, then `model.recommend` of the version (`versions`), extended with
-   products added after training (`catalog`).
+   products added after training (`catalog`); with a rule set, the model's wider top-N, then
+   rotation, boosts and the category cap (`homerec.rules.rerank`). A request with rules is never
+   answered from memory; a placement without rules is (and logged as the placement's exposure).
    Then, for requests that ask: promotions fill their slots (`promotions`), Personalize-scale
    scores (`homerec.models.relative`), item metadata from the catalogue (`item_metadata`); an
    INCLUDE filter over the user's own interactions is a buy-again list (`buy_again`).

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from homerec.errors import ConfigError, HomerecError, InputError
 from homerec.filters import parse as parse_filter
+from homerec.rules import placements_of
 from homerec.serving.access import Gate
 from homerec.serving.body import BodyMiddleware
 from homerec.serving.dashboard import routes as dashboard_routes
@@ -56,6 +57,7 @@ def check_filters(settings: Settings) -> None:
 def create_app(settings: Settings) -> Starlette:
     """A Starlette app serving the registry's active model over the configured store."""
     check_filters(settings)
+    placements_of(settings.rules, settings.placements)  # a rule set or placement that does not compile: ConfigError now
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@
     overview          model versions (offline metrics, which one is active and which one serves),
                       cache freshness, event rate, lists served by source, uptime
     experiments       every experiment: status, mode, traffic split and live per-variant metrics
+    placements        each placement's lists, CTR, conversion and revenue over the last 7 days
     users/{user_id}   one user's last events and recommendations (score, 0-10 score, reason, source)
 
 The page holds no data: its script reads the JSON routes, which need an `x-api-key` whenever
@@ -32,6 +33,7 @@ from homerec.serving.dashboard_data import (
     event_rate,
     experiments_summary,
     models_summary,
+    placements_summary,
     user_experiment,
     user_history,
 )
@@ -66,6 +68,7 @@ class Dashboard:
         self._overview = TTLCache(OVERVIEW_TTL_S)
         self._counts = TTLCache(COUNTS_TTL_S)
         self._experiments = TTLCache(EXPERIMENTS_TTL_S)
+        self._placements = TTLCache(EXPERIMENTS_TTL_S)
         env = Environment(loader=PackageLoader("homerec.serving", "templates"), autoescape=select_autoescape())
         self._page = env.get_template("dashboard.html").render(version=__version__, refresh_s=REFRESH_S)
 
@@ -75,6 +78,7 @@ class Dashboard:
             Route("/dashboard", self.page, methods=["GET"], name="dashboard"),
             Route("/dashboard/api/overview", self.overview, methods=["GET"], name="dashboard_overview"),
             Route("/dashboard/api/experiments", self.experiments, methods=["GET"], name="dashboard_experiments"),
+            Route("/dashboard/api/placements", self.placements, methods=["GET"], name="dashboard_placements"),
             Route("/dashboard/api/users/{user_id}", self.user, methods=["GET"], name="dashboard_user"),
         ]
 
@@ -117,6 +121,13 @@ class Dashboard:
         store = deps.service(request).store
         body = await run_in_threadpool(
             self._experiments.get, "experiments", lambda: experiments_summary(store, int(time.time())))
+        return JSONResponse(body)
+
+    async def placements(self, request: Request) -> Response:
+        """GET /dashboard/api/placements: each placement's lists, CTR, conversion and revenue (last 7 days)."""
+        store, configured = deps.service(request).store, list(deps.placements(request))
+        body = await run_in_threadpool(
+            self._placements.get, "placements", lambda: placements_summary(store, configured, int(time.time())))
         return JSONResponse(body)
 
     async def user(self, request: Request) -> Response:

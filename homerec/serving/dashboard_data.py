@@ -174,6 +174,30 @@ def experiments_summary(store: Store, now: int) -> dict[str, Any]:
     return {"now": now, "experiments": out}
 
 
+PLACEMENT_WINDOW_S = 7 * 86400
+
+
+def placements_summary(store: Store, configured: Sequence[str], now: int) -> dict[str, Any]:
+    """Lists, users, CTR, conversion and revenue per placement over the last `PLACEMENT_WINDOW_S` seconds
+    (`homerec.experiments.placements`, default click and purchase types and window): every configured
+    placement (zeros when it served nothing yet), then any other that served lists in the window."""
+    from homerec.experiments.placements import placement_report  # polars joins: on first use only
+
+    since = now - PLACEMENT_WINDOW_S
+    exposures = store.placement_exposures(since=since)
+    rows = {r[Col.placement]: r for r in placement_report(exposures, store.attributable_events(since))} \
+        if exposures.height else {}
+    empty = {"exposures": 0, "users": 0, "clicks": 0, "ctr": None, "purchases": 0, "conversion": None,
+             "revenue": 0.0, "revenue_per_exposure": None}
+    names = [*configured, *sorted(set(rows) - set(configured))]
+    out = [{**empty, **rows.get(name, {}), Col.placement: name, "configured": name in configured} for name in names]
+    return {"now": now, "since": since, "placements": [{k: _clean_float(v) for k, v in r.items()} for r in out]}
+
+
+def _clean_float(value: Any) -> Any:
+    return _finite(value) if isinstance(value, float) else value
+
+
 def _source_label(source: str, model_version: str | None) -> str:
     """`model v3`, `active model` or the endpoint's host, for the legend."""
     if model_version == "active":

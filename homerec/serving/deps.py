@@ -6,6 +6,7 @@ body has already arrived within its size and time limits (`homerec.serving.body`
 """
 
 import functools
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -14,6 +15,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from homerec.data.rules import clean_id
+from homerec.rules.compile import Placement
 from homerec.serving import jsontext
 from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics
@@ -34,6 +36,11 @@ def router(request: Request) -> Router:
 def runtimes(request: Request) -> GroupRuntimes:
     """The dataset groups and the runtime serving each (Personalize ARNs are resolved through it)."""
     return request.app.state.runtimes
+
+
+def placements(request: Request) -> Mapping[str, Placement]:
+    """The configured placements, compiled at start (`homerec.rules`)."""
+    return request.app.state.runtime.placements
 
 
 def service(request: Request) -> RecService:

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The exposure log of a serving worker: an append on the request path, the writing elsewhere.
 
-Every list served under an experiment (and every shadow list) is an exposure. A request only
+Every list served under an experiment (and every shadow list), and every list served for a
+placement, is an exposure. A request only
 appends one tuple to a Python list (atomic under the GIL: no lock, well under a microsecond).
 Once a second a thread takes the buffered tuples and either writes them as one spool file for
 the shipper process (`homerec.storage.spool`; what `homerec serve` sets up, so inserting into
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFERED = 200_000
 """Exposures a worker keeps while they cannot be written (~60 MB); older ones are dropped past it."""
 
-Row = tuple[str, str, str, str, list[str], int, bool]
+Row = tuple[str, str, str, str, list[str], int, bool, str | None]
 
 
 class ExposureLog:
@@ -44,9 +45,10 @@ class ExposureLog:
         self.failed = 0
 
     def append(self, recommendation_id: str, experiment: str, variant: str, user_id: str,
-               items: Sequence[str], served: bool) -> None:
+               items: Sequence[str], served: bool, placement: str | None = None) -> None:
         """Queue one exposure: no I/O, no lock."""
-        self._rows.append((recommendation_id, experiment, variant, user_id, list(items), int(time.time()), served))
+        self._rows.append((recommendation_id, experiment, variant, user_id, list(items), int(time.time()), served,
+                           placement))
 
     def _take(self) -> list[Row]:
         queue = self._rows

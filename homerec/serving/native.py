@@ -2,6 +2,7 @@
 """The native /v1 API and the operational routes: each a translation between HTTP and a `Request`.
 
     GET /v1/users/{user_id}/recommendations → recommendations() → Request(USER, …)
+    GET /v1/placements/{name}/users/{user_id} → placement() → the placement's Request (`placements`) → the same
         → router.answer(router, req) → Router.cached(req) | Router.scored(req) on a thread → Answer → JSON
 """
 
@@ -21,11 +22,13 @@ from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
     Metadata,
+    PlacementQuery,
     RankRequest,
     RecommendQuery,
     SimilarQuery,
     dump,
 )
+from homerec.serving.placements import placement_request
 from homerec.serving.request import RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.router import answer
 
@@ -50,6 +53,16 @@ async def recommendations(request: HttpRequest) -> Response:
                   min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
                   buy_again=q.include_seen)
     return _json(request, "recommendations", await answer(deps.router(request), req))
+
+
+async def placement(request: HttpRequest) -> Response:
+    """GET /v1/placements/{name}/users/{user_id}?num_results=&min_score=&exclude=a,b (404: no such placement)"""
+    name = request.path_params["name"]
+    user_id = deps.path_id(request, "user_id")
+    q = deps.query(PlacementQuery, request)
+    req = placement_request(deps.placements(request), name, user_id, q.num_results or 0, deps.settings(request).k)
+    req = req._replace(exclude=frozenset(q.exclude), min_score=q.min_score)
+    return _json(request, "placement", await answer(deps.router(request), req))
 
 
 def _filter(request: HttpRequest, q: RecommendQuery) -> BoundFilter | None:
@@ -174,6 +187,7 @@ ROUTES = [  # the router tries them in order: the hottest route first
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/docs", openapi.docs, methods=["GET"]),
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
+    Route("/v1/placements/{name}/users/{user_id}", placement, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
     Route("/v1/events", events, methods=["POST"]),
     Route("/v1/items/{item_id}", put_item, methods=["PUT"]),

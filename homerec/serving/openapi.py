@@ -26,6 +26,7 @@ from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
     Metadata,
+    PlacementQuery,
     RankRequest,
     RecommendQuery,
     RecommendResponse,
@@ -89,6 +90,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/users/{user_id}/recommendations", "GET"): Operation(
         f"Top-N items for a user (num_results ≤ {MAX_RESULTS}): cache, live model, popularity fallback",
         "recommendations", query=RecommendQuery, response=RecommendResponse, read_auth=True, errors=_READ_ERRORS),
+    ("/v1/placements/{name}/users/{user_id}", "GET"): Operation(
+        "A user's list for a configured placement (its model version, rules, filter, include_seen and k)",
+        "recommendations", query=PlacementQuery, response=RecommendResponse, read_auth=True,
+        errors=(*_READ_ERRORS, 404)),
     ("/v1/items/{item_id}/similar", "GET"): Operation(
         "Items similar to an item", "recommendations", query=SimilarQuery, response=RecommendResponse,
         read_auth=True, errors=(*_READ_ERRORS, 404)),

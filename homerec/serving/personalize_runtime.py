@@ -17,6 +17,7 @@ from homerec.serving import personalize_schemas as ps
 from homerec.serving.errors import invalid, not_found
 from homerec.serving.groups import Target
 from homerec.serving.personalize_wire import bound_filter, load_version, parse_body, predicted_items
+from homerec.serving.placements import placement_request
 from homerec.serving.request import PERSONALIZE, RANK, SIMILAR, USER, Promotion, Request, new_recommendation_id
 from homerec.serving.router import answer
 
@@ -73,6 +74,13 @@ async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, An
     if q.itemId is not None:
         req = Request(SIMILAR, item_id=q.itemId, user_id=q.userId, unknown_item="popular", **common)
         endpoint = "personalize_similar"
+    elif target.serving.placement is not None:  # the placement's rules, filter and model; the request's filter wins
+        placed = placement_request(runtime.placements, target.serving.placement, q.userId or "", q.numResults, 0)
+        req = Request(USER, user_id=q.userId, **{**common, "include_seen": placed.include_seen,
+                                                 "item_filter": item_filter or placed.item_filter,
+                                                 "version": placed.version or version},
+                      rules=placed.rules, placement=placed.placement)
+        endpoint = "personalize_recommendations"
     else:
         req = Request(USER, user_id=q.userId, **common)
         endpoint = "personalize_recommendations"

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Literal, NamedTuple
 
 from homerec.filters import BoundFilter
+from homerec.rules import CompiledRules
 from homerec.types import Recommendation
 
 Kind = Literal["user", "similar", "rank"]
@@ -88,12 +89,16 @@ class Request(NamedTuple):
     """Item metadata columns to attach to each item (`Recommendation.metadata`; `homerec.serving.item_metadata`)."""
     promotion: Promotion | None = None
     """Promoted items to mix into the list (`homerec.serving.promotions`)."""
+    rules: CompiledRules | None = None
+    """A placement's business rules (`homerec.rules`): applied on the scored path to a wider candidate list."""
+    placement: str | None = None
+    """The placement the list is served for (logged with the exposure); alone it changes nothing else."""
 
     @property
     def plain(self) -> bool:
-        """Whether the batch's list alone can answer (no filter, promotion, metadata or Personalize scores)."""
+        """Whether the batch's list alone can answer (no filter, rules, promotion, metadata or Personalize scores)."""
         return (self.item_filter is None and not self.include_seen and self.kind != RANK and self.scale == RAW
-                and not self.metadata_columns and self.promotion is None)
+                and not self.metadata_columns and self.promotion is None and self.rules is None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,16 +17,19 @@ recommendations go through the user's variant (a salted hash, `homerec.experimen
 
 A request already pinned to a version (a Personalize campaign mapped to `v3`) and requests for
 similar items or rankings are not part of experiments. Every served list of an experiment is
-an exposure (`ExposureLog.append`: no I/O), unless the request is a look (`logged=False`).
+an exposure (`ExposureLog.append`: no I/O), unless the request is a look (`logged=False`); so is
+every list served for a placement (`req.placement`), with the experiment left empty outside one.
 """
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from homerec.data.schema import NO_EXPERIMENT
 from homerec.experiments.assign import route
 from homerec.experiments.spec import Experiment, Variant
 from homerec.serving.experiments import EndpointError, ExperimentState
@@ -38,6 +41,7 @@ from homerec.serving.versions import ACTIVE
 log = logging.getLogger(__name__)
 
 MAX_SHADOW_BACKLOG = 64
+_Found = TypeVar("_Found", Answer, Answer | None)
 
 
 async def answer(router: "Router", req: Request) -> Answer:
@@ -64,7 +68,8 @@ class Router:
         """The answer from memory (None: score it), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            return self.service.cached(req)
+            found = self.service.cached(req)
+            return found if req.placement is None else self._placed(req, found)
         served, shadow = route(experiment, req.user_id or "")
         variant = experiment.variant(served)
         if variant.endpoint is not None:
@@ -76,10 +81,18 @@ class Router:
         """The answer, scored as needed (call off the event loop), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            return self.service.scored(req)
+            found = self.service.scored(req)
+            return found if req.placement is None else self._placed(req, found)
         served, shadow = route(experiment, req.user_id or "")
         found = self._variant_answer(experiment, experiment.variant(served), req)
         return self._served(experiment, served, shadow, req, found)
+
+    def _placed(self, req: Request, found: _Found) -> _Found:
+        """Log a placement's list outside experiments (so its CTR, conversion and revenue can be reported)."""
+        if found is not None and req.logged:
+            self.exposures.append(found.recommendation_id, NO_EXPERIMENT, NO_EXPERIMENT, req.user_id or "",
+                                  [r.item_id for r in found.items], served=True, placement=req.placement)
+        return found
 
     def _served(self, experiment: Experiment, served: str, shadow: str | None, req: Request, found: Answer) -> Answer:
         """Stamp the answer with its variant, log it, and start the shadow list."""
@@ -87,7 +100,7 @@ class Router:
         if not req.logged:
             return found
         self.exposures.append(found.recommendation_id, experiment.name, served, req.user_id or "",
-                              [r.item_id for r in found.items], served=True)
+                              [r.item_id for r in found.items], served=True, placement=req.placement)
         if shadow is not None:
             if self._backlog.acquire(blocking=False):
                 self._shadow.submit(self._log_shadow, experiment, shadow, req)
@@ -121,7 +134,7 @@ class Router:
         try:
             found = self._variant_answer(experiment, experiment.variant(name), req)
             self.exposures.append(found.recommendation_id, experiment.name, name, req.user_id or "",
-                                  [r.item_id for r in found.items], served=False)
+                                  [r.item_id for r in found.items], served=False, placement=req.placement)
         except Exception:
             log.exception("shadow list of variant %s failed for %r", name, req.user_id)
         finally:

@@ -19,12 +19,15 @@ this process's start is missed.
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from homerec.cache import SharedCache, attach
-from homerec.errors import HomerecError
+from homerec.data.schema import Col
+from homerec.errors import ConfigError, HomerecError
 from homerec.models.base import Recommender
 from homerec.models.registry import Registry
+from homerec.rules.compile import Placement, check_columns, placements_of
 from homerec.serving.catalog import Catalog
 from homerec.serving.experiments import ExperimentState
 from homerec.serving.exposures import ExposureLog
@@ -58,11 +61,14 @@ class Runtime:
     writes: Writes
     shared: SharedCache | None = None
     watcher: Periodic | None = None
+    placements: Mapping[str, Placement] = field(default_factory=dict)
+    """The configured placements, compiled and checked against the catalogue at start (`homerec.rules`)."""
 
     @classmethod
     def start(cls, settings: Settings) -> "Runtime":
         """Open the store, load the active model and the lists, and start every background thread."""
         _warm_up()
+        placements = placements_of(settings.rules, settings.placements)  # a bad rule: ConfigError before anything opens
         store = open_store(settings.store_url)
         shared = attach(store, settings.cache_url)
         versions = Versions(Registry(settings.artifact_dir))
@@ -71,6 +77,12 @@ class Runtime:
         except HomerecError as err:  # serve (not ready) until a loadable version appears
             log.error("no model loaded at start: %s", err)
         catalog = Catalog(store, settings.catalog_refresh_s, served=lambda: [v.model for v in versions.loaded()])
+        if placements:
+            try:
+                check_columns(placements, [c for c in catalog.items().columns if c != Col.item_id])
+            except ConfigError:
+                store.close()
+                raise
         lists = ServedLists(store, shared=shared)
         freshness = Freshness(store, on_items=catalog.reload_items, on_users=catalog.forget_users,
                               open_feed=(lambda: shared.feed(store)) if shared is not None else None)
@@ -81,7 +93,7 @@ class Runtime:
         router = Router(service, experiments, exposures)
         writes = Writes(store, catalog, exposures, settings.max_future_skew_s)
         runtime = cls(store, versions, catalog, lists, freshness, service, experiments, exposures, router, writes,
-                      shared)
+                      shared, placements=placements)
         freshness.on_recs, freshness.on_model = runtime.reload_lists_soon, runtime.follow_registry_soon
         lists.reload(runtime.models_by_version())
         catalog.prepare()

@@ -36,6 +36,15 @@ class RecommendQuery(_Strict):
     include_seen: bool = Field(False, description="Keep products the user already bought (a buy-again list)")
 
 
+class PlacementQuery(_Strict):
+    """Query string of GET a placement's list: what the placement's configuration does not fix."""
+
+    num_results: int | None = Field(None, ge=1, le=MAX_RESULTS,
+                                    description="List length (default: the placement's `k`, else the server's)")
+    min_score: float | None = Field(None, ge=0, le=10)
+    exclude: list[Id] = Field(default_factory=list, max_length=MAX_RESULTS)
+
+
 class SimilarQuery(_Strict):
     """Query string of GET similar items."""
 

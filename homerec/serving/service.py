@@ -18,13 +18,17 @@ Every answer says where it came from (`source`) and which model version produced
 """
 
 import logging
+import time
 from dataclasses import replace
 
-from homerec.data.schema import SIMILAR_ITEMS, USER_RECS
+import polars as pl
+
+from homerec.data.schema import SIMILAR_ITEMS, USER_RECS, Col
 from homerec.errors import UnknownItem
-from homerec.filters import BoundFilter, evaluate
+from homerec.filters import BoundFilter, FilterData, evaluate
 from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
+from homerec.rules import CompiledRules, rerank
 from homerec.serving import buy_again, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
@@ -95,6 +99,8 @@ class RecService:
         who = self._who(req, loaded) if req.kind != SIMILAR else None
         if req.kind == SIMILAR:
             answer = self._similar(req, loaded)
+        elif req.rules is not None and req.kind == USER:
+            answer = self._ruled(req, loaded, who)
         elif req.kind == RANK:
             answer = self._rank(req, loaded)
         else:
@@ -152,6 +158,32 @@ class RecService:
         if bought is not None:  # a version without a re-order model: its own scores rank the user's items
             return Answer(buy_again.rank_bought(model, user, items, bought, req.k), MODEL, loaded.version)
         return None
+
+    def _ruled(self, req: Request, loaded: Loaded, who: tuple[str | None, list[str]] | None) -> Answer:
+        """A user's list under business rules: the model's wider top candidates (the rules' filters already
+        applied), then rotation, boosts and the category cap (`homerec.rules.rerank`)."""
+        rules = req.rules
+        assert rules is not None and req.user_id is not None
+        answer = self._user(req._replace(k=rules.pool(req.k)), loaded, who)
+        data = store_data(self.store, self.catalog, req.user_id)
+        try:
+            shown = self._unclicked_shown(rules, req.user_id, data) if rules.rotation is not None else {}
+            items = rerank(rules, answer.items, req.k, data, shown)
+        except Exception:  # a rule that fails on odd metadata costs the re-ranking, never the answer
+            log.exception("rules %s failed for user %r; serving the model's order", rules.name, req.user_id)
+            items = answer.items[: req.k]
+        return replace(answer, items=items)
+
+    def _unclicked_shown(self, rules: CompiledRules, user_id: str, data: FilterData) -> dict[str, int]:
+        """Item → lists that showed it to the user in the rotation window, for items the user has no event on since."""
+        assert rules.rotation is not None
+        since = int(time.time() - rules.rotation.days * 86400)
+        shown = self.store.shown_counts(user_id, since)
+        if not shown:
+            return shown
+        history = data.get("history")
+        touched = set(history.filter(pl.col(Col.ts) >= since)[Col.item_id].to_list()) if history.height else set()
+        return {i: n for i, n in shown.items() if i not in touched}
 
     def _similar(self, req: Request, loaded: Loaded) -> Answer:
         assert req.item_id is not None
@@ -218,8 +250,9 @@ class RecService:
         """The version's model (with new products) and the items the request leaves out (exclusions, filter)."""
         model = self.catalog.model(loaded.model)
         banned = set(req.exclude)
-        if req.item_filter is not None:
-            banned |= self._filtered_out(model, req.item_filter, req.user_id)
+        for item_filter in (req.item_filter, *(req.rules.filters if req.rules is not None else ())):
+            if item_filter is not None:
+                banned |= self._filtered_out(model, item_filter, req.user_id)
         return model, banned
 
     def _filtered_out(self, model: Recommender, item_filter: BoundFilter, user_id: str | None) -> set[str]:

@@ -268,6 +268,14 @@ class Store(Protocol):
         """An experiment's exposures (those with `ts >= since`), in time order, `items` as list[str]."""
         ...
 
+    def placement_exposures(self, since: int | None = None) -> pl.DataFrame:
+        """Exposures served for a placement (`placement` not null, `ts >= since`), in time order."""
+        ...
+
+    def shown_counts(self, user_id: str, since: int) -> dict[str, int]:
+        """Item → how many lists served to the user since `since` held it (rotation; one indexed read)."""
+        ...
+
     def attributable_events(self, since: int) -> pl.DataFrame:
         """Events with `ts >= since` and the `recommendation_id` each is linked to (null when none).
 

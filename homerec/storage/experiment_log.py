@@ -4,9 +4,11 @@
 Pure frame work shared by the `SqlStore` methods; no SQL here.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import polars as pl
 
 from homerec.data.schema import EXPOSURE_FRAME_COLUMNS, RECOMMENDATION_ID_MAX, Col
@@ -20,8 +22,9 @@ EXPOSURE_SCHEMA: dict[str, pl.DataType] = {
     Col.ranked: pl.List(pl.String()),
     Col.ts: pl.Int64(),
     Col.served: pl.Boolean(),
+    Col.placement: pl.String(),
 }
-"""Columns and types of exposure frames, in and out of the store."""
+"""Columns and types of exposure frames, in and out of the store (only `placement` may be null)."""
 
 STORED_EXPOSURE_SCHEMA: dict[str, pl.DataType] = {
     **EXPOSURE_SCHEMA,
@@ -43,6 +46,8 @@ def exposure_rows(frame: pl.DataFrame) -> pl.DataFrame:
         InputError: a column is missing, holds nulls or values of the wrong type, or a
             recommendation id is longer than `RECOMMENDATION_ID_MAX`.
     """
+    if Col.placement not in frame.columns:  # a spool file or a caller from before placements
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(Col.placement))
     missing = [c for c in EXPOSURE_SCHEMA if c not in frame.columns]
     if missing:
         raise InputError(f"exposures need the columns {', '.join(missing)} (got {', '.join(frame.columns)})")
@@ -51,7 +56,7 @@ def exposure_rows(frame: pl.DataFrame) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"exposures: {str(exc).splitlines()[0]}") from None
     for name in EXPOSURE_SCHEMA:
-        if nulls := typed[name].null_count():
+        if name != Col.placement and (nulls := typed[name].null_count()):
             raise InputError(f"exposures: {nulls} rows have no {name}")
     if typed.height and typed[Col.ranked].list.eval(pl.element().is_null()).list.any().any():
         raise InputError("exposures: an item list holds a null item id")
@@ -70,6 +75,14 @@ def decode_exposures(stored: pl.DataFrame) -> pl.DataFrame:
         pl.col(Col.ranked).str.json_decode(pl.List(pl.String)),
         pl.col(Col.served).cast(pl.Boolean),
     ).select(EXPOSURE_FRAME_COLUMNS)
+
+
+def count_shown(lists: Sequence[str]) -> dict[str, int]:
+    """Item → in how many of `lists` (stored `ranked` JSON texts) it appears."""
+    counts: Counter[str] = Counter()
+    for text in lists:
+        counts.update(set(orjson.loads(text)))
+    return dict(counts)
 
 
 def link_rows(events: pl.DataFrame) -> pl.DataFrame:

@@ -384,14 +384,30 @@ class SqlStore(RecordsMixin):
 
     def exposures(self, experiment: str, since: int | None = None) -> pl.DataFrame:
         """See `Store.exposures`."""
+        return self._exposures(tables.exposures.c[Col.experiment] == experiment, since)
+
+    def placement_exposures(self, since: int | None = None) -> pl.DataFrame:
+        """See `Store.placement_exposures`."""
+        return self._exposures(tables.exposures.c[Col.placement].is_not(None), since)
+
+    def _exposures(self, where: Any, since: int | None) -> pl.DataFrame:
         t = tables.exposures
         schema = experiment_log.STORED_EXPOSURE_SCHEMA
         columns = [sa.cast(t.c[c], sa.Integer).label(c) if c == Col.served else t.c[c] for c in schema]
-        query = sa.select(*columns).where(t.c[Col.experiment] == experiment)
+        query = sa.select(*columns).where(where)
         if since is not None:
             query = query.where(t.c[Col.ts] >= int(since))
         stored = self._read("read exposures from", query, schema)
         return experiment_log.decode_exposures(stored.sort(Col.ts, Col.recommendation_id))
+
+    def shown_counts(self, user_id: str, since: int) -> dict[str, int]:
+        """See `Store.shown_counts`."""
+        t = tables.exposures
+        query = (sa.select(t.c[Col.ranked]).where(t.c[Col.user_id] == user_id)
+                 .where(t.c[Col.ts] >= int(since)).where(t.c[Col.served].is_(True)))
+        with self._guard("read exposures from"), self._engine.connect() as conn:
+            lists = conn.execute(query).scalars().all()
+        return experiment_log.count_shown(lists)
 
     def attributable_events(self, since: int) -> pl.DataFrame:
         """See `Store.attributable_events`: one LEFT JOIN of interactions and event_links."""

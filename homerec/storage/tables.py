@@ -23,7 +23,7 @@ from homerec.data.schema import (
 )
 from homerec.errors import StoreError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Version of the table layout below; bump it (and add a step to `MIGRATIONS`) on any change."""
 
 Id = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -119,10 +119,18 @@ exposures = sa.Table(
     sa.Column(Col.ranked, sa.Text, nullable=False),  # JSON [item_id, ...], best first
     sa.Column(Col.ts, sa.BigInteger, nullable=False),
     sa.Column(Col.served, sa.Boolean, nullable=False),  # False: computed in shadow mode, not shown
-    # (experiment, ts) serves exposures(experiment, since); user_id serves delete_user().
+    # version 7: the placement a list was served for (null: none)
+    sa.Column(Col.placement, Id, nullable=True),
+    # (experiment, ts) serves exposures(experiment, since); user_id serves delete_user() and shown_counts().
     sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.experiment}_{Col.ts}", Col.experiment, Col.ts),
     sa.Index(f"ix_{EXPOSURES_TABLE}_{Col.user_id}", Col.user_id),
 )
+PLACEMENT_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS ix_{EXPOSURES_TABLE}_{Col.placement}_{Col.ts} ON {EXPOSURES_TABLE} "
+    f"({Col.placement}, {Col.ts}) WHERE {Col.placement} IS NOT NULL"
+)
+"""Serves placement_exposures(since); partial, so lists served outside placements cost nothing."""
+sa.event.listen(exposures, "after_create", sa.DDL(PLACEMENT_INDEX_SQL))
 
 event_links = sa.Table(
     EVENT_LINKS_TABLE,
@@ -221,6 +229,7 @@ MIGRATIONS: dict[int, tuple[str | AddColumn, ...]] = {
         SESSION_INDEX_SQL,
     ),
     5: (AddColumn(INTERACTIONS_TABLE, Col.order_id, "VARCHAR"), AddColumn(INTERACTIONS_TABLE, Col.quantity, "FLOAT")),
+    6: (AddColumn(EXPOSURES_TABLE, Col.placement, "VARCHAR"), PLACEMENT_INDEX_SQL),  # the placement of each exposure
 }
 """Version N → steps (SQL statements or `AddColumn`s) that upgrade a version-N store to N+1, run
 after `metadata.create_all` has created every missing table (so steps that only add tables are empty)."""

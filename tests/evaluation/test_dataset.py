@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """read_folder: the Personalize layout, case-insensitive headers, bad rows and errors."""
 
-import numpy as np
 import polars as pl
 import pytest
 

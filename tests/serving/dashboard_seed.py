@@ -15,6 +15,8 @@ from homerec.storage import open_store
 from tests.serving.conftest import copy_store
 
 EXPERIMENT = "homepage-reranker"
+PLACEMENTS = ("home", "cart")
+"""The placement of each user's first and second list."""
 RECENT_EVENTS = 30
 """Events written with timestamps in the last 20 minutes."""
 
@@ -36,9 +38,9 @@ class Seeded:
 def seed(world: dict, target: Path, users: int = 40) -> Seeded:
     """Copy the world's store to `target` and add the experiment, its logs and recent events.
 
-    Each of `users` users gets two served exposures of their assigned variant; every third
-    user clicks the first item of their first list (an event naming the recommendation id),
-    every fifth buys it for 20.0.
+    Each of `users` users gets two served exposures of their assigned variant, the first for
+    placement `home`, the second for `cart`; every third user clicks the first item of their
+    first list (an event naming the recommendation id), every fifth buys it for 20.0.
     """
     url = copy_store(world, target)
     now = int(time.time())
@@ -59,7 +61,8 @@ def seed(world: dict, target: Path, users: int = 40) -> Seeded:
             shown = [items[(n + j + x) % len(items)] for x in range(5)]
             ts = now - 3600 + 60 * n + j
             exposures.append({Col.recommendation_id: rid, Col.experiment: EXPERIMENT, Col.variant: variant,
-                              Col.user_id: user, Col.ranked: shown, Col.ts: ts, Col.served: True})
+                              Col.user_id: user, Col.ranked: shown, Col.ts: ts, Col.served: True,
+                              Col.placement: PLACEMENTS[j]})
             exposed[variant] = exposed.get(variant, 0) + 1
             if j == 0 and n % 3 == 0:
                 clicked[variant] = clicked.get(variant, 0) + 1

@@ -6,6 +6,7 @@ Selenium drives /usr/bin/chromedriver directly, so Selenium Manager never looks 
 on the network. Without them the test is skipped, except under CI=true, where it fails.
 """
 
+import json
 import os
 import shutil
 import time
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.serving.conftest import API_KEY
-from tests.serving.dashboard_seed import EXPERIMENT, Seeded, seed
+from tests.serving.dashboard_seed import EXPERIMENT, PLACEMENTS, Seeded, seed
 from tests.live import HomerecServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,7 +52,8 @@ def seeded(world, tmp_path_factory) -> Seeded:
 def server(world, seeded, tmp_path_factory) -> Iterator[str]:
     """`homerec serve` on the seeded store, reads behind the API key; yields the base URL."""
     folder = tmp_path_factory.mktemp("dashboard-server")
-    env = {"HOMEREC_API_KEYS": API_KEY, "HOMEREC_READ_REQUIRES_KEY": "true", "HOMEREC_RELOAD_INTERVAL_S": "0"}
+    env = {"HOMEREC_API_KEYS": API_KEY, "HOMEREC_READ_REQUIRES_KEY": "true", "HOMEREC_RELOAD_INTERVAL_S": "0",
+           "HOMEREC_PLACEMENTS": json.dumps({name: {} for name in PLACEMENTS})}
     with HomerecServer(seeded.store_url, world["artifacts"], folder, env=env) as running:
         yield running.base
 
@@ -90,6 +92,7 @@ def test_dashboard_renders_live_data_in_chromium(server, browser, world, seeded,
     key_box.find_element(By.TAG_NAME, "button").click()
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-overview") == "loaded")
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-experiments") == "loaded")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-placements") == "loaded")
 
     version = world["version"]
     assert browser.find_element(By.ID, "serving").text == version
@@ -105,6 +108,16 @@ def test_dashboard_renders_live_data_in_chromium(server, browser, world, seeded,
     control = exp.find_element(By.CSS_SELECTOR, "tr[data-variant='control']")
     assert control.find_elements(By.TAG_NAME, "td")[1].text == str(seeded.users_per_variant["control"])
     assert len(exp.find_elements(By.CSS_SELECTOR, ".split span")) == 2
+
+    # Per placement: every user's first list was `home`, and its clicks and purchases are theirs.
+    users = sum(seeded.users_per_variant.values())
+    home = browser.find_element(By.CSS_SELECTOR, "#placements tr[data-placement='home']")
+    cells = [td.text for td in home.find_elements(By.TAG_NAME, "td")]
+    clicks = sum(seeded.clicked_per_variant.values())
+    assert cells[1:4] == [str(users), str(users), f"{100 * clicks / users:.2f}%"]
+    assert cells[5] == f"{20.0 * len(range(0, users, 5)):.2f}"
+    cart = browser.find_element(By.CSS_SELECTOR, "#placements tr[data-placement='cart']")
+    assert [td.text for td in cart.find_elements(By.TAG_NAME, "td")][3] == "0.00%"
 
     bars = browser.find_elements(By.CSS_SELECTOR, "#event-bars div")
     assert len(bars) == 60

@@ -31,7 +31,10 @@ allow-x00 = true
 def fuzz_server(world, tmp_path_factory):
     """A server over a private copy of the world's store (fuzzed writes and deletes stay there)."""
     url = copy_store(world, tmp_path_factory.mktemp("schemathesis") / "homerec.db")
-    with serve_app(make_settings(world, store_url=url)) as base:
+    rules = {"shop": {"category_cap": 2, "rotation": {"shown": 3},
+                      "boosts": [{"when": 'Items.BRAND IN ("Acme")', "positions": 2}]}}
+    placements = {"home": {"rules": "shop"}, "plain": {}}
+    with serve_app(make_settings(world, store_url=url, rules=rules, placements=placements)) as base:
         yield base
 
 
@@ -45,7 +48,8 @@ def test_every_native_route_is_fuzzed(operations):
     fuzzed = {(op.method.upper(), op.path) for op in operations}
     native = {("POST", "/v1/events"), ("POST", "/v1/users/{user_id}/ranking"), ("GET", "/v1/users/{user_id}/recommendations"),
               ("GET", "/v1/items/{item_id}/similar"), ("PUT", "/v1/items/{item_id}"), ("PUT", "/v1/users/{user_id}"),
-              ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/admin/reload"), ("GET", "/readyz"), ("GET", "/metrics")}
+              ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/admin/reload"), ("GET", "/readyz"), ("GET", "/metrics"),
+              ("GET", "/v1/placements/{name}/users/{user_id}")}
     assert native <= fuzzed
 
 
