@@ -15,6 +15,8 @@ One TOML section per dataset group (or the same as JSON in `HOMEREC_DATASET_GROU
     [dataset_groups.recommenders."arn:aws:personalize:eu-west-1:123456789012:recommender/for-you"]
     exclude = "purchased"
     placement = "home"        # user lists answered as the `home` placement (its rules and model)
+    [dataset_groups.recommenders."arn:aws:personalize:eu-west-1:123456789012:recommender/cart"]
+    recipe = "arn:aws:personalize:::recipe/aws-ecomm-frequently-bought-together"  # itemId → the basket model
     [dataset_groups.filters]
     "arn:aws:personalize:eu-west-1:123456789012:filter/bought" = 'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")'
     [dataset_groups.solutions."arn:aws:personalize:eu-west-1:123456789012:solution/shop"]
@@ -38,6 +40,8 @@ S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(/[^\x00-\x1f]*)?
 EXCLUDE = ("none", "purchased")
 DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS")
 DEFAULT_GROUP = "default"
+FREQUENTLY_BOUGHT_TOGETHER = ("frequently-bought-together", "aws-ecomm-frequently-bought-together")
+"""Recipe names (a recipe ARN's last part, or the short form) answered by the basket model."""
 
 
 def parse_arn(arn: str) -> tuple[str, str, str, str]:
@@ -71,6 +75,14 @@ class Serving(BaseModel):
     """Whether GetRecommendations/GetPersonalizedRanking may ask for `metadataColumns`."""
     placement: str | None = None
     """A configured placement (`[placements.NAME]`) whose rule set, filter and model answer user lists."""
+    recipe: str | None = None
+    """The Personalize recipe it stands for; "frequently bought together" (`FREQUENTLY_BOUGHT_TOGETHER`, short
+    or as a recipe ARN) answers GetRecommendations' itemId (and userId) with the basket model's complements."""
+
+    @property
+    def basket(self) -> bool:
+        """Whether it answers with the basket model (a "frequently bought together" recipe)."""
+        return self.recipe is not None and self.recipe.rsplit("/", 1)[-1] in FREQUENTLY_BOUGHT_TOGETHER
 
 
 class Solution(BaseModel):

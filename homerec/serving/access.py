@@ -9,8 +9,9 @@ a valid key or signature cannot hold a request slot or a megabyte of buffer.
 
 - `x-api-key` (native routes; when `api_keys` is set): writes always need one, reads only with
   `read_requires_key`. Keys are compared in constant time.
-- The dashboard's JSON (`/dashboard/api/…`, which shows any user's recent events) needs a key
-  whenever `api_keys` is set, whatever `read_requires_key` says. The page itself holds no data.
+- The dashboard's JSON (`/dashboard/api/…`, which shows any user's recent events) and the segment
+  routes (`private` operations: lists of customers) need a key whenever `api_keys` is set,
+  whatever `read_requires_key` says. The dashboard page itself holds no data.
 - Personalize: a request with an `Authorization` header must carry a well-formed SigV4
   header of a configured key dated within the allowed skew (the signature itself covers the
   body hash, so `personalize.py` checks it once the body is in). Unsigned requests are
@@ -65,6 +66,8 @@ def route_access(path: str, method: str, personalize_paths: dict[str, bool]) -> 
     """The access policy of one route (its path template and method)."""
     op = openapi.OPERATIONS.get((path, method))
     if op is not None:
+        if op.private:
+            return Access.DASHBOARD
         return Access.WRITE if op.write else Access.READ if op.read_auth else Access.OPEN
     if path.startswith(DASHBOARD_API):
         return Access.DASHBOARD

@@ -173,9 +173,12 @@ def describe_event_tracker(p: Plane, params: Params) -> dict[str, Any]:
 
 
 def _recommender(p: Plane, g: DatasetGroup, arn: str) -> dict[str, Any]:
+    serving = g.recommenders[arn]
+    recipe = "aws-ecomm-frequently-bought-together" if serving.basket else serving.recipe or "aws-ecomm-recommended-for-you"
     return {"name": parse_arn(arn)[3], "recommenderArn": arn, "datasetGroupArn": g.arn,
-            "recipeArn": "arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you", "status": ACTIVE,
-            "recommenderConfig": {"enableMetadataWithRecommendations": g.recommenders[arn].metadata}, **stamps()}
+            "recipeArn": recipe if recipe.startswith("arn:") else f"arn:aws:personalize:::recipe/{recipe}",
+            "status": ACTIVE,
+            "recommenderConfig": {"enableMetadataWithRecommendations": serving.metadata}, **stamps()}
 
 
 def list_recommenders(p: Plane, params: Params) -> dict[str, Any]:

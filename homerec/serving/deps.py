@@ -20,6 +20,7 @@ from homerec.serving import jsontext
 from homerec.serving.group_runtimes import GroupRuntimes
 from homerec.serving.metrics import Metrics
 from homerec.serving.router import Router
+from homerec.serving.segments import Segments
 from homerec.serving.service import RecService
 from homerec.serving.versions import Versions
 from homerec.serving.writes import Writes
@@ -41,6 +42,13 @@ def runtimes(request: Request) -> GroupRuntimes:
 def placements(request: Request) -> Mapping[str, Placement]:
     """The configured placements, compiled at start (`homerec.rules`)."""
     return request.app.state.runtime.placements
+
+
+def segments(request: Request) -> Segments:
+    """The active version's segment model, loaded on first use (`homerec.serving.segments`)."""
+    held = request.app.state.runtime.segments
+    assert held is not None
+    return held
 
 
 def service(request: Request) -> RecService:

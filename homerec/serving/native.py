@@ -3,8 +3,14 @@
 
     GET /v1/users/{user_id}/recommendations → recommendations() → Request(USER, …)
     GET /v1/placements/{name}/users/{user_id} → placement() → the placement's Request (`placements`) → the same
+    POST /v1/baskets/recommendations → basket() → Request(BASKET, item_ids=cart, …) → the same
         → router.answer(router, req) → Router.cached(req) | Router.scored(req) on a thread → Answer → JSON
+    GET /v1/segments/items/{item_id}, POST /v1/segments → the active version's segment model (`segments`)
+        → {"users": [...]} or a user_id,score CSV
 """
+
+import csv
+import io
 
 from typing import Any
 
@@ -19,17 +25,21 @@ from homerec.errors import InputError
 from homerec.filters import BoundFilter, bind, parse
 from homerec.serving import deps, jsontext, openapi
 from homerec.serving.schemas import (
+    BasketRequest,
     EventsRequest,
     EventsResponse,
     Metadata,
     PlacementQuery,
     RankRequest,
     RecommendQuery,
+    SegmentFormat,
+    SegmentQuery,
+    SegmentRequest,
     SimilarQuery,
     dump,
 )
 from homerec.serving.placements import placement_request
-from homerec.serving.request import RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.request import BASKET, RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.router import answer
 
 _metadata = TypeAdapter(Metadata)
@@ -107,6 +117,44 @@ async def ranking(request: HttpRequest) -> Response:
     req = Request(RANK, user_id=user_id, item_ids=tuple(body.item_ids), k=len(body.item_ids),
                   context={k: str(v) for k, v in (body.context or {}).items()})
     return _json(request, "ranking", await answer(deps.router(request), req))
+
+
+async def basket(request: HttpRequest) -> Response:
+    """POST /v1/baskets/recommendations {"items": [cart ids], "user_id": optional, "num_results": 1-100}"""
+    body = deps.parse(BasketRequest, await deps.json_body(request))
+    req = Request(BASKET, user_id=body.user_id, item_ids=tuple(dict.fromkeys(body.items)), k=body.num_results,
+                  exclude=frozenset(body.exclude))
+    return _json(request, "basket", await answer(deps.router(request), req))
+
+
+async def segment_item(request: HttpRequest) -> Response:
+    """GET /v1/segments/items/{item_id}?k=&include_buyers=&format=csv: the customers likeliest to buy the item"""
+    item_id = deps.path_id(request, "item_id")
+    q = deps.query(SegmentQuery, request, lists=())
+    found = await run_in_threadpool(deps.segments(request).for_item, item_id, q.k, q.include_buyers)
+    return _segment(request, q.format, *found)
+
+
+async def segment_attribute(request: HttpRequest) -> Response:
+    """POST /v1/segments {"attribute": "Items.CATEGORY IN (\"Gloves\")", "k": 100}: likeliest buyers of any match"""
+    q = deps.query(SegmentFormat, request, lists=())
+    body = deps.parse(SegmentRequest, await deps.json_body(request))
+    found = await run_in_threadpool(deps.segments(request).for_attribute, body.attribute, body.k, body.include_buyers)
+    return _segment(request, q.format, *found)
+
+
+def _segment(request: HttpRequest, fmt: str | None, version: str, users: list[tuple[str, float]]) -> Response:
+    """A segment as JSON, or as a `user_id,score` CSV download (`format=csv` or `Accept: text/csv`)."""
+    deps.metrics(request).answered("segment", "model")
+    if fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", "")):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["user_id", "score"])
+        writer.writerows(users)
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": 'attachment; filename="segment.csv"', "x-model-version": version})
+    return Response(orjson.dumps({"users": [{"user_id": u, "score": s} for u, s in users], "model_version": version}),
+                    media_type="application/json")
 
 
 async def events(request: HttpRequest) -> Response:
@@ -189,6 +237,9 @@ ROUTES = [  # the router tries them in order: the hottest route first
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
     Route("/v1/placements/{name}/users/{user_id}", placement, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
+    Route("/v1/baskets/recommendations", basket, methods=["POST"]),
+    Route("/v1/segments/items/{item_id}", segment_item, methods=["GET"]),
+    Route("/v1/segments", segment_attribute, methods=["POST"]),
     Route("/v1/events", events, methods=["POST"]),
     Route("/v1/items/{item_id}", put_item, methods=["PUT"]),
     Route("/v1/users/{user_id}", put_user, methods=["PUT"]),

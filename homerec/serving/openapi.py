@@ -23,6 +23,7 @@ from homerec import __version__
 from homerec.data.rules import ID_PATTERN, MAX_ID_CHARS
 from homerec.serving.schemas import (
     MAX_RESULTS,
+    BasketRequest,
     EventsRequest,
     EventsResponse,
     Metadata,
@@ -30,6 +31,10 @@ from homerec.serving.schemas import (
     RankRequest,
     RecommendQuery,
     RecommendResponse,
+    SegmentFormat,
+    SegmentQuery,
+    SegmentRequest,
+    SegmentResponse,
     SimilarQuery,
 )
 
@@ -50,6 +55,8 @@ class Operation:
     write: bool = False
     read_auth: bool = False
     """A read route that needs the API key when `read_requires_key` is set."""
+    private: bool = False
+    """A read of customer data (segments) that needs the API key whenever keys are configured, as the dashboard's."""
     errors: tuple[int, ...] = ()
     list_params: tuple[str, ...] = field(default=("exclude",))
     media_type: str = "application/json"
@@ -100,6 +107,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/users/{user_id}/ranking", "POST"): Operation(
         "Personalized ranking of the posted item ids", "recommendations", body=RankRequest,
         response=RecommendResponse, read_auth=True, errors=(400, 401, 403, 413, 422, 503)),
+    ("/v1/baskets/recommendations", "POST"): Operation(
+        "Complements of a cart (never a cart item), from the basket model; the customer's habits when user_id is given",
+        "recommendations", body=BasketRequest, response=RecommendResponse, read_auth=True,
+        errors=(400, 401, 403, 409, 413, 422, 503)),
+    ("/v1/segments/items/{item_id}", "GET"): Operation(
+        "The customers likeliest to buy an item (format=csv or Accept: text/csv: a user_id,score download)",
+        "segments", query=SegmentQuery, response=SegmentResponse, private=True, list_params=(),
+        errors=(401, 403, 404, 409, 503)),
+    ("/v1/segments", "POST"): Operation(
+        "The customers likeliest to buy any item matching an Items.<COLUMN> expression (format=csv: a download)",
+        "segments", query=SegmentFormat, body=SegmentRequest, response=SegmentResponse, private=True, list_params=(),
+        errors=(400, 401, 403, 409, 413, 503)),
     ("/v1/events", "POST"): Operation(
         "Record events (committed before the answer; idempotent on event_id)", "events", body=EventsRequest,
         response=EventsResponse, write=True, errors=(400, 401, 403, 413, 422, 503)),
@@ -116,7 +135,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 
 _STATUS_TEXT = {200: "OK", 400: "Bad request (not JSON)", 401: "API key missing", 403: "API key invalid",
-                404: "Not found", 408: "Body not received in time", 413: "Body too large",
+                404: "Not found", 409: "The model version cannot answer this (retrain it)", 408: "Body not received in time", 413: "Body too large",
                 422: "Invalid parameters, ids or body",
                 503: "Not ready, store unavailable or overloaded"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
@@ -188,7 +207,7 @@ def _operation(path: str, method: str, route: Route, schemas: _Schemas) -> dict[
                            "responses": responses}
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": schemas.ref(op.body)}}}
-    if op.write:
+    if op.write or op.private:
         out["security"] = [{"apiKey": []}]
     elif op.read_auth:
         out["security"] = [{}, {"apiKey": []}]  # open unless read_requires_key is set

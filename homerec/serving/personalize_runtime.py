@@ -18,7 +18,7 @@ from homerec.serving.errors import invalid, not_found
 from homerec.serving.groups import Target
 from homerec.serving.personalize_wire import bound_filter, load_version, parse_body, predicted_items
 from homerec.serving.placements import placement_request
-from homerec.serving.request import PERSONALIZE, RANK, SIMILAR, USER, Promotion, Request, new_recommendation_id
+from homerec.serving.request import BASKET, PERSONALIZE, RANK, SIMILAR, USER, Promotion, Request, new_recommendation_id
 from homerec.serving.router import answer
 
 
@@ -55,7 +55,8 @@ async def _promotion(request: HttpRequest, promotions: list[ps.Promotion] | None
 
 
 async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, Any]:
-    """GetRecommendations: a user's list (userId), or related items (itemId)."""
+    """GetRecommendations: a user's list (userId), related items (itemId), or a frequently-bought-together
+    recommender's complements of itemId (the basket model, `homerec.serving.baskets`)."""
     q: ps.GetRecommendations = parse_body(ps.GetRecommendations, body)
     if (q.campaignArn is None) == (q.recommenderArn is None):
         raise invalid("give exactly one of campaignArn and recommenderArn")
@@ -71,7 +72,12 @@ async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, An
     common = {"k": q.numResults, "item_filter": item_filter, "version": version, "context": q.context or {},
               "scale": PERSONALIZE, "metadata_columns": columns, "promotion": promotion,
               "include_seen": target.serving.exclude == "none"}
-    if q.itemId is not None:
+    if target.serving.basket:  # "frequently bought together": the item is the cart
+        if q.itemId is None:
+            raise invalid(f"{arn} is a frequently-bought-together recommender: give itemId (and userId if known)")
+        req = Request(BASKET, item_ids=(q.itemId,), user_id=q.userId, **common)
+        endpoint = "personalize_basket"
+    elif q.itemId is not None:
         req = Request(SIMILAR, item_id=q.itemId, user_id=q.userId, unknown_item="popular", **common)
         endpoint = "personalize_similar"
     elif target.serving.placement is not None:  # the placement's rules, filter and model; the request's filter wins

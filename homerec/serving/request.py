@@ -18,8 +18,8 @@ from homerec.filters import BoundFilter
 from homerec.rules import CompiledRules
 from homerec.types import Recommendation
 
-Kind = Literal["user", "similar", "rank"]
-USER, SIMILAR, RANK = "user", "similar", "rank"
+Kind = Literal["user", "similar", "rank", "basket"]
+USER, SIMILAR, RANK, BASKET = "user", "similar", "rank", "basket"
 Scale = Literal["raw", "personalize"]
 RAW, PERSONALIZE = "raw", "personalize"
 
@@ -54,7 +54,8 @@ class Promotion:
 
 
 class Request(NamedTuple):
-    """One read: a user's list, an item's similar items, or the ranking of given items for a user.
+    """One read: a user's list, an item's similar items, the ranking of given items for a user, or a
+    cart's complements (`basket`: `item_ids` is the cart, `user_id` optional).
 
     Immutable (a NamedTuple: four times cheaper to build than a frozen dataclass, and this is
     built once per request); `req._replace(version="v3")` gives a changed copy.
@@ -64,7 +65,7 @@ class Request(NamedTuple):
     user_id: str | None = None
     item_id: str | None = None
     item_ids: tuple[str, ...] = ()
-    """`rank`: the candidates, in the caller's order."""
+    """`rank`: the candidates, in the caller's order; `basket`: the cart."""
     k: int = 10
     exclude: frozenset[str] = frozenset()
     min_score: float | None = None
@@ -97,7 +98,7 @@ class Request(NamedTuple):
     @property
     def plain(self) -> bool:
         """Whether the batch's list alone can answer (no filter, rules, promotion, metadata or Personalize scores)."""
-        return (self.item_filter is None and not self.include_seen and self.kind != RANK and self.scale == RAW
+        return (self.item_filter is None and not self.include_seen and self.kind not in (RANK, BASKET) and self.scale == RAW
                 and not self.metadata_columns and self.promotion is None and self.rules is None)
 
 

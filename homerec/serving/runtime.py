@@ -34,6 +34,7 @@ from homerec.serving.exposures import ExposureLog
 from homerec.serving.freshness import Freshness
 from homerec.serving.periodic import Periodic
 from homerec.serving.router import Router
+from homerec.serving.segments import Segments
 from homerec.serving.served_lists import ServedLists
 from homerec.serving.service import RecService
 from homerec.serving.versions import Versions
@@ -63,6 +64,8 @@ class Runtime:
     watcher: Periodic | None = None
     placements: Mapping[str, Placement] = field(default_factory=dict)
     """The configured placements, compiled and checked against the catalogue at start (`homerec.rules`)."""
+    segments: Segments | None = None
+    """The active version's segment model for the segment routes, loaded on first use."""
 
     @classmethod
     def start(cls, settings: Settings) -> "Runtime":
@@ -93,7 +96,7 @@ class Runtime:
         router = Router(service, experiments, exposures)
         writes = Writes(store, catalog, exposures, settings.max_future_skew_s)
         runtime = cls(store, versions, catalog, lists, freshness, service, experiments, exposures, router, writes,
-                      shared, placements=placements)
+                      shared, placements=placements, segments=Segments(store, versions))
         freshness.on_recs, freshness.on_model = runtime.reload_lists_soon, runtime.follow_registry_soon
         lists.reload(runtime.models_by_version())
         catalog.prepare()

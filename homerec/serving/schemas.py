@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Request and response bodies of the native API (snake_case), validated by pydantic."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -12,6 +12,9 @@ MAX_RESULTS = 500
 MAX_EVENTS = 500
 MAX_RANK_ITEMS = 500
 MAX_FILTER_CHARS = 2500
+MAX_CART_ITEMS = 100
+MAX_COMPLEMENTS = 100
+MAX_SEGMENT_USERS = 10_000
 
 Scalar = StrictStr | StrictInt | FiniteFloat | bool | None
 MetaValue = Scalar | list[StrictStr | StrictInt | FiniteFloat]
@@ -57,6 +60,53 @@ class RankRequest(_Strict):
 
     item_ids: list[Id] = Field(min_length=1, max_length=MAX_RANK_ITEMS)
     context: dict[str, Scalar] | None = None
+
+
+class BasketRequest(_Strict):
+    """Body of POST /v1/baskets/recommendations: a cart, and the customer when known."""
+
+    items: list[Id] = Field(min_length=1, max_length=MAX_CART_ITEMS,
+                            description="The cart's item ids (unknown ones are ignored)")
+    user_id: Id | None = Field(None, description="The customer: their usual orders count (the habits signal)")
+    num_results: int = Field(10, ge=1, le=MAX_COMPLEMENTS)
+    exclude: list[Id] = Field(default_factory=list, max_length=MAX_RESULTS, description="Item ids never listed")
+
+
+class SegmentFormat(_Strict):
+    """Query string of POST /v1/segments: the answer's format."""
+
+    format: Literal["json", "csv"] | None = Field(
+        None, description="csv: a user_id,score download (also with Accept: text/csv)")
+
+
+class SegmentQuery(SegmentFormat):
+    """Query string of GET /v1/segments/items/{item_id}."""
+
+    k: int = Field(100, ge=1, le=MAX_SEGMENT_USERS, description="How many customers to list")
+    include_buyers: bool = Field(False, description="Keep customers who already bought the item(s)")
+
+
+class SegmentRequest(_Strict):
+    """Body of POST /v1/segments: an item attribute expression (Personalize Item-Attribute-Affinity)."""
+
+    attribute: str = Field(min_length=1, max_length=MAX_FILTER_CHARS,
+                           description='An Items.<COLUMN> expression, e.g. Items.CATEGORY IN ("Gloves")')
+    k: int = Field(100, ge=1, le=MAX_SEGMENT_USERS)
+    include_buyers: bool = False
+
+
+class SegmentUser(BaseModel):
+    """One customer of a segment and their probability of buying."""
+
+    user_id: str
+    score: float
+
+
+class SegmentResponse(BaseModel):
+    """The customers likeliest to buy, best first."""
+
+    users: list[SegmentUser]
+    model_version: str
 
 
 class Event(_Strict):

@@ -12,7 +12,8 @@ Two entry points over one `Request`:
   (fold-in when the user has events after training, the popularity fallback for users
   without history), and keeps the user's own items out unless `include_seen`. A buy-again read
   (native `include_seen=true`, or a filter keeping only the user's own items) is answered by the
-  version's re-order model (`homerec.serving.buy_again`).
+  version's re-order model (`homerec.serving.buy_again`). A cart's complements are the version's
+  basket model's (`homerec.serving.baskets`).
 
 Every answer says where it came from (`source`) and which model version produced it.
 """
@@ -29,11 +30,11 @@ from homerec.filters import BoundFilter, FilterData, evaluate
 from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
 from homerec.rules import CompiledRules, rerank
-from homerec.serving import buy_again, item_metadata, promotions
+from homerec.serving import baskets, buy_again, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
 from homerec.serving.freshness import Freshness
-from homerec.serving.request import CACHE, FALLBACK, MODEL, PERSONALIZE, RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.request import BASKET, CACHE, FALLBACK, MODEL, PERSONALIZE, RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.served_lists import ServedLists
 from homerec.serving.versions import Loaded, Versions
 from homerec.storage.base import Store
@@ -96,9 +97,11 @@ class RecService:
     def scored(self, req: Request) -> Answer:
         """The answer to `req`, reading the store and scoring as needed (call off the event loop)."""
         loaded = self.versions.load(req.version)
-        who = self._who(req, loaded) if req.kind != SIMILAR else None
+        who = self._who(req, loaded) if req.kind not in (SIMILAR, BASKET) else None
         if req.kind == SIMILAR:
             answer = self._similar(req, loaded)
+        elif req.kind == BASKET:
+            answer = self._basket(req, loaded)
         elif req.rules is not None and req.kind == USER:
             answer = self._ruled(req, loaded, who)
         elif req.kind == RANK:
@@ -200,6 +203,15 @@ class RecService:
         recs = model.recommend(None, req.k, exclude=banned | {req.item_id}, history=None)
         return Answer(recs, FALLBACK, loaded.version)
 
+    def _basket(self, req: Request, loaded: Loaded) -> Answer:
+        """A cart's complements (`req.item_ids`), the user's stored history for their habits when known."""
+        basket = baskets.basket_model(loaded)
+        _, banned = self._model_and_banned(req, loaded)
+        events = self.store.history(req.user_id) if req.user_id is not None else None
+        recs = baskets.complements(basket, req.item_ids, req.k, events, banned)
+        known = any(i in basket.items_ for i in req.item_ids) or (events is not None and events.height > 0)
+        return Answer(recs, MODEL if known else FALLBACK, loaded.version)
+
     def _rank(self, req: Request, loaded: Loaded) -> Answer:
         assert req.user_id is not None
         model = self.catalog.model(loaded.model)
@@ -284,8 +296,8 @@ def _min_score(answer: Answer, min_score: float | None) -> Answer:
 
 def _relative(req: Request, model: Recommender, items: list[Recommendation],
               who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
-    """Items with their Personalize-scale score: none for similar items and fallback items (as Personalize)."""
-    if req.kind == SIMILAR or not items:
+    """Items with their Personalize-scale score: none for similar items, complements and fallback items."""
+    if req.kind in (SIMILAR, BASKET) or not items:
         return items
     if req.kind == RANK:
         known = [not r.reason.startswith(buy_again.UNSCORED) and r.reason != FALLBACK_REASON for r in items]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from homerec.errors import HomerecError
 from homerec.models.base import Recommender
+from homerec.models.basket import BasketModel
 from homerec.models.registry import Registry
 from homerec.models.reorder import ReorderModel
 from homerec.serving.periodic import Periodic
@@ -39,6 +40,8 @@ class Loaded:
     """Timestamp of the newest training event; later events are folded in at request time."""
     reorder: ReorderModel | None = None
     """The version's re-order model (buy-again lists), when it was trained with one."""
+    basket: BasketModel | None = None
+    """The version's basket model (a cart's complements), when it was trained with one."""
 
 
 def load_version(registry: Registry, version: str) -> Loaded:
@@ -46,13 +49,15 @@ def load_version(registry: Registry, version: str) -> Loaded:
     try:
         info = registry.info(version)
         model = registry.load(version)
-        reorder = registry.load_part("reorder", version, discovery=model) if "reorder" in registry.parts(version) else None
+        parts = registry.parts(version)
+        reorder = registry.load_part("reorder", version, discovery=model) if "reorder" in parts else None
+        basket = registry.load_part("basket", version) if "basket" in parts else None
     except HomerecError:
         raise
     except Exception as err:  # a corrupt artifact must not take the server down
         raise HomerecError(f"cannot load model {version}: {err}") from err
     ts = info.meta.get("trained_until")
-    return Loaded(version, model, int(ts) if ts is not None else None, reorder)
+    return Loaded(version, model, int(ts) if ts is not None else None, reorder, basket)
 
 
 class Versions:
