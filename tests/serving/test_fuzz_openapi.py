@@ -49,7 +49,8 @@ def test_every_native_route_is_fuzzed(operations):
     native = {("POST", "/v1/events"), ("POST", "/v1/users/{user_id}/ranking"), ("GET", "/v1/users/{user_id}/recommendations"),
               ("GET", "/v1/items/{item_id}/similar"), ("PUT", "/v1/items/{item_id}"), ("PUT", "/v1/users/{user_id}"),
               ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/admin/reload"), ("GET", "/readyz"), ("GET", "/metrics"),
-              ("GET", "/v1/placements/{name}/users/{user_id}")}
+              ("GET", "/v1/placements/{name}/users/{user_id}"), ("POST", "/v1/baskets/recommendations"),
+              ("GET", "/v1/segments/items/{item_id}"), ("POST", "/v1/segments")}
     assert native <= fuzzed
 
 
