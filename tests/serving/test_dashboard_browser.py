@@ -163,3 +163,40 @@ def test_dashboard_renders_live_data_in_chromium(server, browser, world, seeded,
 
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "401" not in e["message"]]
     assert not errors, errors
+
+
+def test_a_segment_form_lists_customers_and_downloads_the_servers_csv(server, browser, world):
+    """The segment card calls the native segment route with the page's key; its link is the server's CSV."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(f"{server}/dashboard")
+    if browser.find_element(By.ID, "key-box").is_displayed():
+        browser.find_element(By.ID, "key").send_keys(API_KEY)
+        browser.find_element(By.CSS_SELECTOR, "#key-box button").click()
+    item = world["item_ids"][0]
+    k = browser.find_element(By.ID, "segment-k")
+    k.clear()
+    k.send_keys("30")
+    browser.find_element(By.ID, "segment-query").send_keys(item)
+    browser.find_element(By.ID, "segment-go").click()
+    result = wait.until(ec.presence_of_element_located((By.ID, "segment-table")))
+    assert result.get_attribute("data-users") == "30"
+    assert len(result.find_elements(By.CSS_SELECTOR, "tbody tr")) == 30
+    link = browser.find_element(By.ID, "segment-csv")
+    assert link.get_attribute("href").startswith("blob:") and link.get_attribute("download") == "segment.csv"
+    text = browser.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.text()).then(done);", link.get_attribute("href"))
+    lines = text.strip().splitlines()
+    assert lines[0] == "user_id,score" and len(lines) == 31
+    first = result.find_elements(By.CSS_SELECTOR, "tbody tr")[0].find_elements(By.TAG_NAME, "td")[1].text
+    assert lines[1].split(",")[0] == first
+
+    query = browser.find_element(By.ID, "segment-query")
+    query.clear()
+    query.send_keys("no-such-item")
+    browser.find_element(By.ID, "segment-go").click()
+    error = wait.until(ec.presence_of_element_located((By.ID, "segment-error")))
+    assert "no-such-item" in error.text
