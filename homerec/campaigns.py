@@ -16,7 +16,7 @@ One TOML section per dataset group (or the same as JSON in `HOMEREC_DATASET_GROU
     exclude = "purchased"
     placement = "home"        # user lists answered as the `home` placement (its rules and model)
     [dataset_groups.recommenders."arn:aws:personalize:eu-west-1:123456789012:recommender/cart"]
-    recipe = "arn:aws:personalize:::recipe/aws-ecomm-frequently-bought-together"  # itemId → the basket model
+    recipe = "frequently-bought-together"   # itemId (the cart) → the basket model's complements
     [dataset_groups.filters]
     "arn:aws:personalize:eu-west-1:123456789012:filter/bought" = 'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")'
     [dataset_groups.solutions."arn:aws:personalize:eu-west-1:123456789012:solution/shop"]

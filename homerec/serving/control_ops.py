@@ -174,7 +174,9 @@ def describe_event_tracker(p: Plane, params: Params) -> dict[str, Any]:
 
 def _recommender(p: Plane, g: DatasetGroup, arn: str) -> dict[str, Any]:
     serving = g.recommenders[arn]
-    recipe = "aws-ecomm-frequently-bought-together" if serving.basket else serving.recipe or "aws-ecomm-recommended-for-you"
+    recipe = serving.recipe or "aws-ecomm-recommended-for-you"
+    if serving.basket:
+        recipe = "aws-ecomm-frequently-bought-together"
     return {"name": parse_arn(arn)[3], "recommenderArn": arn, "datasetGroupArn": g.arn,
             "recipeArn": recipe if recipe.startswith("arn:") else f"arn:aws:personalize:::recipe/{recipe}",
             "status": ACTIVE,

@@ -135,7 +135,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 
 _STATUS_TEXT = {200: "OK", 400: "Bad request (not JSON)", 401: "API key missing", 403: "API key invalid",
-                404: "Not found", 409: "The model version cannot answer this (retrain it)", 408: "Body not received in time", 413: "Body too large",
+                404: "Not found", 409: "The model version cannot answer this (retrain it)",
+                408: "Body not received in time", 413: "Body too large",
                 422: "Invalid parameters, ids or body",
                 503: "Not ready, store unavailable or overloaded"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")

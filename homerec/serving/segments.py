@@ -7,7 +7,8 @@ The active version's segment model (`homerec.models.segments`, trained with ever
 the store's events as `homerec segments` does, and kept for `MAX_AGE_S` (a refresh reads every
 event: far too slow for each request; a segment is a sales rep's list, not a live one). A new
 active version is picked up on the next request. A version trained without a segment model
-answers 409.
+answers 409. A customer deleted meanwhile (`DELETE /v1/users/{id}`) can stay in these lists
+until the next refresh (at most `MAX_AGE_S`) or a restart.
 """
 
 import threading
