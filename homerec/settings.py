@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     `homerec serve`); without one, each worker writes its exposures to the store itself."""
     read_timeout_s: float = Field(10.0, gt=0, le=600)
     """How long a client may take to send a request's headers, and then its body (else 408)."""
+    exploration_weight: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of a user's list given to young products with few interactions (Personalize explorationWeight;
+    its default is 0.3, homerec's 0 so that lists do not change unless asked; a campaign may set its own)."""
+    exploration_item_age_cutoff: float = Field(30.0, gt=0.0, le=36_500.0)
+    """Days: products created within this many days of the model's newest training event are young
+    (Personalize explorationItemAgeCutOff)."""
+    exploration_max_interactions: int = Field(20, ge=1)
+    """Young products with fewer events than this are explored."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""

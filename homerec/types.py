@@ -31,3 +31,5 @@ class Recommendation:
     """The name of the promotion that placed the item (Personalize `promotionName`)."""
     metadata: Mapping[str, str] | None = None
     """Item metadata columns asked for (Personalize `metadataColumns`)."""
+    exploration: bool = False
+    """Placed by exploration (a young product with few interactions; Personalize reason `Exploration`)."""

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from homerec.errors import InputError
 from homerec.filters import BoundFilter, bind, parse
-from homerec.serving import deps, jsontext, openapi
+from homerec.serving import deps, exploration, jsontext, openapi
 from homerec.serving.schemas import (
     EventsRequest,
     EventsResponse,
@@ -36,8 +36,8 @@ def _json(request: HttpRequest, endpoint: str, found: Answer) -> Response:
     """The `RecommendResponse` shape, built as a plain dict and encoded by orjson (the hottest path of the API)."""
     deps.metrics(request).answered(endpoint, found.source)
     return Response(orjson.dumps({
-        "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason}
-                  for r in found.items],
+        "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason,
+                   "exploration": r.exploration} for r in found.items],
         "source": found.source, "model_version": found.model_version,
         "recommendation_id": found.recommendation_id, "experiment": found.experiment, "variant": found.variant,
     }), media_type="application/json")
@@ -47,7 +47,8 @@ async def recommendations(request: HttpRequest) -> Response:
     """GET /v1/users/{user_id}/recommendations?num_results=&min_score=&exclude=a,b&filter=&filter_values=&include_seen="""
     q = deps.query(RecommendQuery, request)
     req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
-                  min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen)
+                  min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
+                  exploration=exploration.from_settings(deps.settings(request)))
     return _json(request, "recommendations", await answer(deps.router(request), req))
 
 

@@ -52,6 +52,21 @@ class Promotion:
     """Which items may be promoted (None: any); the request's own filter does not apply to them."""
 
 
+@dataclass(frozen=True, slots=True)
+class Exploration:
+    """A share of a user's list given to young products with few interactions (`homerec.serving.exploration`).
+
+    Personalize's `itemExplorationConfig`: `explorationWeight` and `explorationItemAgeCutOff`.
+    """
+
+    weight: float
+    """Share of the `k` slots, 0-1 (rounded to whole items; 0: off)."""
+    age_cutoff_days: float = 30.0
+    """Products created less than this many days before the model's newest training event (or after it) are young."""
+    max_interactions: int = 20
+    """Young products with fewer events than this are explored."""
+
+
 class Request(NamedTuple):
     """One read: a user's list, an item's similar items, or the ranking of given items for a user.
 
@@ -85,12 +100,19 @@ class Request(NamedTuple):
     """Item metadata columns to attach to each item (`Recommendation.metadata`; `homerec.serving.item_metadata`)."""
     promotion: Promotion | None = None
     """Promoted items to mix into the list (`homerec.serving.promotions`)."""
+    exploration: Exploration | None = None
+    """Young products to mix into a user's list (`homerec.serving.exploration`); None or weight 0: none."""
 
     @property
     def plain(self) -> bool:
-        """Whether the batch's list alone can answer (no filter, promotion, metadata or Personalize scores)."""
+        """Whether the batch's list alone can answer (no filter, promotion, exploration, metadata or Personalize scores)."""
         return (self.item_filter is None and not self.include_seen and self.kind != RANK and self.scale == RAW
-                and not self.metadata_columns and self.promotion is None)
+                and not self.metadata_columns and self.promotion is None and not self.explores)
+
+    @property
+    def explores(self) -> bool:
+        """Whether exploration takes slots of this (user) list."""
+        return self.exploration is not None and self.exploration.weight > 0 and self.kind == USER
 
 
 @dataclass(frozen=True, slots=True)

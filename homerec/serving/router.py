@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from homerec.experiments.assign import route
 from homerec.experiments.spec import Experiment, Variant
 from homerec.serving.experiments import EndpointError, ExperimentState
+from homerec.serving.exploration import LOG_NAME, LOG_VARIANT, explored_ids
 from homerec.serving.exposures import ExposureLog
 from homerec.serving.request import ENDPOINT, USER, Answer, Request
 from homerec.serving.service import RecService
@@ -76,10 +77,18 @@ class Router:
         """The answer, scored as needed (call off the event loop), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            return self.service.scored(req)
+            return self._log_explored(req, self.service.scored(req))
         served, shadow = route(experiment, req.user_id or "")
         found = self._variant_answer(experiment, experiment.variant(served), req)
-        return self._served(experiment, served, shadow, req, found)
+        return self._served(experiment, served, shadow, req, self._log_explored(req, found))
+
+    def _log_explored(self, req: Request, found: Answer) -> Answer:
+        """Log the exploration slots of a served list: how often a young product was shown lowers its share."""
+        explored = explored_ids(found.items) if req.explores and req.logged else []
+        if explored:
+            self.exposures.append(f"{found.recommendation_id}:x", LOG_NAME, LOG_VARIANT, req.user_id or "",
+                                  explored, served=True)
+        return found
 
     def _served(self, experiment: Experiment, served: str, shadow: str | None, req: Request, found: Answer) -> Answer:
         """Stamp the answer with its variant, log it, and start the shadow list."""

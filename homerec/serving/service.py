@@ -23,7 +23,7 @@ from homerec.errors import UnknownItem
 from homerec.filters import BoundFilter, evaluate
 from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
-from homerec.serving import buy_again, item_metadata, promotions
+from homerec.serving import buy_again, exploration, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
 from homerec.serving.freshness import Freshness
@@ -43,6 +43,7 @@ class RecService:
                  freshness: Freshness) -> None:
         self.store, self.versions, self.catalog = store, versions, catalog
         self.lists, self.freshness = lists, freshness
+        self.pools = exploration.Pools(store, catalog)
 
     # -- from memory (event loop) ---------------------------------------------------------------
     def cached(self, req: Request) -> Answer | None:
@@ -164,10 +165,12 @@ class RecService:
         cold = any(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
 
-    # -- what Personalize adds: promotions, its score scale, item metadata --------------------------
+    # -- what Personalize adds: exploration, promotions, its score scale, item metadata -----------
     def _extras(self, req: Request, loaded: Loaded, answer: Answer, who: tuple[str | None, list[str]] | None) -> Answer:
         model = self.catalog.model(loaded.model)
         items = answer.items
+        if req.explores:
+            items = self._explored(req, loaded, model, items, who)
         if req.promotion is not None and req.kind != RANK:
             promoted = self._promoted(req, model, who)
             items = promotions.merge(items, promoted, req.k, req.promotion.name, answer.recommendation_id)
@@ -176,6 +179,28 @@ class RecService:
         if req.metadata_columns:
             items = item_metadata.attach(self.catalog.items(), req.metadata_columns, items)
         return replace(answer, items=items)
+
+    def _explored(self, req: Request, loaded: Loaded, model: Recommender, items: list[Recommendation],
+                  who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
+        """The list with its exploration slots filled (`homerec.serving.exploration`)."""
+        assert req.exploration is not None and req.user_id is not None
+        n = exploration.slots(req.k, req.exploration.weight)
+        pool = self.pools.get(model, loaded.trained_until, req.exploration)
+        if not n or not pool.ids:
+            return items
+        user, history = who or (None, [])
+        banned = set(req.exclude) | {r.item_id for r in items}
+        if not req.include_seen:
+            banned |= set(history)
+        if req.item_filter is not None:
+            banned |= self._filtered_out(model, req.item_filter, req.user_id)
+        day = exploration.day_of()
+        try:
+            explored = exploration.choose(model, pool, user, req.user_id, history, banned, n, day)
+        except Exception:  # exploration never costs the user their list
+            log.exception("exploration failed for user %r; serving the list without it", req.user_id)
+            return items
+        return exploration.merge(items, explored, req.k, req.user_id, day) if explored else items
 
     def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:
         """The promotion's best items for this request (its filter, not the request's), as many as its slots."""
