@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     (Personalize explorationItemAgeCutOff)."""
     exploration_max_interactions: int = Field(20, ge=1)
     """Young products with fewer events than this are explored."""
+    exploration_refresh_s: float = Field(60.0, gt=0.0)
+    """How often a server re-reads which products are young and how often they were shown and chosen."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""

@@ -40,10 +40,10 @@ class RecService:
     """The reads of the API over a store, the loaded model versions and the batch's lists."""
 
     def __init__(self, store: Store, versions: Versions, catalog: Catalog, lists: ServedLists,
-                 freshness: Freshness) -> None:
+                 freshness: Freshness, exploration_refresh_s: float = 60.0) -> None:
         self.store, self.versions, self.catalog = store, versions, catalog
         self.lists, self.freshness = lists, freshness
-        self.pools = exploration.Pools(store, catalog)
+        self.pools = exploration.Pools(store, catalog, exploration_refresh_s)
 
     # -- from memory (event loop) ---------------------------------------------------------------
     def cached(self, req: Request) -> Answer | None:
