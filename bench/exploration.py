@@ -178,7 +178,7 @@ def main() -> None:
     ap.add_argument("--weight", type=float, default=0.3)
     ap.add_argument("--cutoff", type=float, default=120.0, help="days: products launched this late in the data are young")
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--work", type=Path, default=Path("bench/work/exploration"))
+    ap.add_argument("--work", type=Path, default=Path("bench/out/exploration-work"))
     ap.add_argument("--out", type=Path, default=Path("bench/out/exploration.json"))
     args = ap.parse_args()
     doc = run(args.work, args.scale, args.seed, args.requests, args.weight, args.cutoff, args.concurrency)

@@ -84,7 +84,8 @@ def merge_quality(paths: list[Path]) -> dict | None:
 
 def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = None,
           compare: Path | None = None, spark: Path | None = None, ingest: Path | None = None,
-          personalize: Path | None = None, replicas: Path | None = None) -> None:
+          personalize: Path | None = None, replicas: Path | None = None,
+          exploration: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 50–60 minutes on 2 cores); `python -m bench.speed`, "
@@ -113,6 +114,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.replicas import TITLE, replicas_section
 
         parts += [TITLE, "", replicas_section(json.loads(replicas.read_text())), ""]
+    if exploration is not None and exploration.exists():
+        from bench.exploration import TITLE as EXPLORATION_TITLE, exploration_section
+
+        parts += [EXPLORATION_TITLE, "", exploration_section(json.loads(exploration.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -135,10 +140,11 @@ def main() -> None:
     ap.add_argument("--spark", type=Path, default=Path("bench/out/spark.json"))
     ap.add_argument("--personalize", type=Path, default=Path("bench/out/personalize.json"))
     ap.add_argument("--replicas", type=Path, default=Path("bench/out/replicas.json"))
+    ap.add_argument("--exploration", type=Path, default=Path("bench/out/exploration.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
     write(args.speed, args.quality, args.out, serving=args.serving, compare=args.compare, spark=args.spark,
-          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas)
+          ingest=args.ingest, personalize=args.personalize, replicas=args.replicas, exploration=args.exploration)
     print(f"wrote {args.out}")
 
 
