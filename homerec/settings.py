@@ -6,7 +6,7 @@ import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from cronsim import CronSim, CronSimError
@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     """Young products with fewer events than this are explored."""
     exploration_refresh_s: float = Field(60.0, gt=0.0)
     """How often a server re-reads which products are young and how often they were shown and chosen."""
+    account_pooling: Literal["off", "account", "buyer+account"] = "off"
+    """What a buyer's list is computed from when the buyer has an ACCOUNT_ID: their own events (off), their
+    account's pooled events (account), or their own events counted twice and the account's once (buyer+account)."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""

@@ -26,7 +26,7 @@ from homerec.serving.schemas import (
     SimilarQuery,
     dump,
 )
-from homerec.serving.request import RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.request import ACCOUNT, RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.router import answer
 
 _metadata = TypeAdapter(Metadata)
@@ -48,8 +48,18 @@ async def recommendations(request: HttpRequest) -> Response:
     q = deps.query(RecommendQuery, request)
     req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
                   min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
-                  exploration=exploration.from_settings(deps.settings(request)))
+                  exploration=exploration.from_settings(settings := deps.settings(request)),
+                  account_pooling=settings.account_pooling)
     return _json(request, "recommendations", await answer(deps.router(request), req))
+
+
+async def account_recommendations(request: HttpRequest) -> Response:
+    """GET /v1/accounts/{account_id}/recommendations?…: the list of a bill-to account, from its buyers' pooled events."""
+    q = deps.query(RecommendQuery, request)
+    req = Request(ACCOUNT, account_id=deps.path_id(request, "account_id"), k=q.num_results,
+                  exclude=frozenset(q.exclude), min_score=q.min_score, item_filter=_filter(request, q),
+                  include_seen=q.include_seen, exploration=exploration.from_settings(deps.settings(request)))
+    return _json(request, "account_recommendations", await answer(deps.router(request), req))
 
 
 def _filter(request: HttpRequest, q: RecommendQuery) -> BoundFilter | None:
@@ -174,6 +184,7 @@ ROUTES = [  # the router tries them in order: the hottest route first
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/docs", openapi.docs, methods=["GET"]),
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
+    Route("/v1/accounts/{account_id}/recommendations", account_recommendations, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
     Route("/v1/events", events, methods=["POST"]),
     Route("/v1/items/{item_id}", put_item, methods=["PUT"]),

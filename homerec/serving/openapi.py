@@ -89,6 +89,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/users/{user_id}/recommendations", "GET"): Operation(
         f"Top-N items for a user (num_results ≤ {MAX_RESULTS}): cache, live model, popularity fallback",
         "recommendations", query=RecommendQuery, response=RecommendResponse, read_auth=True, errors=_READ_ERRORS),
+    ("/v1/accounts/{account_id}/recommendations", "GET"): Operation(
+        "Top-N items for a bill-to account (users' ACCOUNT_ID), from its buyers' pooled events", "recommendations",
+        query=RecommendQuery, response=RecommendResponse, read_auth=True, errors=(*_READ_ERRORS, 404)),
     ("/v1/items/{item_id}/similar", "GET"): Operation(
         "Items similar to an item", "recommendations", query=SimilarQuery, response=RecommendResponse,
         read_auth=True, errors=(*_READ_ERRORS, 404)),

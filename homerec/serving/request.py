@@ -17,8 +17,10 @@ from typing import Literal, NamedTuple
 from homerec.filters import BoundFilter
 from homerec.types import Recommendation
 
-Kind = Literal["user", "similar", "rank"]
-USER, SIMILAR, RANK = "user", "similar", "rank"
+Kind = Literal["user", "similar", "rank", "account"]
+USER, SIMILAR, RANK, ACCOUNT = "user", "similar", "rank", "account"
+Pooling = Literal["off", "account", "buyer+account"]
+POOLING_OFF = "off"
 Scale = Literal["raw", "personalize"]
 RAW, PERSONALIZE = "raw", "personalize"
 
@@ -102,17 +104,22 @@ class Request(NamedTuple):
     """Promoted items to mix into the list (`homerec.serving.promotions`)."""
     exploration: Exploration | None = None
     """Young products to mix into a user's list (`homerec.serving.exploration`); None or weight 0: none."""
+    account_id: str | None = None
+    """`account`: the bill-to account whose buyers' pooled events the list is for (`homerec.serving.accounts`)."""
+    account_pooling: Pooling = POOLING_OFF
+    """`user`: whether a buyer with an account is scored from the account's pooled events too."""
 
     @property
     def plain(self) -> bool:
         """Whether the batch's list alone can answer (no filter, promotion, exploration, metadata or Personalize scores)."""
-        return (self.item_filter is None and not self.include_seen and self.kind != RANK and self.scale == RAW
-                and not self.metadata_columns and self.promotion is None and not self.explores)
+        return (self.item_filter is None and not self.include_seen and self.kind in (USER, SIMILAR)
+                and self.scale == RAW and not self.metadata_columns and self.promotion is None and not self.explores
+                and self.account_pooling == POOLING_OFF)
 
     @property
     def explores(self) -> bool:
-        """Whether exploration takes slots of this (user) list."""
-        return self.exploration is not None and self.exploration.weight > 0 and self.kind == USER
+        """Whether exploration takes slots of this (user or account) list."""
+        return self.exploration is not None and self.exploration.weight > 0 and self.kind in (USER, ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)

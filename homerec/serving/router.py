@@ -86,7 +86,7 @@ class Router:
         """Log the exploration slots of a served list: how often a young product was shown lowers its share."""
         explored = explored_ids(found.items) if req.explores and req.logged else []
         if explored:
-            self.exposures.append(f"{found.recommendation_id}:x", LOG_NAME, LOG_VARIANT, req.user_id or "",
+            self.exposures.append(f"{found.recommendation_id}:x", LOG_NAME, LOG_VARIANT, req.user_id or req.account_id or "",
                                   explored, served=True)
         return found
 

@@ -23,7 +23,7 @@ from homerec.errors import UnknownItem
 from homerec.filters import BoundFilter, evaluate
 from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
-from homerec.serving import buy_again, exploration, item_metadata, promotions
+from homerec.serving import accounts, buy_again, exploration, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
 from homerec.serving.freshness import Freshness
@@ -102,7 +102,12 @@ class RecService:
         return answer if req.plain else self._extras(req, loaded, answer, who)
 
     def _who(self, req: Request, loaded: Loaded) -> tuple[str | None, list[str]]:
-        """The user as the model scores them (None: folded in from the history) and their stored items."""
+        """The user as the model scores them (None: folded in from the history) and their stored items
+        (an account's, or a buyer's pooled with their account's: folded in, `homerec.serving.accounts`)."""
+        buyers = accounts.pooled(req, self.catalog)
+        if buyers is not None:
+            own = req.user_id if req.account_pooling == "buyer+account" else None
+            return None, accounts.pooled_history(self.store, buyers, own)
         if req.user_id is None:
             return None, []
         items, last_ts = self.store.user_items(req.user_id)
@@ -111,9 +116,10 @@ class RecService:
         return (None if newer else req.user_id), items
 
     def _user(self, req: Request, loaded: Loaded, who: tuple[str | None, list[str]] | None) -> Answer:
-        assert req.user_id is not None and who is not None
+        """A user's list, or an account's (kind `account`: the pooled history, never the batch's list)."""
+        assert who is not None
         model, banned = self._model_and_banned(req, loaded)
-        if not req.include_seen:
+        if not req.include_seen and req.kind == USER and accounts.pooled(req, self.catalog) is None:
             if not self.freshness.current():
                 self.freshness.sync()
             answer = self._from_list(req, loaded, USER_RECS, req.user_id, banned)
@@ -183,7 +189,8 @@ class RecService:
     def _explored(self, req: Request, loaded: Loaded, model: Recommender, items: list[Recommendation],
                   who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
         """The list with its exploration slots filled (`homerec.serving.exploration`)."""
-        assert req.exploration is not None and req.user_id is not None
+        assert req.exploration is not None
+        key = req.user_id or req.account_id or ""
         n = exploration.slots(req.k, req.exploration.weight)
         pool = self.pools.get(model, loaded.trained_until, req.exploration)
         if not n or not pool.ids:
@@ -196,11 +203,11 @@ class RecService:
             banned |= self._filtered_out(model, req.item_filter, req.user_id)
         day = exploration.day_of()
         try:
-            explored = exploration.choose(model, pool, user, req.user_id, history, banned, n, day)
+            explored = exploration.choose(model, pool, user, key, history, banned, n, day)
         except Exception:  # exploration never costs the user their list
-            log.exception("exploration failed for user %r; serving the list without it", req.user_id)
+            log.exception("exploration failed for %r; serving the list without it", key)
             return items
-        return exploration.merge(items, explored, req.k, req.user_id, day) if explored else items
+        return exploration.merge(items, explored, req.k, key, day) if explored else items
 
     def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:
         """The promotion's best items for this request (its filter, not the request's), as many as its slots."""
