@@ -74,8 +74,9 @@ async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, An
         req = Request(SIMILAR, item_id=q.itemId, user_id=q.userId, unknown_item="popular", **common)
         endpoint = "personalize_similar"
     else:
-        req = Request(USER, user_id=q.userId, exploration=exploration.for_campaign(target.serving, deps.settings(request)),
-                      **common)
+        settings = deps.settings(request)
+        req = Request(USER, user_id=q.userId, exploration=exploration.for_campaign(target.serving, settings),
+                      account_pooling=settings.account_pooling, **common)
         endpoint = "personalize_recommendations"
     found = await answer(runtime.router, req)
     deps.metrics(request).answered(endpoint, found.source)

@@ -169,3 +169,19 @@ def test_a_campaigns_exploration_config_is_served_and_described(personalize, wor
     assert config == {"explorationWeight": "0.5", "explorationItemAgeCutOff": "365"}
     config = control.describe_campaign(campaignArn=PLAIN)["campaign"]["campaignConfig"]["itemExplorationConfig"]
     assert config["explorationWeight"] == "0"
+
+
+def test_the_simulator_counts_explored_items_and_their_clicks(world, tmp_path):
+    from homerec.synth.simulate import simulate
+    from tests.serving.conftest import API_KEY, copy_store
+
+    store_url = copy_store(world, tmp_path / "homerec.db")
+    settings = make_settings(world, store_url=store_url, exploration_weight=0.3,
+                             exploration_item_age_cutoff=CUTOFF_DAYS)
+    with serve_app(settings) as url:
+        s = simulate(world["root"] / "data", url, requests=60, concurrency=2, seed=4, api_key=API_KEY,
+                     new_user_share=0.0, duration=120)
+    explored = sum(st.explored for st in s.by_source.values())
+    assert s.n_errors == 0 and explored == 3 * s.lists  # 10 × 0.3 slots in every list
+    assert sum(s.shown_items.values()) == 10 * s.lists and sum(s.clicked_items.values()) == s.clicks
+    assert sum(st.explored_clicks for st in s.by_source.values()) <= s.clicks
