@@ -152,14 +152,15 @@ def exploration_section(doc: dict) -> str:
              "each list to young products with few events; `control` none. Same users and click seed per phase; "
              "each variant has its own store, so after *retrain* each model learned from its own users' clicks.", "",
              "| phase | variant | lists | CTR | expected CTR | purchases / list | revenue / list | young products "
-             "in shown items | clicks on young products | explored items (clicks) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "in shown items | clicks on young products | explored items (clicks) | young products the model "
+             "itself listed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for phase, variants in doc["phases"].items():
         for name in VARIANTS:
             v = variants[name]
             lines.append(f"| {phase} | {name} | {v['lists']:,} | {_pct(v['ctr'])} | {_pct(v['expected_ctr'])} | "
                          f"{v['purchases_per_list']:.3f} | {v['revenue_per_list']:.2f} | {_pct(v['young_share'])} "
-                         f"| {v['young_clicks']:,} | {v['explored']:,} ({v['explored_clicks']:,}) |")
+                         f"| {v['young_clicks']:,} | {v['explored']:,} ({v['explored_clicks']:,}) | {_organic(v):,} |")
     serve, after = doc["phases"]["serve"], doc["phases"]["after_retrain"]
     cost = serve["explore"]["ctr"] / max(serve["control"]["ctr"], 1e-12)
     gain = after["explore"]["young_clicks"] / max(after["control"]["young_clicks"], 1)
@@ -167,7 +168,21 @@ def exploration_section(doc: dict) -> str:
               f"{serve['explore']['young_clicks'] / max(serve['control']['young_clicks'], 1):.1f}× the control's "
               f"clicks while serving and {gain:.1f}× after retraining. Read the CTR gaps against the expected CTR "
               "(the click model's probabilities, far less noisy than counted clicks)."]
+    mine, theirs = _organic(after["explore"]), _organic(after["control"])
+    if mine <= theirs:
+        lines += ["", f"**Not shown by this run: a lasting benefit.** After retraining, the explore variant's model "
+                  f"listed young products on its own {mine:,} times against the control's {theirs:,}: the "
+                  f"{serve['explore']['explored_clicks']:,} clicks exploration gathered on them did not change what "
+                  "the model learned, and exploration's slots cost CTR in both phases."]
+    else:
+        lines += ["", f"After retraining, the explore variant's model listed young products on its own {mine:,} times "
+                  f"against the control's {theirs:,}: what exploration gathered changed what the model learned."]
     return "\n".join(lines)
+
+
+def _organic(v: dict) -> int:
+    """Shows of young products in the model's own slots (not exploration's)."""
+    return round(v["young_share"] * v["shown"]) - v["explored"]
 
 
 def main() -> None:

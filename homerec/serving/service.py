@@ -207,6 +207,8 @@ class RecService:
         except Exception:  # exploration never costs the user their list
             log.exception("exploration failed for %r; serving the list without it", key)
             return items
+        if req.min_score is not None:
+            explored = [r for r in explored if r.score10 >= req.min_score]
         return exploration.merge(items, explored, req.k, key, day) if explored else items
 
     def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:

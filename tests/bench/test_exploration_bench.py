@@ -20,3 +20,4 @@ def test_the_section_puts_each_variant_beside_the_control():
     assert "| serve | control | 100 | 5.00 % |" in text and "| serve | explore | 100 | 4.00 % |" in text
     assert "CTR 0.80× the control's" in text and "5.0× the control's clicks while serving" in text
     assert "3.0× after retraining" in text and "python -m bench.exploration --scale 0.2" in text
+    assert "Not shown by this run: a lasting benefit" in text  # no more young products listed by the model itself
