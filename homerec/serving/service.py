@@ -192,8 +192,8 @@ class RecService:
         assert req.exploration is not None
         key = req.user_id or req.account_id or ""
         n = exploration.slots(req.k, req.exploration.weight)
-        pool = self.pools.get(model, loaded.trained_until, req.exploration)
-        if not n or not pool.ids:
+        pool = self.pools.get(model, loaded.trained_until, req.exploration) if n else None
+        if pool is None or not pool.ids:
             return items
         user, history = who or (None, [])
         banned = set(req.exclude) | {r.item_id for r in items}

@@ -185,3 +185,11 @@ def test_the_simulator_counts_explored_items_and_their_clicks(world, tmp_path):
     assert s.n_errors == 0 and explored == 3 * s.lists  # 10 × 0.3 slots in every list
     assert sum(s.shown_items.values()) == 10 * s.lists and sum(s.clicked_items.values()) == s.clicks
     assert sum(st.explored_clicks for st in s.by_source.values()) <= s.clicks
+
+
+def test_slots_and_creation_times_are_read_as_personalize_writes_them():
+    assert [exploration.slots(k, w) for k, w in ((10, 0.3), (1, 0.3), (5, 1.0), (10, 0.0), (3, 0.5))] == [3, 0, 5, 0, 2]
+    items = pl.DataFrame({Col.item_id: ["a", "b", "c", "d"],
+                          "creation_timestamp": ["1700000000", "1700000000000", "soon", None]})
+    assert exploration.creation_seconds(items) == {"a": 1.7e9, "b": 1.7e9}  # ms scaled; unreadable left out
+    assert exploration.creation_seconds(pl.DataFrame({Col.item_id: ["a"]})) == {}
