@@ -87,7 +87,8 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
           compare: Path | None = None, spark: Path | None = None, ingest: Path | None = None,
           personalize: Path | None = None, replicas: Path | None = None,
           distributor: Path | None = None,
-          rules: Path | None = None) -> None:
+          rules: Path | None = None,
+          exploration: Path | None = None) -> None:
     """Compose BENCHMARKS.md."""
     parts = ["# homerec benchmarks", "",
              f"Reproduce everything with `{COMMAND}` (about 70–90 minutes on 2 cores); `python -m bench.speed`, "
@@ -121,6 +122,10 @@ def write(speed: Path, quality: list[Path], out: Path, serving: Path | None = No
         from bench.rules import rules_markdown
 
         parts += [rules_markdown(json.loads(rules.read_text()))]
+    if exploration is not None and exploration.exists():
+        from bench.exploration import TITLE as EXPLORATION_TITLE, exploration_section
+
+        parts += [EXPLORATION_TITLE, "", exploration_section(json.loads(exploration.read_text())), ""]
     merged = merge_quality(quality)
     if merged is not None:
         parts += [quality_markdown(merged), ""]
@@ -149,11 +154,12 @@ def main() -> None:
     ap.add_argument("--replicas", type=Path, default=Path("bench/out/replicas.json"))
     ap.add_argument("--distributor", type=Path, default=Path("bench/out/distributor.json"))
     ap.add_argument("--rules", type=Path, default=Path("bench/out/rules.json"))
+    ap.add_argument("--exploration", type=Path, default=Path("bench/out/exploration.json"))
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = ap.parse_args()
     write(args.speed, args.quality, args.out, serving=args.serving, compare=args.compare, spark=args.spark,
           ingest=args.ingest, personalize=args.personalize, replicas=args.replicas, distributor=args.distributor,
-          rules=args.rules)
+          rules=args.rules, exploration=args.exploration)
     print(f"wrote {args.out}")
 
 

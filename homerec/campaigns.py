@@ -12,6 +12,7 @@ One TOML section per dataset group (or the same as JSON in `HOMEREC_DATASET_GROU
     version = "active"        # or a registry version ("v3"): pinned
     exclude = "none"          # what is left out unless a filter says: "none" (as Personalize) or "purchased"
     metadata = true           # whether metadataColumns may be asked for
+    itemExplorationConfig = { explorationWeight = "0.3", explorationItemAgeCutOff = "30" }  # default: the server's
     [dataset_groups.recommenders."arn:aws:personalize:eu-west-1:123456789012:recommender/for-you"]
     exclude = "purchased"
     placement = "home"        # user lists answered as the `home` placement (its rules and model)
@@ -62,6 +63,22 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return m.group(1), key
 
 
+class ItemExplorationConfig(BaseModel):
+    """Personalize `campaignConfig.itemExplorationConfig`: strings, as on the wire ("0.3"), or numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    explorationWeight: float = Field(0.3, ge=0.0, le=1.0)
+    """Share of a user's list given to young products with few interactions (0: off)."""
+    explorationItemAgeCutOff: float = Field(30.0, gt=0.0, le=36_500.0)
+    """Days: how young a product must be to be explored."""
+
+    def wire(self) -> dict[str, str]:
+        """The string → string map DescribeCampaign shows."""
+        return {"explorationWeight": f"{self.explorationWeight:g}",
+                "explorationItemAgeCutOff": f"{self.explorationItemAgeCutOff:g}"}
+
+
 class Serving(BaseModel):
     """How a campaign or recommender answers."""
 
@@ -75,6 +92,8 @@ class Serving(BaseModel):
     """Whether GetRecommendations/GetPersonalizedRanking may ask for `metadataColumns`."""
     placement: str | None = None
     """A configured placement (`[placements.NAME]`) whose rule set, filter and model answer user lists."""
+    itemExplorationConfig: ItemExplorationConfig | None = None
+    """Exploration of this campaign's user lists (None: the server's `exploration_weight` and cut-off)."""
     recipe: str | None = None
     """The Personalize recipe it stands for; "frequently bought together" (`FREQUENTLY_BOUGHT_TOGETHER`, short
     or as a recipe ARN) answers GetRecommendations' itemId (and userId) with the basket model's complements."""

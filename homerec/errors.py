@@ -13,6 +13,13 @@ class UnknownUser(HomerecError, KeyError):
         return str(self.args[0]) if self.args else "unknown user"
 
 
+class UnknownAccount(UnknownUser):
+    """A bill-to account id that no user carries (users' `ACCOUNT_ID`)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown account"
+
+
 class UnknownItem(HomerecError, KeyError):
     """An item id that is not in the data or the model."""
 

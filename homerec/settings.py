@@ -6,7 +6,7 @@ import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from cronsim import CronSim, CronSimError
@@ -103,6 +103,19 @@ class Settings(BaseSettings):
     `homerec serve`); without one, each worker writes its exposures to the store itself."""
     read_timeout_s: float = Field(10.0, gt=0, le=600)
     """How long a client may take to send a request's headers, and then its body (else 408)."""
+    exploration_weight: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of a user's list given to young products with few interactions (Personalize explorationWeight;
+    its default is 0.3, homerec's 0 so that lists do not change unless asked; a campaign may set its own)."""
+    exploration_item_age_cutoff: float = Field(30.0, gt=0.0, le=36_500.0)
+    """Days: products created within this many days of the model's newest training event are young
+    (Personalize explorationItemAgeCutOff)."""
+    exploration_max_interactions: int = Field(20, ge=1)
+    """Young products with fewer events than this are explored."""
+    exploration_refresh_s: float = Field(60.0, gt=0.0)
+    """How often a server re-reads which products are young and how often they were shown and chosen."""
+    account_pooling: Literal["off", "account", "buyer+account"] = "off"
+    """What a buyer's list is computed from when the buyer has an ACCOUNT_ID: their own events (off), their
+    account's pooled events (account), or their own events counted twice and the account's once (buyer+account)."""
     # -- AWS Personalize compatibility (`homerec/serving/personalize.py`) --
     sigv4_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """SigV4 access key id → secret (HOMEREC_SIGV4_KEYS="AK:SECRET[,AK:SECRET…]")."""

@@ -34,3 +34,5 @@ class Recommendation:
     """Item metadata columns asked for (Personalize `metadataColumns`)."""
     quantity: float | None = None
     """For a re-order, the suggested quantity (units; None when there is none)."""
+    exploration: bool = False
+    """Placed by exploration (a young product with few interactions; Personalize reason `Exploration`)."""

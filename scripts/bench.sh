@@ -20,4 +20,5 @@ python -m bench.spark --scale 1.0 --out bench/out/spark.json
 python -m bench.personalize --scale 1.0 --users 1000 --out bench/out/personalize.json
 python -m bench.replicas --scale 1.0 --out bench/out/replicas.json
 python -m bench.distributor --scale 1.0 --out bench/out/distributor.json
+python -m bench.exploration --scale 0.2 --requests 4000 --cutoff 180 --out bench/out/exploration.json
 python -m bench.report

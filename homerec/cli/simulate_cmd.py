@@ -36,13 +36,14 @@ def simulate(
 
 def print_summary(s: SimulationSummary) -> None:
     """The per-source table, the totals line and any errors."""
-    table = Table("source", "lists", "CTR", "expected CTR", "clicks", "purchases", "revenue",
+    table = Table("source", "lists", "CTR", "expected CTR", "clicks", "purchases", "revenue", "explored (clicks)",
                   title=f"simulation against {s.url}")
     for name, st in sorted(s.by_source.items()):
         table.add_row(name, f"{st.lists:,}", f"{st.ctr:.2%}", f"{st.expected_ctr:.2%}", f"{st.clicks:,}",
-                      f"{st.purchases:,}", f"{st.revenue:,.2f}")
+                      f"{st.purchases:,}", f"{st.revenue:,.2f}", f"{st.explored:,} ({st.explored_clicks:,})")
+    explored = sum(st.explored for st in s.by_source.values())
     table.add_row("all", f"{s.lists:,}", f"{s.ctr:.2%}", "", f"{s.clicks:,}", f"{s.purchases:,}",
-                  f"{s.revenue:,.2f}", style="bold")
+                  f"{s.revenue:,.2f}", f"{explored:,}", style="bold")
     console.print(table)
     console.print(f"{s.requests:,} requests in {s.seconds:.1f}s ({s.requests_per_s:.0f}/s); "
                   f"{s.events_accepted:,} events stored, {s.events_duplicate:,} duplicates, {s.n_errors:,} errors")

@@ -149,6 +149,9 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "watch": 0.5,
 }
 
+# Users metadata column naming the bill-to account a buyer orders for (PutUsers properties `accountId`).
+ACCOUNT_ID = "ACCOUNT_ID"
+
 # Item metadata columns read by name (matched case-insensitively), in order of preference.
 CATEGORY_COLUMNS = ("CATEGORY", "CATEGORIES", "GENRES", "GENRE", "DEPARTMENT", "PRODUCT_CATEGORY")
 PRICE_COLUMNS = ("PRICE", "UNIT_PRICE", "LIST_PRICE")

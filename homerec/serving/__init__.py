@@ -22,7 +22,10 @@ A read, from route to score (GET /v1/users/C42/recommendations):
    products added after training (`catalog`); with a rule set, the model's wider top-N, then
    rotation, boosts and the category cap (`homerec.rules.rerank`). A request with rules is never
    answered from memory; a placement without rules is (and logged as the placement's exposure).
-   Then, for requests that ask: promotions fill their slots (`promotions`), Personalize-scale
+   An account's list (`GET /v1/accounts/{id}/recommendations`) and, with `account_pooling`, a
+   buyer's are scored from the buyers' pooled events (`accounts`).
+   Then, for requests that ask: exploration gives a share of a user's slots to young products
+   with few events (`exploration`), promotions fill their slots (`promotions`), Personalize-scale
    scores (`homerec.models.relative`), item metadata from the catalogue (`item_metadata`); an
    INCLUDE filter over the user's own interactions is a buy-again list (`buy_again`).
 4. The `Answer` goes back to the adapter, which writes JSON (errors: one table, `errors`).

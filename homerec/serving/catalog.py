@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import polars as pl
 
-from homerec.data.schema import Col
+from homerec.data.schema import ACCOUNT_ID, Col
 from homerec.models.base import Recommender
 from homerec.models.new_items import WithNewItems, with_new_items
 from homerec.serving.periodic import Periodic
@@ -41,6 +41,8 @@ class Catalog:
         self._lock = threading.Lock()
         self._items: pl.DataFrame | None = None
         self._users: dict[str, dict[str, str | None]] | None = None
+        self._accounts: dict[str, tuple[str, ...]] = {}
+        """ACCOUNT_ID → its buyers' user ids (from the users snapshot)."""
         self._extended: dict[int, tuple[Recommender, Recommender, frozenset[str]]] = {}
         """id(base model) → (base, served model, its new item ids), for the current items snapshot."""
         self._new_ids: dict[int, frozenset[str]] = {}
@@ -76,8 +78,36 @@ class Catalog:
         """Read the users table again."""
         frame = self.store.users()
         users = {r[Col.user_id]: r for r in frame.to_dicts()} if Col.user_id in frame.columns else {}
-        self._users = users
+        accounts: dict[str, list[str]] = {}
+        if ACCOUNT_ID in frame.columns:
+            for row in frame.select(Col.user_id, ACCOUNT_ID).drop_nulls().iter_rows():
+                accounts.setdefault(row[1], []).append(row[0])
+        self._users, self._accounts = users, {a: tuple(b) for a, b in accounts.items()}
         return users
+
+    # -- accounts: users that share an ACCOUNT_ID ---------------------------------------------------
+    def user_account(self, user_id: str) -> str | None:
+        """The bill-to account a buyer orders for (users' ACCOUNT_ID), or None."""
+        row = self.user(user_id)
+        value = row.get(ACCOUNT_ID) if row is not None else None
+        return value or None
+
+    def account_buyers(self, account_id: str) -> tuple[str, ...]:
+        """The user ids of an account's buyers (empty: no user carries that ACCOUNT_ID)."""
+        if self._users is None:
+            self.reload_users()
+        return self._accounts.get(account_id, ())
+
+    def account(self, account_id: str) -> Mapping[str, str | None] | None:
+        """An account's metadata, as `user()` gives a user's: ACCOUNT_ID and every users column on which all
+        its buyers agree (a segment, a price list, an entitled assortment); None for an unknown account."""
+        buyers = self.account_buyers(account_id)
+        if not buyers:
+            return None
+        rows = [self.user(b) or {} for b in buyers]
+        columns = [c for c in rows[0] if c not in (Col.user_id, ACCOUNT_ID)]
+        shared = {c: rows[0][c] for c in columns if all(r.get(c) == rows[0][c] for r in rows)}
+        return {ACCOUNT_ID: account_id, **shared}
 
     def forget_users(self) -> None:
         """Drop the users snapshot (after an upsert): the next lookup reads the table again."""

@@ -9,6 +9,7 @@ from typing import Any
 from homerec.campaigns import DatasetGroup, parse_arn
 from homerec.data.schema import Resource
 from homerec.errors import HomerecError
+from homerec.serving import exploration
 from homerec.serving.control_ops import (
     ACTIVE,
     Params,
@@ -176,7 +177,9 @@ def _campaign(p: Plane, arn: str) -> dict[str, Any]:
     when = stamps(record.created_at, record.updated_at) if record is not None else stamps()
     doc: dict[str, Any] = {"name": parse_arn(arn)[3], "campaignArn": arn, "status": ACTIVE,
                            "solutionVersionArn": _version_arn(p, group, version),
-                           "campaignConfig": {"enableMetadataWithRecommendations": serving.metadata}, **when}
+                           "campaignConfig": {"enableMetadataWithRecommendations": serving.metadata,
+                                              "itemExplorationConfig": exploration.campaign_config(serving, p.settings)},
+                           **when}
     if record is not None:
         doc["latestCampaignUpdate"] = {"solutionVersionArn": record.doc.get("solutionVersionArn"), "status": ACTIVE,
                                        **stamps(record.updated_at)}

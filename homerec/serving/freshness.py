@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 
 from homerec.data.schema import Change
 from homerec.storage.base import Store
-from homerec.storage.feed import ChangeRow, Feed
+from homerec.storage.feed import ChangeRow, Feed, FeedClosed
 
 USER_CHANGES = (Change.events, Change.deleted)
 """Kinds whose key is a user whose lists they make stale."""
@@ -70,6 +70,7 @@ class Freshness:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._marks = threading.Lock()
 
     # -- the request path ---------------------------------------------------------------------
@@ -89,7 +90,10 @@ class Freshness:
         feed = self._feed
         if feed is None:
             return False
-        token = feed.token()
+        try:
+            token = feed.token()
+        except FeedClosed:  # shutting down: the store itself still answers
+            return False
         return token is None or token == self.synced
 
     def sync(self) -> None:
@@ -168,6 +172,7 @@ class Freshness:
         self.last_ok = time.monotonic()
         poll = getattr(self._feed, "poll", None)
         if loop is not None and poll is not None:
+            self._loop = loop
             self._task = loop.create_task(self._follow_on_loop(poll))
             return
         self._thread = threading.Thread(target=self._run, name="homerec-feed", daemon=True)
@@ -176,8 +181,8 @@ class Freshness:
     def stop(self) -> None:
         """Stop following and close the feed."""
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
+        if self._task is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._task.cancel)  # stop() runs on a thread, the task on the loop
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._feed is not None:
@@ -201,6 +206,8 @@ class Freshness:
                     self._recs_due = None
                     self.on_recs()
             except Exception as err:  # a broken connection: reopen it, keep serving what is known
+                if self._stop.is_set():
+                    return  # stopped meanwhile: the feed was closed under the poll
                 log.warning("change feed: %s; reopening", err)
                 await loop.run_in_executor(None, self._reopen)
                 poll = getattr(self._feed, "poll", poll)
@@ -219,6 +226,8 @@ class Freshness:
                     self._recs_due = None
                     self.on_recs()
             except Exception as err:  # a broken connection: reopen it, keep serving what is known
+                if self._stop.is_set():
+                    return
                 log.warning("change feed: %s; reopening", err)
                 self._reopen()
 

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from homerec.errors import InputError
 from homerec.filters import BoundFilter, bind, parse
-from homerec.serving import deps, jsontext, openapi
+from homerec.serving import deps, exploration, jsontext, openapi
 from homerec.serving.schemas import (
     BasketRequest,
     EventsRequest,
@@ -39,7 +39,7 @@ from homerec.serving.schemas import (
     dump,
 )
 from homerec.serving.placements import placement_request
-from homerec.serving.request import BASKET, RANK, SIMILAR, USER, Answer, Request
+from homerec.serving.request import ACCOUNT, BASKET, RANK, SIMILAR, USER, Answer, Request
 from homerec.serving.router import answer
 
 _metadata = TypeAdapter(Metadata)
@@ -49,8 +49,8 @@ def _json(request: HttpRequest, endpoint: str, found: Answer) -> Response:
     """The `RecommendResponse` shape, built as a plain dict and encoded by orjson (the hottest path of the API)."""
     deps.metrics(request).answered(endpoint, found.source)
     return Response(orjson.dumps({
-        "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason}
-                  for r in found.items],
+        "items": [{"item_id": r.item_id, "score": r.score, "score10": r.score10, "reason": r.reason,
+                   "exploration": r.exploration} for r in found.items],
         "source": found.source, "model_version": found.model_version,
         "recommendation_id": found.recommendation_id, "experiment": found.experiment, "variant": found.variant,
     }), media_type="application/json")
@@ -61,7 +61,8 @@ async def recommendations(request: HttpRequest) -> Response:
     q = deps.query(RecommendQuery, request)
     req = Request(USER, user_id=deps.path_id(request, "user_id"), k=q.num_results, exclude=frozenset(q.exclude),
                   min_score=q.min_score, item_filter=_filter(request, q), include_seen=q.include_seen,
-                  buy_again=q.include_seen)
+                  buy_again=q.include_seen, exploration=exploration.from_settings(settings := deps.settings(request)),
+                  account_pooling=settings.account_pooling)
     return _json(request, "recommendations", await answer(deps.router(request), req))
 
 
@@ -73,6 +74,15 @@ async def placement(request: HttpRequest) -> Response:
     req = placement_request(deps.placements(request), name, user_id, q.num_results or 0, deps.settings(request).k)
     req = req._replace(exclude=frozenset(q.exclude), min_score=q.min_score)
     return _json(request, "placement", await answer(deps.router(request), req))
+
+
+async def account_recommendations(request: HttpRequest) -> Response:
+    """GET /v1/accounts/{account_id}/recommendations?…: the list of a bill-to account, from its buyers' pooled events."""
+    q = deps.query(RecommendQuery, request)
+    req = Request(ACCOUNT, account_id=deps.path_id(request, "account_id"), k=q.num_results,
+                  exclude=frozenset(q.exclude), min_score=q.min_score, item_filter=_filter(request, q),
+                  include_seen=q.include_seen, exploration=exploration.from_settings(deps.settings(request)))
+    return _json(request, "account_recommendations", await answer(deps.router(request), req))
 
 
 def _filter(request: HttpRequest, q: RecommendQuery) -> BoundFilter | None:
@@ -236,6 +246,7 @@ ROUTES = [  # the router tries them in order: the hottest route first
     Route("/docs", openapi.docs, methods=["GET"]),
     Route("/v1/items/{item_id}/similar", similar, methods=["GET"]),
     Route("/v1/placements/{name}/users/{user_id}", placement, methods=["GET"]),
+    Route("/v1/accounts/{account_id}/recommendations", account_recommendations, methods=["GET"]),
     Route("/v1/users/{user_id}/ranking", ranking, methods=["POST"]),
     Route("/v1/baskets/recommendations", basket, methods=["POST"]),
     Route("/v1/segments/items/{item_id}", segment_item, methods=["GET"]),

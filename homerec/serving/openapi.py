@@ -101,6 +101,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "A user's list for a configured placement (its model version, rules, filter, include_seen and k)",
         "recommendations", query=PlacementQuery, response=RecommendResponse, read_auth=True,
         errors=(*_READ_ERRORS, 404)),
+    ("/v1/accounts/{account_id}/recommendations", "GET"): Operation(
+        "Top-N items for a bill-to account (users' ACCOUNT_ID), from its buyers' pooled events", "recommendations",
+        query=RecommendQuery, response=RecommendResponse, read_auth=True, errors=(*_READ_ERRORS, 404)),
     ("/v1/items/{item_id}/similar", "GET"): Operation(
         "Items similar to an item", "recommendations", query=SimilarQuery, response=RecommendResponse,
         read_auth=True, errors=(*_READ_ERRORS, 404)),

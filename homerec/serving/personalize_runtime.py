@@ -12,7 +12,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
 
-from homerec.serving import deps
+from homerec.serving import deps, exploration
 from homerec.serving import personalize_schemas as ps
 from homerec.serving.errors import invalid, not_found
 from homerec.serving.groups import Target
@@ -88,7 +88,9 @@ async def get_recommendations(request: HttpRequest, body: bytes) -> dict[str, An
                       rules=placed.rules, placement=placed.placement)
         endpoint = "personalize_recommendations"
     else:
-        req = Request(USER, user_id=q.userId, **common)
+        settings = deps.settings(request)
+        req = Request(USER, user_id=q.userId, exploration=exploration.for_campaign(target.serving, settings),
+                      account_pooling=settings.account_pooling, **common)
         endpoint = "personalize_recommendations"
     found = await answer(runtime.router, req)
     deps.metrics(request).answered(endpoint, found.source)

@@ -24,8 +24,8 @@ from homerec.serving.versions import ACTIVE, Versions
 from homerec.settings import Settings
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-POPULAR_ITEM, PROMOTED_ITEM = "Popular item", "Promoted item"
-"""The `reason` values Personalize gives a popular placeholder and a promoted item."""
+POPULAR_ITEM, PROMOTED_ITEM, EXPLORATION = "Popular item", "Promoted item", "Exploration"
+"""The `reason` values Personalize gives a popular placeholder, a promoted item and an explored one."""
 
 
 def authenticate(request: HttpRequest, settings: Settings, body: bytes) -> None:
@@ -90,6 +90,8 @@ def predicted_items(found: Answer) -> list[dict[str, Any]]:
             reasons.append(PROMOTED_ITEM)
         if r.reason == FALLBACK_REASON:
             reasons.append(POPULAR_ITEM)
+        if r.exploration:
+            reasons.append(EXPLORATION)
         if reasons:
             item["reason"] = reasons
         if r.metadata is not None:

@@ -26,7 +26,15 @@ def slots(k: int, percent: int) -> int:
 def merge(main: list[Recommendation], promoted: list[Recommendation], k: int, name: str,
           seed: str) -> list[Recommendation]:
     """`k` items: the promoted ones (tagged `name`) at random positions, in their order, among the best of `main`."""
-    chosen = [replace(r, promotion=name) for r in promoted[:k]]
+    return interleave(main, [replace(r, promotion=name) for r in promoted[:k]], k, seed)
+
+
+def interleave(main: list[Recommendation], chosen: list[Recommendation], k: int, seed: str) -> list[Recommendation]:
+    """At most `k` items: `chosen` (in their order) at positions drawn from `seed`, the best of `main` around them.
+
+    The same seed gives the same positions (promotions seed with the response id, exploration
+    with the user and the day)."""
+    chosen = chosen[:k]
     taken = {r.item_id for r in chosen}
     rest = [r for r in main if r.item_id not in taken][: k - len(chosen)]
     rng = random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))

@@ -18,8 +18,10 @@ from homerec.filters import BoundFilter
 from homerec.rules import CompiledRules
 from homerec.types import Recommendation
 
-Kind = Literal["user", "similar", "rank", "basket"]
-USER, SIMILAR, RANK, BASKET = "user", "similar", "rank", "basket"
+Kind = Literal["user", "similar", "rank", "account", "basket"]
+USER, SIMILAR, RANK, ACCOUNT, BASKET = "user", "similar", "rank", "account", "basket"
+Pooling = Literal["off", "account", "buyer+account"]
+POOLING_OFF = "off"
 Scale = Literal["raw", "personalize"]
 RAW, PERSONALIZE = "raw", "personalize"
 
@@ -51,6 +53,21 @@ class Promotion:
     """Share of the `k` slots, 1-100 (rounded up to whole items)."""
     item_filter: BoundFilter | None = None
     """Which items may be promoted (None: any); the request's own filter does not apply to them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exploration:
+    """A share of a user's list given to young products with few interactions (`homerec.serving.exploration`).
+
+    Personalize's `itemExplorationConfig`: `explorationWeight` and `explorationItemAgeCutOff`.
+    """
+
+    weight: float
+    """Share of the `k` slots, 0-1 (rounded to whole items; 0: off)."""
+    age_cutoff_days: float = 30.0
+    """Products created less than this many days before the model's newest training event (or after it) are young."""
+    max_interactions: int = 20
+    """Young products with fewer events than this are explored."""
 
 
 class Request(NamedTuple):
@@ -94,12 +111,25 @@ class Request(NamedTuple):
     """A placement's business rules (`homerec.rules`): applied on the scored path to a wider candidate list."""
     placement: str | None = None
     """The placement the list is served for (logged with the exposure); alone it changes nothing else."""
+    exploration: Exploration | None = None
+    """Young products to mix into a user's list (`homerec.serving.exploration`); None or weight 0: none."""
+    account_id: str | None = None
+    """`account`: the bill-to account whose buyers' pooled events the list is for (`homerec.serving.accounts`)."""
+    account_pooling: Pooling = POOLING_OFF
+    """`user`: whether a buyer with an account is scored from the account's pooled events too."""
 
     @property
     def plain(self) -> bool:
-        """Whether the batch's list alone can answer (no filter, rules, promotion, metadata or Personalize scores)."""
-        return (self.item_filter is None and not self.include_seen and self.kind not in (RANK, BASKET) and self.scale == RAW
-                and not self.metadata_columns and self.promotion is None and self.rules is None)
+        """Whether the batch's list alone can answer (no filter, rules, promotion, exploration, metadata or
+        Personalize scores)."""
+        return (self.item_filter is None and not self.include_seen and self.kind in (USER, SIMILAR)
+                and self.scale == RAW and not self.metadata_columns and self.promotion is None and self.rules is None
+                and not self.explores and self.account_pooling == POOLING_OFF)
+
+    @property
+    def explores(self) -> bool:
+        """Whether exploration takes slots of this (user or account) list."""
+        return self.exploration is not None and self.exploration.weight > 0 and self.kind in (USER, ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)

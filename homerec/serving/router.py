@@ -33,6 +33,7 @@ from homerec.data.schema import NO_EXPERIMENT
 from homerec.experiments.assign import route
 from homerec.experiments.spec import Experiment, Variant
 from homerec.serving.experiments import EndpointError, ExperimentState
+from homerec.serving.exploration import LOG_NAME, LOG_VARIANT, explored_ids
 from homerec.serving.exposures import ExposureLog
 from homerec.serving.request import ENDPOINT, USER, Answer, Request
 from homerec.serving.service import RecService
@@ -81,11 +82,19 @@ class Router:
         """The answer, scored as needed (call off the event loop), routed and logged when an experiment runs."""
         experiment = self._experiment(req)
         if experiment is None:
-            found = self.service.scored(req)
+            found = self._log_explored(req, self.service.scored(req))
             return found if req.placement is None else self._placed(req, found)
         served, shadow = route(experiment, req.user_id or "")
         found = self._variant_answer(experiment, experiment.variant(served), req)
-        return self._served(experiment, served, shadow, req, found)
+        return self._served(experiment, served, shadow, req, self._log_explored(req, found))
+
+    def _log_explored(self, req: Request, found: Answer) -> Answer:
+        """Log the exploration slots of a served list: how often a young product was shown lowers its share."""
+        explored = explored_ids(found.items) if req.explores and req.logged else []
+        if explored:
+            self.exposures.append(f"{found.recommendation_id}:x", LOG_NAME, LOG_VARIANT, req.user_id or req.account_id or "",
+                                  explored, served=True)
+        return found
 
     def _placed(self, req: Request, found: _Found) -> _Found:
         """Log a placement's list outside experiments (so its CTR, conversion and revenue can be reported)."""

@@ -90,7 +90,7 @@ class Runtime:
         freshness = Freshness(store, on_items=catalog.reload_items, on_users=catalog.forget_users,
                               open_feed=(lambda: shared.feed(store)) if shared is not None else None)
         store.on_changes(freshness.note)
-        service = RecService(store, versions, catalog, lists, freshness)
+        service = RecService(store, versions, catalog, lists, freshness, settings.exploration_refresh_s)
         experiments = ExperimentState(store, versions, settings.reload_interval_s)
         exposures = ExposureLog(store, spool=settings.exposure_spool)
         router = Router(service, experiments, exposures)

@@ -147,6 +147,8 @@ class Item(BaseModel):
     score: float
     score10: float
     reason: str
+    exploration: bool = False
+    """Placed by exploration: a young product with few interactions (reason `exploration`)."""
 
 
 class RecommendResponse(BaseModel):

@@ -30,7 +30,7 @@ from homerec.filters import BoundFilter, FilterData, evaluate
 from homerec.models import relative
 from homerec.models.base import FALLBACK_REASON, Recommender
 from homerec.rules import CompiledRules, rerank
-from homerec.serving import baskets, buy_again, item_metadata, promotions
+from homerec.serving import accounts, baskets, buy_again, exploration, item_metadata, promotions
 from homerec.serving.catalog import Catalog
 from homerec.serving.filter_data import store_data
 from homerec.serving.freshness import Freshness
@@ -47,9 +47,10 @@ class RecService:
     """The reads of the API over a store, the loaded model versions and the batch's lists."""
 
     def __init__(self, store: Store, versions: Versions, catalog: Catalog, lists: ServedLists,
-                 freshness: Freshness) -> None:
+                 freshness: Freshness, exploration_refresh_s: float = 60.0) -> None:
         self.store, self.versions, self.catalog = store, versions, catalog
         self.lists, self.freshness = lists, freshness
+        self.pools = exploration.Pools(store, catalog, exploration_refresh_s)
 
     # -- from memory (event loop) ---------------------------------------------------------------
     def cached(self, req: Request) -> Answer | None:
@@ -112,7 +113,12 @@ class RecService:
         return answer if req.plain else self._extras(req, loaded, answer, who)
 
     def _who(self, req: Request, loaded: Loaded) -> tuple[str | None, list[str]]:
-        """The user as the model scores them (None: folded in from the history) and their stored items."""
+        """The user as the model scores them (None: folded in from the history) and their stored items
+        (an account's, or a buyer's pooled with their account's: folded in, `homerec.serving.accounts`)."""
+        buyers = accounts.pooled(req, self.catalog)
+        if buyers is not None:
+            own = req.user_id if req.account_pooling == "buyer+account" else None
+            return None, accounts.pooled_history(self.store, buyers, own)
         if req.user_id is None:
             return None, []
         items, last_ts = self.store.user_items(req.user_id)
@@ -121,9 +127,10 @@ class RecService:
         return (None if newer else req.user_id), items
 
     def _user(self, req: Request, loaded: Loaded, who: tuple[str | None, list[str]] | None) -> Answer:
-        assert req.user_id is not None and who is not None
+        """A user's list, or an account's (kind `account`: the pooled history, never the batch's list)."""
+        assert who is not None
         model, banned = self._model_and_banned(req, loaded)
-        if not req.include_seen:
+        if not req.include_seen and req.kind == USER and accounts.pooled(req, self.catalog) is None:
             if not self.freshness.current():
                 self.freshness.sync()
             answer = self._from_list(req, loaded, USER_RECS, req.user_id, banned)
@@ -227,10 +234,12 @@ class RecService:
         cold = any(r.reason == FALLBACK_REASON for r in recs)
         return Answer(recs, FALLBACK if cold else MODEL, loaded.version)
 
-    # -- what Personalize adds: promotions, its score scale, item metadata --------------------------
+    # -- what Personalize adds: exploration, promotions, its score scale, item metadata -----------
     def _extras(self, req: Request, loaded: Loaded, answer: Answer, who: tuple[str | None, list[str]] | None) -> Answer:
         model = self.catalog.model(loaded.model)
         items = answer.items
+        if req.explores:
+            items = self._explored(req, loaded, model, items, who)
         if req.promotion is not None and req.kind != RANK:
             promoted = self._promoted(req, model, who)
             items = promotions.merge(items, promoted, req.k, req.promotion.name, answer.recommendation_id)
@@ -239,6 +248,31 @@ class RecService:
         if req.metadata_columns:
             items = item_metadata.attach(self.catalog.items(), req.metadata_columns, items)
         return replace(answer, items=items)
+
+    def _explored(self, req: Request, loaded: Loaded, model: Recommender, items: list[Recommendation],
+                  who: tuple[str | None, list[str]] | None) -> list[Recommendation]:
+        """The list with its exploration slots filled (`homerec.serving.exploration`)."""
+        assert req.exploration is not None
+        key = req.user_id or req.account_id or ""
+        n = exploration.slots(req.k, req.exploration.weight)
+        pool = self.pools.get(model, loaded.trained_until, req.exploration) if n else None
+        if pool is None or not pool.ids:
+            return items
+        user, history = who or (None, [])
+        banned = set(req.exclude) | {r.item_id for r in items}
+        if not req.include_seen:
+            banned |= set(history)
+        if req.item_filter is not None:
+            banned |= self._filtered_out(model, req.item_filter, req.user_id)
+        day = exploration.day_of()
+        try:
+            explored = exploration.choose(model, pool, user, key, history, banned, n, day)
+        except Exception:  # exploration never costs the user their list
+            log.exception("exploration failed for %r; serving the list without it", key)
+            return items
+        if req.min_score is not None:
+            explored = [r for r in explored if r.score10 >= req.min_score]
+        return exploration.merge(items, explored, req.k, key, day) if explored else items
 
     def _promoted(self, req: Request, model: Recommender, who: tuple[str | None, list[str]] | None) -> list:
         """The promotion's best items for this request (its filter, not the request's), as many as its slots."""

@@ -54,6 +54,10 @@ class ChangeRow(NamedTuple):
     ts: int
 
 
+class FeedClosed(RuntimeError):
+    """A closed feed was read (a follower that outlived `close`, at shutdown)."""
+
+
 class Feed(Protocol):
     """Follows the store's changes from some position on."""
 
@@ -123,6 +127,8 @@ class _FeedBase:
             self._raw.detach()
         self._sql = _select_after("%s" if engine.dialect.name == "postgresql" else "?")
         self._lock = threading.Lock()
+        """Held while the connection is used: a feed is read from the event loop and from threads."""
+        self._closed = False
         self.last_token: int | None = None
 
     def token(self) -> int | None:
@@ -132,6 +138,7 @@ class _FeedBase:
     def read(self, after: int) -> list[ChangeRow]:
         """Changes with `seq > after`, at most `BATCH_ROWS`."""
         with self._lock:
+            self._check_open()
             cursor = self.conn.cursor()
             try:
                 cursor.execute(self._sql, (after,))
@@ -139,12 +146,24 @@ class _FeedBase:
             finally:
                 cursor.close()
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FeedClosed("the change feed is closed")
+
+    def _release(self) -> None:
+        """Let go of what the connection holds for this feed (under the lock, before it is closed)."""
+
     def close(self) -> None:
-        """See `Feed.close`."""
-        try:
-            self._raw.close()
-        except Exception:  # closing on shutdown: best effort
-            pass
+        """See `Feed.close`: waits for a read in progress; any later read raises `FeedClosed`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._release()
+                self._raw.close()
+            except Exception:  # closing on shutdown: best effort
+                pass
 
 
 class SqliteFeed(_FeedBase):
@@ -165,7 +184,11 @@ class SqliteFeed(_FeedBase):
         if self._shared:
             return -1 if self._version != -1 else -2  # always "moved"
         with self._lock:
+            self._check_open()
             return int(self._pragma.execute("PRAGMA data_version").fetchone()[0])
+
+    def _release(self) -> None:
+        self._pragma.close()
 
     def token(self) -> int | None:
         """See `Feed.token`: `data_version` of this feed's connection (comparable only with its own values)."""

@@ -44,6 +44,9 @@ class SourceStats:
     revenue: float = 0.0
     expected_clicks: float = 0.0
     """Sum of the click model's probabilities over the shown items: a low-noise CTR estimate."""
+    explored: int = 0
+    """Shown items that the server's exploration placed (`exploration: true`)."""
+    explored_clicks: int = 0
 
     @property
     def ctr(self) -> float:
@@ -67,6 +70,10 @@ class SimulationSummary:
     events_duplicate: int = 0
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    shown_items: Counter = field(default_factory=Counter)
+    """Item id → times shown (what a bench needs to tell which products a variant put in front of users)."""
+    clicked_items: Counter = field(default_factory=Counter)
+    """Item id → stored clicks."""
 
     @property
     def lists(self) -> int:
@@ -174,6 +181,7 @@ class _Run:
         try:
             body = r.json()
             items = [str(it["item_id"]) for it in body["items"]]
+            explored = [bool(it.get("exploration")) for it in body["items"]]
             source, rec_id = str(body["source"]), str(body["recommendation_id"])
         except (ValueError, KeyError, TypeError):
             return self._error("GET recommendations: unreadable answer")
@@ -195,7 +203,12 @@ class _Run:
             stats.lists += 1
             stats.shown += len(items)
             stats.expected_clicks += float(self.model.click_probability(affinity).sum())
-            stats.clicks += sum(e["event_type"] == CLICK for e in events)
+            clicks = [e["item_id"] for e in events if e["event_type"] == CLICK]
+            stats.clicks += len(clicks)
+            stats.explored += sum(explored)
+            stats.explored_clicks += sum(explored[items.index(i)] for i in clicks)
+            self.summary.shown_items.update(items)
+            self.summary.clicked_items.update(clicks)
             stats.purchases += sum(e["event_type"] == PURCHASE for e in events)
             stats.revenue += sum(e.get("event_value", 0.0) for e in events if e["event_type"] == PURCHASE)
             self.summary.events_accepted += accepted or 0

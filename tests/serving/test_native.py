@@ -22,7 +22,7 @@ def test_cached_answer_then_event_makes_it_live(client, world, auth):
     first = recs(client, user)
     assert first["source"] == "cache" and first["model_version"] == world["version"]
     assert len(first["items"]) == 10 and 0 < len(first["recommendation_id"]) <= 40
-    assert set(first["items"][0]) == {"item_id", "score", "score10", "reason"}
+    assert set(first["items"][0]) == {"item_id", "score", "score10", "reason", "exploration"}
     bought = first["items"][0]["item_id"]
     r = client.post("/v1/events", json={"events": [{"user_id": user, "item_id": bought}]}, headers=auth)
     assert r.status_code == 200 and r.json() == {"accepted": 1, "duplicates": 0}

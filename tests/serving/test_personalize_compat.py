@@ -287,7 +287,7 @@ def test_actions_operations_answer_codes_botocore_maps(runtime, events):
 
 def test_native_api_answers_stay_raw(url, world):
     r = httpx.get(f"{url}/v1/users/{world['cached_users'][0]}/recommendations", params={"num_results": 3}).json()
-    assert all(set(i) == {"item_id", "score", "score10", "reason"} for i in r["items"])
+    assert all(set(i) == {"item_id", "score", "score10", "reason", "exploration"} for i in r["items"])
     assert API_KEY  # writes on this server still need it (make_settings)
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from homerec.data.interactions import Interactions
 from homerec.data.schema import INTERACTIONS_TABLE, SCHEMA_VERSION_TABLE, Col
-from homerec.storage import Store, bulk, import_interactions, open_store
+from homerec.storage import Store, bulk, import_interactions, open_store, tables
 from tests.storage.test_postgres_store import _reset
 
 ORDERS_CSV = """\
@@ -105,7 +105,7 @@ def test_a_version_5_store_gets_the_order_columns(store: Store, tmp_path: Path):
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.exec_driver_sql(f"SELECT {Col.version} FROM {SCHEMA_VERSION_TABLE}").all() == [(6,)]
+            assert conn.exec_driver_sql(f"SELECT {Col.version} FROM {SCHEMA_VERSION_TABLE}").all() == [(tables.SCHEMA_VERSION,)]
     finally:
         engine.dispose()
 
