@@ -155,8 +155,10 @@ class RecService:
     def _buy_again(self, req: Request, loaded: Loaded, model: Recommender, banned: set[str],
                    who: tuple[str | None, list[str]]) -> Answer | None:
         """A buy-again list (`homerec.serving.buy_again`) when `req` asks for one: a filter keeping only
-        the user's own items, or the native `include_seen=true`; None otherwise."""
-        assert req.user_id is not None
+        the user's own items, or the native `include_seen=true`; None otherwise (and for an account's
+        pooled list, which the model ranks as it is)."""
+        if req.user_id is None:
+            return None
         user, items = who
         bought = buy_again.only_bought(self.catalog.item_ids(model), banned, items) if req.item_filter else None
         if bought is None and not req.buy_again:

@@ -114,7 +114,7 @@ def test_impressions_without_clicks_lower_a_products_share(world, store, pool_se
     model, trained_until, pool, catalog = pool_setup
     ignored = pool.ids[0]
     now = int(time.time())
-    rows = [(f"ex-test-{n}:x", exploration.LOG_NAME, exploration.LOG_VARIANT, "U-nobody", [ignored], now, True)
+    rows = [(f"ex-test-{n}:x", exploration.LOG_NAME, exploration.LOG_VARIANT, "U-nobody", [ignored], now, True, None)
             for n in range(100)]
     store.add_exposures(pl.DataFrame(list(zip(*rows)), schema=EXPOSURE_SCHEMA, orient="col"))
     later = exploration.build_pool(store, catalog, model, trained_until, Exploration(0.3, CUTOFF_DAYS))
