@@ -46,7 +46,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench import servers, wrk  # noqa: E402
 from bench.common import log, machine_note  # noqa: E402
-from bench.serving_probe import Client  # noqa: E402
+from bench.serving_probe import Client, reflect_one  # noqa: E402
 from homerec.data.schema import INTERACTIONS_TABLE, REC_CACHE_TABLE, USER_RECS, Col  # noqa: E402
 from tests.live import RedisServer  # noqa: E402
 from tests.postgres import postgres_server  # noqa: E402
@@ -153,22 +153,10 @@ def cross_reflection(url_a: str, url_b: str, users: list[str], give_up_s: float 
     try:
         for n, user in enumerate(users):
             writer, reader = clients[n % 2], clients[1 - n % 2]
-            top = reader.recommendations(user)["items"][0]["item_id"]
-            t0 = time.perf_counter()
-            ack = writer.request("POST", "/v1/events",
-                                 {"events": [{"user_id": user, "item_id": top, "event_type": "purchase"}]})
-            if ack.get("accepted") != 1:
-                raise RuntimeError(f"event for {user} not accepted: {ack}")
-            tries = 0
-            while True:
-                answer = reader.recommendations(user)
-                tries += 1
-                gone = top not in {i["item_id"] for i in answer["items"]}
-                if gone or time.perf_counter() - t0 > give_up_s:
-                    break
-            latencies.append((time.perf_counter() - t0) * 1e3 if gone else float("inf"))
-            next_hits += gone and tries == 1
-            sources[answer["source"]] = sources.get(answer["source"], 0) + 1
+            _, took, next_hit, source = reflect_one(writer, reader, user, give_up_s)
+            latencies.append(took)
+            next_hits += next_hit
+            sources[source] = sources.get(source, 0) + 1
     finally:
         for c in clients:
             c.close()

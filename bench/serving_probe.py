@@ -70,6 +70,27 @@ def idle_latency(url: str, users: list[str]) -> dict[str, float]:
     return {"median_ms": statistics.median(times), "max_ms": max(times), "requests": len(times)}
 
 
+def reflect_one(writer: "Client", reader: "Client", user: str, give_up_s: float) -> tuple[float, float, bool, str]:
+    """POST a purchase of the user's top item (as `reader` lists it) to `writer`, then GET `reader` until
+    the item is gone: the POST's milliseconds, the milliseconds until gone (inf: not within `give_up_s`),
+    whether the very next answer showed it, and the last answer's source."""
+    top = reader.recommendations(user)["items"][0]["item_id"]
+    t0 = time.perf_counter()
+    ack = writer.request("POST", "/v1/events", {"events": [{"user_id": user, "item_id": top, "event_type": "purchase"}]})
+    posted = (time.perf_counter() - t0) * 1e3
+    if ack.get("accepted") != 1:
+        raise RuntimeError(f"event for {user} not accepted: {ack}")
+    tries = 0
+    while True:
+        answer = reader.recommendations(user)
+        tries += 1
+        gone = top not in {i["item_id"] for i in answer["items"]}
+        if gone or time.perf_counter() - t0 > give_up_s:
+            break
+    took = (time.perf_counter() - t0) * 1e3 if gone else float("inf")
+    return posted, took, gone and tries == 1, answer["source"]
+
+
 def event_reflection(url: str, users: list[str], give_up_s: float = 2.0, read_url: str | None = None) -> dict:
     """For each user: POST a purchase of their top item, then GET until it is gone; milliseconds.
 
@@ -83,23 +104,11 @@ def event_reflection(url: str, users: list[str], give_up_s: float = 2.0, read_ur
     latencies, post_ms, next_hits, after = [], [], 0, Counter()
     try:
         for user in users:
-            top = client.recommendations(user)["items"][0]["item_id"]
-            t0 = time.perf_counter()
-            ack = writer.request("POST", "/v1/events",
-                                 {"events": [{"user_id": user, "item_id": top, "event_type": "purchase"}]})
-            post_ms.append((time.perf_counter() - t0) * 1e3)
-            if ack.get("accepted") != 1:
-                raise RuntimeError(f"event for {user} not accepted: {ack}")
-            tries = 0
-            while True:
-                answer = client.recommendations(user)
-                tries += 1
-                gone = top not in {i["item_id"] for i in answer["items"]}
-                if gone or time.perf_counter() - t0 > give_up_s:
-                    break
-            latencies.append((time.perf_counter() - t0) * 1e3 if gone else float("inf"))
-            next_hits += gone and tries == 1
-            after[answer["source"]] += 1
+            posted, took, next_hit, source = reflect_one(writer, client, user, give_up_s)
+            post_ms.append(posted)
+            latencies.append(took)
+            next_hits += next_hit
+            after[source] += 1
     finally:
         client.close()
         writer.close()
